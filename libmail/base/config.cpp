@@ -1,0 +1,164 @@
+#include "config.hpp"
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include "files.hpp"
+
+namespace mail {
+namespace {
+
+std::string where(const toml::node& n, std::string_view origin) {
+    return std::string(origin) + ":" + std::to_string(n.source().begin.line);
+}
+
+Error bad(const toml::node& n, std::string_view origin, std::string_view key, std::string_view why) {
+    return make_error(Errc::config, where(n, origin) + ": " + std::string(key) + ": " +
+                                        std::string(why));
+}
+
+using Setter = std::function<Status(const toml::node&, std::string_view origin)>;
+
+Setter str(std::string& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        auto v = n.value<std::string>();
+        if (!n.is_string() || !v) return bad(n, origin, key, "expected a string");
+        out = *v;
+        return {};
+    };
+}
+
+Setter integer(int& out, std::string_view key, int lo, int hi) {
+    return [&out, key, lo, hi](const toml::node& n, std::string_view origin) -> Status {
+        auto v = n.value<int64_t>();
+        if (!n.is_integer() || !v || *v < lo || *v > hi)
+            return bad(n, origin, key, fmt::format("expected an integer {}..{}", lo, hi));
+        out = static_cast<int>(*v);
+        return {};
+    };
+}
+
+Setter size(uint64_t& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        if (auto i = n.as_integer()) {
+            if (i->get() < 0) return bad(n, origin, key, "negative size");
+            out = static_cast<uint64_t>(i->get());
+            return {};
+        }
+        if (auto s = n.as_string()) {
+            auto r = parse_size(s->get());
+            if (!r) return bad(n, origin, key, r.error().user);
+            out = *r;
+            return {};
+        }
+        return bad(n, origin, key, "expected a size such as 50M");
+    };
+}
+
+std::map<std::string, Setter> setters(Config& c) {
+    return {
+        {"state_dir", str(c.state_dir, "state_dir")},
+        {"hostname", str(c.hostname, "hostname")},
+        {"delivery.max_message_size", size(c.delivery.max_message_size, "max_message_size")},
+        {"delivery.recipient_delimiter", str(c.delivery.recipient_delimiter, "recipient_delimiter")},
+        {"delivery.max_alias_depth", integer(c.delivery.max_alias_depth, "max_alias_depth", 1, 100)},
+        {"delivery.max_hops", integer(c.delivery.max_hops, "max_hops", 1, 1000)},
+        {"delivery.default_quota", size(c.delivery.default_quota, "default_quota")},
+        {"tls.cert", str(c.tls.cert, "tls.cert")},
+        {"tls.key", str(c.tls.key, "tls.key")},
+        {"log.level", str(c.log_level, "log.level")},
+    };
+}
+
+Status walk(const toml::table& t, const std::string& prefix, std::map<std::string, Setter>& set,
+            std::string_view origin) {
+    for (auto&& [k, node] : t) {
+        std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        if (auto sub = node.as_table()) {
+            MAIL_TRY(walk(*sub, key, set, origin));
+            continue;
+        }
+        auto it = set.find(key);
+        if (it == set.end()) return bad(node, origin, key, "unknown key");
+        MAIL_TRY(it->second(node, origin));
+    }
+    return {};
+}
+
+} // namespace
+
+Result<uint64_t> parse_size(std::string_view text) {
+    if (text == "unlimited" || text == "none") return uint64_t{0};
+    uint64_t n = 0;
+    size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; i++) {
+        if (n > (UINT64_MAX - 9) / 10) return make_error(Errc::data, "size too large");
+        n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    }
+    if (i == 0) return make_error(Errc::data, "invalid size '" + std::string(text) + "'");
+    std::string_view unit = text.substr(i);
+    int shift = 0;
+    if (unit == "" || unit == "B") shift = 0;
+    else if (unit == "K" || unit == "k" || unit == "KiB") shift = 10;
+    else if (unit == "M" || unit == "MiB") shift = 20;
+    else if (unit == "G" || unit == "GiB") shift = 30;
+    else if (unit == "T" || unit == "TiB") shift = 40;
+    else return make_error(Errc::data, "invalid size unit in '" + std::string(text) + "'");
+    if (shift && n > (UINT64_MAX >> shift)) return make_error(Errc::data, "size too large");
+    return n << shift;
+}
+
+Result<Config> parse_config(std::string_view text, std::string_view origin) {
+    Config cfg;
+    toml::table t;
+    try {
+        t = toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        return make_error(Errc::config, fmt::format("{}:{}: {}", origin, e.source().begin.line,
+                                                    e.description()));
+    }
+    auto set = setters(cfg);
+    MAIL_TRY(walk(t, "", set, origin));
+    if (cfg.delivery.recipient_delimiter.size() > 1)
+        return make_error(Errc::config, std::string(origin) +
+                                            ": recipient_delimiter must be one character or empty");
+    return cfg;
+}
+
+Result<Config> load_config(const std::optional<std::string>& explicit_path) {
+    std::string path = default_config_path;
+    bool required = false;
+    if (explicit_path) {
+        path = *explicit_path;
+        required = true;
+    } else if (const char* env = std::getenv("FACTEUR_CONFIG"); env && *env) {
+        path = env;
+        required = true;
+    }
+    Config cfg;
+    if (required || exists(path)) {
+        auto text = read_file(path, 1 << 20);
+        if (!text) {
+            return make_error(Errc::config, "cannot read configuration " + path,
+                              text.error().detail);
+        }
+        auto parsed = parse_config(*text, path);
+        if (!parsed) return parsed.error();
+        cfg = std::move(*parsed);
+    }
+    if (const char* env = std::getenv("FACTEUR_STATE_DIR"); env && *env) cfg.state_dir = env;
+    return cfg;
+}
+
+std::string host_name(const Config& cfg) {
+    if (!cfg.hostname.empty()) return cfg.hostname;
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+    return buf;
+}
+
+} // namespace mail

@@ -1,0 +1,51 @@
+// facteur.toml: every setting has a default, so a state directory is all a
+// test or a demo needs. See facteur.toml(5) for the meaning of each key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "result.hpp"
+
+namespace mail {
+
+constexpr const char* default_config_path = "/etc/facteur/facteur.toml";
+constexpr const char* default_state_dir = "/var/lib/facteur";
+
+struct Config {
+    std::string state_dir = default_state_dir;
+    std::string hostname; // empty: gethostname()
+    struct {
+        uint64_t max_message_size = 50ull << 20;
+        std::string recipient_delimiter = "+";
+        int max_alias_depth = 10;
+        int max_hops = 50; // Received: + Delivered-To: lines before a loop is declared
+        uint64_t default_quota = 0; // bytes, 0 = unlimited
+    } delivery;
+    struct {
+        std::string cert; // empty: <state_dir>/tls/cert.pem made by mail-admin init
+        std::string key;
+    } tls;
+    std::string log_level = "info";
+
+    std::string directory_path() const { return state_dir + "/directory.sqlite"; }
+    std::string mail_root() const { return state_dir + "/mail"; }
+    std::string cert_path() const { return tls.cert.empty() ? state_dir + "/tls/cert.pem" : tls.cert; }
+    std::string key_path() const { return tls.key.empty() ? state_dir + "/tls/key.pem" : tls.key; }
+};
+
+// Parse TOML text; `origin` names the source in errors.
+Result<Config> parse_config(std::string_view text, std::string_view origin);
+
+// Load the configuration: `explicit_path` (from --config) or $FACTEUR_CONFIG
+// or the default path (missing default file = all defaults). Then
+// $FACTEUR_STATE_DIR overrides state_dir.
+Result<Config> load_config(const std::optional<std::string>& explicit_path);
+
+// "50M", "1G", "1048576", "unlimited"/"0" -> bytes
+Result<uint64_t> parse_size(std::string_view text);
+
+std::string host_name(const Config& cfg);
+
+} // namespace mail

@@ -1,0 +1,149 @@
+#include "files.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mail {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+Fd::~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+int Fd::release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+}
+
+Status Fd::close(std::string_view path) {
+    int fd = release();
+    if (fd >= 0 && ::close(fd) != 0) return sys_error("close", path);
+    return {};
+}
+
+bool fault_injected(std::string_view op) {
+    const char* f = std::getenv("FACTEUR_FAULT");
+    if (!f) return false;
+    std::string_view list(f);
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        if (list.substr(0, comma) == op) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+Status write_all(int fd, std::string_view data, std::string_view path) {
+    if (fault_injected("write")) return sys_error("write", path, EIO);
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("write", path);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Status fsync_dir(const std::string& dir) {
+    if (fault_injected("dirsync")) return sys_error("fsync", dir, EIO);
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return sys_error("open", dir);
+    if (::fsync(fd.get()) != 0) return sys_error("fsync", dir);
+    return fd.close(dir);
+}
+
+Status make_dirs(const std::string& path, unsigned mode) {
+    if (path.empty()) return {};
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return {};
+        return make_error(Errc::cantcreat, "not a directory: " + path);
+    }
+    size_t slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) MAIL_TRY(make_dirs(path.substr(0, slash), mode));
+    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    return {};
+}
+
+Result<std::string> read_file(const std::string& path, size_t max_size) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        Error e = sys_error("open", path);
+        if (errno == ENOENT) e.code = Errc::noinput;
+        return e;
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("read", path);
+        }
+        if (n == 0) break;
+        if (out.size() + static_cast<size_t>(n) > max_size)
+            return make_error(Errc::data, "file too large: " + path);
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+bool exists(const std::string& path) {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string dir_of(const std::string& path) {
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+namespace {
+Status write_synced(const std::string& tmp_path, const std::vector<std::string_view>& parts) {
+    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) {
+        Error e = sys_error("create", tmp_path);
+        if (errno == EEXIST) e.code = Errc::cantcreat;
+        return e;
+    }
+    for (auto part : parts) MAIL_TRY(write_all(fd.get(), part, tmp_path));
+    if (fault_injected("fsync") || ::fsync(fd.get()) != 0)
+        return sys_error("fsync", tmp_path, fault_injected("fsync") ? EIO : errno);
+    return fd.close(tmp_path);
+}
+} // namespace
+
+Status durable_write(const std::string& tmp_path, const std::string& final_path,
+                     const std::vector<std::string_view>& parts) {
+    Status st = write_synced(tmp_path, parts);
+    if (st && (fault_injected("rename") || ::rename(tmp_path.c_str(), final_path.c_str()) != 0))
+        st = sys_error("rename", final_path, fault_injected("rename") ? EIO : errno);
+    if (!st) {
+        if (st.error().code != Errc::cantcreat) ::unlink(tmp_path.c_str());
+        return st;
+    }
+    Status synced = fsync_dir(dir_of(final_path));
+    if (!synced) {
+        // Not durable, so not delivered: take the file back out of new/.
+        ::unlink(final_path.c_str());
+        return synced;
+    }
+    return {};
+}
+
+} // namespace mail

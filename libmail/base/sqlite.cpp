@@ -1,0 +1,124 @@
+#include "sqlite.hpp"
+
+#include <sqlite3.h>
+
+namespace mail {
+
+void Db::Close::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+void Stmt::Finalize::operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); }
+
+constexpr int busy_timeout_ms = 10000;
+
+Result<Db> Db::open(const std::string& path, Sync sync, bool create) {
+    Db db;
+    db.path_ = path;
+    sqlite3* raw = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    db.db_.reset(raw);
+    if (rc != SQLITE_OK) {
+        Error e = db.error("open");
+        if (rc == SQLITE_CANTOPEN && !create) e.code = Errc::noinput;
+        return e;
+    }
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    sqlite3_extended_result_codes(raw, 1);
+    {
+        // journal_mode returns the mode in force; anything but wal is a failure.
+        auto st = db.prepare("PRAGMA journal_mode=WAL");
+        if (!st) return st.error();
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row || st->text(0) != "wal")
+            return make_error(Errc::tempfail, "database unavailable", path + ": cannot enable WAL");
+    }
+    MAIL_TRY(db.exec(sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+    MAIL_TRY(db.exec("PRAGMA foreign_keys=ON"));
+    auto fk = db.prepare("PRAGMA foreign_keys");
+    if (!fk) return fk.error();
+    auto fkrow = fk->step();
+    if (!fkrow || !*fkrow || fk->int64(0) != 1)
+        return make_error(Errc::tempfail, "database unavailable", path + ": foreign keys off");
+    return db;
+}
+
+Status Db::exec(std::string_view sql) {
+    char* msg = nullptr;
+    std::string s(sql);
+    if (sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+        std::string detail = path_ + ": " + s.substr(0, 60) + ": " + (msg ? msg : "?");
+        sqlite3_free(msg);
+        return make_error(Errc::tempfail, "database error", detail);
+    }
+    return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr) !=
+        SQLITE_OK)
+        return error("prepare");
+    return Stmt(*this, st);
+}
+
+int64_t Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
+int Db::changes() const { return sqlite3_changes(db_.get()); }
+
+Error Db::error(std::string_view what) const {
+    const char* msg = db_ ? sqlite3_errmsg(db_.get()) : "no handle";
+    return make_error(Errc::tempfail, "database error",
+                      path_ + ": " + std::string(what) + ": " + msg);
+}
+
+int Db::user_version() {
+    auto st = prepare("PRAGMA user_version");
+    if (!st) return -1;
+    auto row = st->step();
+    return (row && *row) ? static_cast<int>(st->int64(0)) : -1;
+}
+
+Stmt& Stmt::bind(int i, int64_t v) {
+    sqlite3_bind_int64(st_.get(), i, v);
+    return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view v) {
+    sqlite3_bind_text(st_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+    sqlite3_bind_null(st_.get(), i);
+    return *this;
+}
+
+Result<bool> Stmt::step() {
+    int rc = sqlite3_step(st_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    Error e = db_->error("step");
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) e.code = Errc::cantcreat;
+    return e;
+}
+
+Status Stmt::run() {
+    for (;;) {
+        auto r = step();
+        if (!r) return r.error();
+        if (!*r) return {};
+    }
+}
+
+int64_t Stmt::int64(int col) const { return sqlite3_column_int64(st_.get(), col); }
+std::string Stmt::text(int col) const {
+    auto p = sqlite3_column_text(st_.get(), col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(st_.get(), col)))
+             : std::string();
+}
+bool Stmt::is_null(int col) const { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
+Stmt& Stmt::reset() {
+    sqlite3_reset(st_.get());
+    sqlite3_clear_bindings(st_.get());
+    return *this;
+}
+
+} // namespace mail

@@ -1,0 +1,89 @@
+// A thin RAII layer over SQLite: a connection opened with the pragmas every
+// facteur database uses (WAL, foreign keys, busy timeout, each checked) and
+// prepared statements with positional binding.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mail {
+
+class Stmt;
+
+class Db {
+  public:
+    enum class Sync { normal, full };
+    static Result<Db> open(const std::string& path, Sync sync, bool create);
+    sqlite3* handle() const { return db_.get(); }
+    const std::string& path() const { return path_; }
+    Status exec(std::string_view sql);
+    Result<Stmt> prepare(std::string_view sql);
+    int64_t last_insert_id() const;
+    int changes() const;
+    Error error(std::string_view what) const;
+    int user_version();
+
+  private:
+    struct Close {
+        void operator()(sqlite3* db) const;
+    };
+    std::unique_ptr<sqlite3, Close> db_;
+    std::string path_;
+};
+
+// Statement. step() returns true for a row, false when done.
+class Stmt {
+  public:
+    Stmt(const Db& db, sqlite3_stmt* st) : db_(&db), st_(st) {}
+    Stmt& bind(int i, int64_t v);
+    Stmt& bind(int i, std::string_view v);
+    Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+    Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+    Stmt& bind_null(int i);
+    Result<bool> step();
+    Status run(); // step until done
+    int64_t int64(int col) const;
+    std::string text(int col) const;
+    bool is_null(int col) const;
+    Stmt& reset();
+
+  private:
+    struct Finalize {
+        void operator()(sqlite3_stmt* st) const;
+    };
+    const Db* db_;
+    std::unique_ptr<sqlite3_stmt, Finalize> st_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolled back if not committed.
+class Transaction {
+  public:
+    explicit Transaction(Db& db) : db_(db) {}
+    Status begin() {
+        MAIL_TRY(db_.exec("BEGIN IMMEDIATE"));
+        open_ = true;
+        return {};
+    }
+    Status commit() {
+        MAIL_TRY(db_.exec("COMMIT"));
+        open_ = false;
+        return {};
+    }
+    ~Transaction() {
+        if (open_) (void)db_.exec("ROLLBACK");
+    }
+
+  private:
+    Db& db_;
+    bool open_ = false;
+};
+
+} // namespace mail

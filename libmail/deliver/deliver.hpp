@@ -1,0 +1,51 @@
+// Local delivery: one message to several recipients, each delivered or
+// refused on its own. Used by mail-deliver now, by the queue and the
+// aggregator later. A recipient counts as delivered only after its file
+// and directory are synced; the index update after that is best effort
+// (the next scan indexes a file the index missed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/config.hpp"
+#include "directory/directory.hpp"
+
+namespace mail {
+
+struct RecipientStatus {
+    std::string recipient;
+    Errc code = Errc::tempfail; // meaningful when !ok
+    std::string dsn;            // enhanced status code, "2.0.0"
+    std::string text;
+    bool ok() const { return dsn.starts_with("2."); }
+    bool temporary() const { return dsn.starts_with("4."); }
+};
+
+class LocalDelivery {
+  public:
+    LocalDelivery(const Config& cfg, Directory& dir) : cfg_(cfg), dir_(dir) {}
+    // `message` uses LF line ends (the Maildir convention). `sender` is the
+    // envelope sender ("" for the null sender).
+    std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
+                                         const std::vector<std::string>& recipients);
+
+  private:
+    RecipientStatus deliver_one(std::string_view message, const std::string& sender,
+                                const std::string& recipient);
+    RecipientStatus to_mailbox(std::string_view message, const std::string& sender,
+                               const Address& mailbox, const std::string& folder);
+    const Config& cfg_;
+    Directory& dir_;
+    std::vector<std::string> done_; // mailboxes already given this message
+    std::vector<std::string> delivered_to_;
+    int hops_ = 0;
+    bool parsed_ = false;
+};
+
+// "\r\n" -> "\n" in place; bare CR and bare LF stay as they are.
+void crlf_to_lf(std::string& s);
+// Process exit code for a set of results (0, 75, or the first permanent code).
+int exit_code(const std::vector<RecipientStatus>& results);
+
+} // namespace mail

@@ -1,0 +1,295 @@
+#include "directory.hpp"
+
+#include <ctime>
+
+namespace mail {
+
+namespace {
+
+// Migration i brings the schema from version i to i+1.
+const char* const migrations[] = {
+    R"(
+CREATE TABLE domains(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL);
+CREATE TABLE addresses(
+  id INTEGER PRIMARY KEY,
+  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  local TEXT NOT NULL COLLATE NOCASE,
+  kind TEXT NOT NULL CHECK(kind IN ('mailbox','alias','group')),
+  created INTEGER NOT NULL,
+  UNIQUE(domain_id, local));
+CREATE TABLE mailboxes(
+  address_id INTEGER PRIMARY KEY REFERENCES addresses(id) ON DELETE CASCADE,
+  password TEXT NOT NULL DEFAULT '',
+  quota INTEGER NOT NULL DEFAULT 0,
+  signature TEXT NOT NULL DEFAULT '',
+  host TEXT NOT NULL DEFAULT '');
+CREATE TABLE targets(
+  address_id INTEGER NOT NULL REFERENCES addresses(id) ON DELETE CASCADE,
+  target TEXT NOT NULL COLLATE NOCASE,
+  PRIMARY KEY(address_id, target));
+)",
+};
+constexpr int schema_version = sizeof migrations / sizeof migrations[0];
+
+AddressKind kind_from(const std::string& s) {
+    return s == "alias" ? AddressKind::alias : s == "group" ? AddressKind::group
+                                                            : AddressKind::mailbox;
+}
+
+Error no_such(const Address& a) {
+    return make_error(Errc::nouser, "no such address: " + a.str());
+}
+
+} // namespace
+
+const char* kind_name(AddressKind k) {
+    switch (k) {
+    case AddressKind::mailbox: return "mailbox";
+    case AddressKind::alias: return "alias";
+    case AddressKind::group: return "group";
+    }
+    return "?";
+}
+
+Result<Directory> Directory::open(const std::string& path, bool create) {
+    auto db = Db::open(path, Db::Sync::full, create);
+    if (!db) {
+        if (db.error().code == Errc::noinput)
+            return make_error(Errc::config, "no directory at " + path + " (run mail-admin init)");
+        return db.error();
+    }
+    Directory d(std::move(*db));
+    MAIL_TRY(d.migrate());
+    return d;
+}
+
+Status Directory::migrate() {
+    int v = db_.user_version();
+    if (v == schema_version) return {};
+    if (v > schema_version)
+        return make_error(Errc::tempfail, "directory from a newer facteur",
+                          db_.path() + ": version " + std::to_string(v));
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    for (v = db_.user_version(); v < schema_version; v++) {
+        MAIL_TRY(db_.exec(migrations[v]));
+        MAIL_TRY(db_.exec("PRAGMA user_version=" + std::to_string(v + 1)));
+    }
+    return tx.commit();
+}
+
+Result<int64_t> Directory::domain_id(const std::string& name) {
+    auto st = db_.prepare("SELECT id FROM domains WHERE name=?");
+    if (!st) return st.error();
+    st->bind(1, name);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Errc::nouser, "no such domain: " + name);
+    return st->int64(0);
+}
+
+Status Directory::add_domain(const std::string& name) {
+    auto st = db_.prepare("INSERT INTO domains(name, created) VALUES(?,?)");
+    if (!st) return st.error();
+    st->bind(1, name).bind(2, static_cast<int64_t>(time(nullptr)));
+    Status r = st->run();
+    if (!r && r.error().code == Errc::cantcreat)
+        return make_error(Errc::cantcreat, "domain already exists: " + name);
+    return r;
+}
+
+Result<std::vector<DomainInfo>> Directory::domains() {
+    auto st = db_.prepare(
+        "SELECT d.name, d.created,"
+        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='mailbox'),"
+        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='alias'),"
+        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='group')"
+        " FROM domains d ORDER BY d.name");
+    if (!st) return st.error();
+    std::vector<DomainInfo> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back({st->text(0), st->int64(1), st->int64(2), st->int64(3), st->int64(4)});
+    }
+    return out;
+}
+
+Result<DomainInfo> Directory::domain(const std::string& name) {
+    auto all = domains();
+    if (!all) return all.error();
+    for (auto& d : *all)
+        if (d.name == name) return d;
+    return make_error(Errc::nouser, "no such domain: " + name);
+}
+
+Status Directory::remove_domain(const std::string& name) {
+    auto id = domain_id(name);
+    if (!id) return id.error();
+    auto st = db_.prepare("DELETE FROM domains WHERE id=?");
+    if (!st) return st.error();
+    st->bind(1, *id);
+    return st->run();
+}
+
+Result<Entry> Directory::lookup(const Address& a) {
+    auto st = db_.prepare("SELECT a.id, a.local, a.kind, a.created,"
+                          " COALESCE(m.password,''), COALESCE(m.quota,0)"
+                          " FROM addresses a JOIN domains d ON d.id=a.domain_id"
+                          " LEFT JOIN mailboxes m ON m.address_id=a.id"
+                          " WHERE d.name=? AND a.local=?");
+    if (!st) return st.error();
+    st->bind(1, a.domain).bind(2, a.local);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return no_such(a);
+    Entry e;
+    e.id = st->int64(0);
+    e.address = Address{st->text(1), a.domain};
+    e.kind = kind_from(st->text(2));
+    e.created = st->int64(3);
+    e.password_hash = st->text(4);
+    e.quota = static_cast<uint64_t>(st->int64(5));
+    auto t = db_.prepare("SELECT target FROM targets WHERE address_id=? ORDER BY target");
+    if (!t) return t.error();
+    t->bind(1, e.id);
+    for (;;) {
+        auto r = t->step();
+        if (!r) return r.error();
+        if (!*r) break;
+        e.targets.push_back(t->text(0));
+    }
+    return e;
+}
+
+Result<std::vector<Entry>> Directory::list(std::optional<AddressKind> kind,
+                                           const std::string& domain) {
+    auto st = db_.prepare("SELECT a.local, d.name FROM addresses a JOIN domains d"
+                          " ON d.id=a.domain_id WHERE (?1='' OR a.kind=?1) AND (?2='' OR d.name=?2)"
+                          " ORDER BY d.name, a.local");
+    if (!st) return st.error();
+    st->bind(1, kind ? kind_name(*kind) : "").bind(2, domain);
+    std::vector<Entry> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        auto e = lookup(Address{st->text(0), st->text(1)});
+        if (!e) return e.error();
+        out.push_back(std::move(*e));
+    }
+    return out;
+}
+
+Result<int64_t> Directory::create_address(const Address& a, AddressKind kind) {
+    auto did = domain_id(a.domain);
+    if (!did) return did.error();
+    auto existing = lookup(a);
+    if (existing)
+        return make_error(Errc::cantcreat, a.str() + " already exists as " +
+                                               kind_name(existing->kind));
+    auto st = db_.prepare("INSERT INTO addresses(domain_id, local, kind, created) VALUES(?,?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, *did).bind(2, a.local).bind(3, kind_name(kind));
+    st->bind(4, static_cast<int64_t>(time(nullptr)));
+    MAIL_TRY(st->run());
+    return db_.last_insert_id();
+}
+
+Result<Entry> Directory::expect(const Address& a, AddressKind kind) {
+    auto e = lookup(a);
+    if (!e) return e.error();
+    if (e->kind != kind)
+        return make_error(Errc::data, a.str() + " is " + kind_name(e->kind) + ", not " +
+                                          kind_name(kind));
+    return e;
+}
+
+Status Directory::add_mailbox(const Address& a, const std::string& hash, uint64_t quota) {
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    auto id = create_address(a, AddressKind::mailbox);
+    if (!id) return id.error();
+    auto st = db_.prepare("INSERT INTO mailboxes(address_id, password, quota) VALUES(?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, *id).bind(2, hash).bind(3, static_cast<int64_t>(quota));
+    MAIL_TRY(st->run());
+    return tx.commit();
+}
+
+Status Directory::set_password(const Address& a, const std::string& hash) {
+    auto e = expect(a, AddressKind::mailbox);
+    if (!e) return e.error();
+    auto st = db_.prepare("UPDATE mailboxes SET password=? WHERE address_id=?");
+    if (!st) return st.error();
+    st->bind(1, hash).bind(2, e->id);
+    return st->run();
+}
+
+Status Directory::set_quota(const Address& a, uint64_t quota) {
+    auto e = expect(a, AddressKind::mailbox);
+    if (!e) return e.error();
+    auto st = db_.prepare("UPDATE mailboxes SET quota=? WHERE address_id=?");
+    if (!st) return st.error();
+    st->bind(1, static_cast<int64_t>(quota)).bind(2, e->id);
+    return st->run();
+}
+
+Status Directory::add_targets(const Address& a, AddressKind kind,
+                              const std::vector<std::string>& targets, bool create) {
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    int64_t id;
+    auto e = lookup(a);
+    if (e) {
+        if (e->kind != kind)
+            return make_error(Errc::cantcreat, a.str() + " already exists as " +
+                                                   kind_name(e->kind));
+        id = e->id;
+    } else if (e.error().code == Errc::nouser && create) {
+        auto created = create_address(a, kind);
+        if (!created) return created.error();
+        id = *created;
+    } else {
+        return e.error();
+    }
+    for (auto& t : targets) {
+        auto st = db_.prepare("INSERT OR IGNORE INTO targets(address_id, target) VALUES(?,?)");
+        if (!st) return st.error();
+        st->bind(1, id).bind(2, t);
+        MAIL_TRY(st->run());
+    }
+    return tx.commit();
+}
+
+Status Directory::remove_targets(const Address& a, AddressKind kind,
+                                 const std::vector<std::string>& targets) {
+    auto e = expect(a, kind);
+    if (!e) return e.error();
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    for (auto& t : targets) {
+        auto st = db_.prepare("DELETE FROM targets WHERE address_id=? AND target=?");
+        if (!st) return st.error();
+        st->bind(1, e->id).bind(2, t);
+        MAIL_TRY(st->run());
+        if (db_.changes() == 0)
+            return make_error(Errc::nouser, t + " is not a target of " + a.str());
+    }
+    return tx.commit();
+}
+
+Status Directory::remove(const Address& a, AddressKind kind) {
+    auto e = expect(a, kind);
+    if (!e) return e.error();
+    auto st = db_.prepare("DELETE FROM addresses WHERE id=?");
+    if (!st) return st.error();
+    st->bind(1, e->id);
+    return st->run();
+}
+
+} // namespace mail

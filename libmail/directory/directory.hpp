@@ -1,0 +1,73 @@
+// directory.sqlite: domains and the addresses in them. Every address is
+// exactly one of mailbox, alias or group (one row in `addresses`, unique
+// per domain regardless of case). mail-admin writes it; daemons read it.
+// Schema history (PRAGMA user_version) lives in directory.cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/sqlite.hpp"
+#include "message/address.hpp"
+
+namespace mail {
+
+enum class AddressKind { mailbox, alias, group };
+const char* kind_name(AddressKind k);
+
+struct DomainInfo {
+    std::string name;
+    int64_t created = 0;
+    int64_t mailboxes = 0, aliases = 0, groups = 0;
+};
+
+struct Entry {
+    int64_t id = 0;
+    Address address; // local part as stored (mailboxes: lower case)
+    AddressKind kind = AddressKind::mailbox;
+    int64_t created = 0;
+    // mailbox
+    std::string password_hash;
+    uint64_t quota = 0;
+    // alias targets or group members
+    std::vector<std::string> targets;
+};
+
+class Directory {
+  public:
+    static Result<Directory> open(const std::string& path, bool create);
+
+    Status add_domain(const std::string& name);
+    Result<std::vector<DomainInfo>> domains();
+    Result<DomainInfo> domain(const std::string& name);
+    // Removes the domain and all its addresses (cascade).
+    Status remove_domain(const std::string& name);
+
+    // Exact lookup (case-insensitive local part); nouser when absent.
+    Result<Entry> lookup(const Address& a);
+    Result<std::vector<Entry>> list(std::optional<AddressKind> kind, const std::string& domain);
+
+    Status add_mailbox(const Address& a, const std::string& hash, uint64_t quota);
+    Status set_password(const Address& a, const std::string& hash);
+    Status set_quota(const Address& a, uint64_t quota);
+    // Adds targets to an alias (created when absent) or members to a group.
+    Status add_targets(const Address& a, AddressKind kind, const std::vector<std::string>& targets,
+                       bool create);
+    Status remove_targets(const Address& a, AddressKind kind,
+                          const std::vector<std::string>& targets);
+    Status remove(const Address& a, AddressKind kind);
+
+    Db& db() { return db_; }
+
+  private:
+    explicit Directory(Db db) : db_(std::move(db)) {}
+    Status migrate();
+    Result<int64_t> domain_id(const std::string& name);
+    Result<int64_t> create_address(const Address& a, AddressKind kind);
+    Result<Entry> expect(const Address& a, AddressKind kind);
+    Db db_;
+};
+
+} // namespace mail

@@ -1,0 +1,80 @@
+#include "resolve.hpp"
+
+#include <set>
+
+namespace mail {
+namespace {
+
+struct Walk {
+    Directory& dir;
+    const Config& cfg;
+    Resolution out;
+    std::set<std::string> seen;
+};
+
+Result<Entry> find_entry(Walk& w, const Address& a, std::string& tag) {
+    auto e = w.dir.lookup(a);
+    if (e || e.error().code != Errc::nouser) return e;
+    std::string base;
+    if (split_subaddress(a.local, w.cfg.delivery.recipient_delimiter, base, tag)) {
+        e = w.dir.lookup(Address{base, a.domain});
+        if (e || e.error().code != Errc::nouser) return e;
+        tag.clear();
+    }
+    auto dom = w.dir.domain(a.domain);
+    if (!dom) return dom.error();
+    auto catchall = w.dir.lookup(Address{"", a.domain});
+    if (!catchall && catchall.error().code == Errc::nouser) return no_user_error(a);
+    return catchall;
+}
+
+Status expand(Walk& w, const Address& a, int depth) {
+    if (depth > w.cfg.delivery.max_alias_depth)
+        return make_error(Errc::data, "alias nesting too deep at " + a.str());
+    std::string key = ascii_lower(a.str());
+    if (!w.seen.insert(key).second) return {};
+    std::string tag;
+    auto e = find_entry(w, a, tag);
+    if (!e) {
+        // An address outside our domains is forwarded, not refused.
+        if (e.error().code == Errc::nouser && depth > 0 && !w.dir.domain(a.domain)) {
+            w.out.external.push_back(a.str());
+            return {};
+        }
+        return e.error();
+    }
+    if (e->kind == AddressKind::mailbox) {
+        w.out.local.push_back({e->address, tag});
+        return {};
+    }
+    for (auto& t : e->targets) {
+        auto ta = parse_address(t);
+        if (!ta) return make_error(Errc::data, "bad target " + t + " in " + e->address.str());
+        MAIL_TRY(expand(w, *ta, depth + 1));
+    }
+    return {};
+}
+
+} // namespace
+
+Error no_user_error(const Address& a) {
+    return make_error(Errc::nouser, "no such user: " + a.str());
+}
+
+Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) {
+    if (!dir.domain(a.domain))
+        return make_error(Errc::nouser, "not a local domain: " + a.domain);
+    Walk w{dir, cfg, {}, {}};
+    MAIL_TRY(expand(w, a, 0));
+    // Two paths to one mailbox deliver once.
+    std::vector<LocalTarget> uniq;
+    std::set<std::string> mailboxes;
+    for (auto& t : w.out.local)
+        if (mailboxes.insert(t.mailbox.str()).second) uniq.push_back(t);
+    w.out.local = std::move(uniq);
+    if (w.out.local.empty() && w.out.external.empty())
+        return make_error(Errc::data, "alias loop at " + a.str() + ": no final recipient");
+    return std::move(w.out);
+}
+
+} // namespace mail

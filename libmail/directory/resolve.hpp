@@ -1,0 +1,31 @@
+// Recipient resolution: what an address means for delivery. Lookup order
+// for local@domain of one of our domains: the exact address; then, for
+// base+tag, the base address (tag kept as the target folder); then the
+// catch-all alias @domain. Aliases and groups expand recursively, each
+// address once (so cycles end), to at most max_alias_depth levels.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/config.hpp"
+#include "directory/directory.hpp"
+
+namespace mail {
+
+struct LocalTarget {
+    Address mailbox;    // canonical mailbox address
+    std::string folder; // subaddress tag ("" = INBOX); may name no existing folder
+};
+
+struct Resolution {
+    std::vector<LocalTarget> local;
+    std::vector<std::string> external; // addresses outside our domains
+};
+
+Error no_user_error(const Address& a);
+
+// Errors: nouser (unknown address or domain), data (loop / too deep).
+Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg);
+
+} // namespace mail

@@ -1,0 +1,39 @@
+// The header block of a message: fields split, folded lines kept together.
+// Pure: works on the message bytes, which it never copies or changes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace mail {
+
+constexpr size_t default_max_header_size = 1 << 20;
+
+struct HeaderField {
+    std::string_view name;
+    std::string_view value; // raw, folding included, without the final line end
+};
+
+struct Header {
+    std::vector<HeaderField> fields;
+    size_t body_offset = 0; // first byte after the empty line (or size if none)
+
+    // First field with this name (case-insensitive), unfolded.
+    std::optional<std::string> get(std::string_view name) const;
+    size_t count(std::string_view name) const;
+};
+
+// Parse the header of `msg` (LF or CRLF line ends). Lines that are not
+// fields (no colon, bad name) end nothing; they are skipped. An mbox
+// "From " first line is skipped. Errors only when the header is larger
+// than `max_size`.
+Result<Header> parse_header(std::string_view msg, size_t max_size = default_max_header_size);
+
+// Join folded lines and trim surrounding white space.
+std::string unfold(std::string_view value);
+
+} // namespace mail

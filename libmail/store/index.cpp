@@ -1,0 +1,339 @@
+#include "index.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/files.hpp"
+#include "message/header.hpp"
+#include "store/maildir.hpp"
+
+namespace mail {
+
+namespace {
+
+constexpr int index_version = 1;
+constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
+
+const char* schema_v1 = R"(
+CREATE TABLE folders(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL DEFAULT 1,
+  highestmodseq INTEGER NOT NULL DEFAULT 0,
+  subscribed INTEGER NOT NULL DEFAULT 1,
+  new_mtime INTEGER NOT NULL DEFAULT 0,
+  cur_mtime INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE messages(
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  base TEXT NOT NULL,
+  subdir TEXT NOT NULL,
+  flags TEXT NOT NULL DEFAULT '',
+  keywords TEXT NOT NULL DEFAULT '',
+  modseq INTEGER NOT NULL,
+  internaldate INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY(folder_id, uid),
+  UNIQUE(folder_id, base));
+CREATE TABLE cache(
+  folder_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  date TEXT, from_ TEXT, to_ TEXT, subject TEXT, message_id TEXT,
+  PRIMARY KEY(folder_id, uid));
+PRAGMA user_version=1;
+)";
+
+int64_t mtime_ns(const struct stat& st) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// A directory changed within this window may change again in the same
+// timestamp tick after we read it, so its mtime is not trusted.
+constexpr int64_t racy_window_ns = 2'000'000'000;
+
+struct DiskFile {
+    std::string subdir, flags;
+    int64_t mtime = 0;
+};
+
+Status list_dir(const std::string& dir, const char* subdir, std::map<std::string, DiskFile>& out) {
+    std::string path = dir + "/" + subdir;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(path.c_str()), closedir);
+    if (!d) return sys_error("opendir", path);
+    while (auto* e = readdir(d.get())) {
+        if (e->d_name[0] == '.') continue;
+        auto n = maildir::split_name(e->d_name);
+        out[n.base] = DiskFile{subdir, std::string(subdir) == "cur" ? n.flags : "", 0};
+    }
+    return {};
+}
+
+std::string read_head(const std::string& path, int64_t& size, int64_t& mtime) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st;
+    if (!fd || fstat(fd.get(), &st) != 0) return {};
+    size = st.st_size;
+    mtime = st.st_mtim.tv_sec;
+    std::string buf(std::min<size_t>(cache_read_limit, static_cast<size_t>(st.st_size)), '\0');
+    ssize_t n = pread(fd.get(), buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return buf;
+}
+
+Status insert_cache(Db& db, int64_t folder_id, int64_t uid, const CachedFields& f) {
+    auto st = db.prepare("INSERT OR REPLACE INTO cache VALUES(?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, folder_id).bind(2, uid).bind(3, f.date).bind(4, f.from).bind(5, f.to);
+    st->bind(6, f.subject).bind(7, f.message_id);
+    return st->run();
+}
+
+// Insert one message row with the next UID and MODSEQ; returns its UID, or
+// 0 when the base name is already indexed.
+Result<int64_t> insert_message(Db& db, FolderState& f, const IndexedMessage& m) {
+    auto st = db.prepare("INSERT OR IGNORE INTO messages(folder_id,uid,base,subdir,flags,modseq,"
+                         "internaldate,size) VALUES(?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, f.id).bind(2, f.uidnext).bind(3, m.base).bind(4, m.subdir).bind(5, m.flags);
+    st->bind(6, f.highestmodseq + 1).bind(7, m.internaldate).bind(8, m.size);
+    MAIL_TRY(st->run());
+    if (db.changes() == 0) return int64_t{0};
+    f.highestmodseq++;
+    return f.uidnext++;
+}
+
+Status save_folder(Db& db, const FolderState& f) {
+    auto st = db.prepare("UPDATE folders SET uidnext=?, highestmodseq=? WHERE id=?");
+    if (!st) return st.error();
+    st->bind(1, f.uidnext).bind(2, f.highestmodseq).bind(3, f.id);
+    return st->run();
+}
+
+} // namespace
+
+CachedFields cache_fields(std::string_view message) {
+    CachedFields f;
+    auto h = parse_header(message.substr(0, std::min(message.size(), cache_read_limit)),
+                          cache_read_limit);
+    if (!h) return f;
+    f.date = h->get("Date").value_or("");
+    f.from = h->get("From").value_or("");
+    f.to = h->get("To").value_or("");
+    f.subject = h->get("Subject").value_or("");
+    f.message_id = h->get("Message-ID").value_or("");
+    return f;
+}
+
+std::string IndexedMessage::filename() const {
+    return subdir == "cur" ? maildir::join_name({base, flags}) : base;
+}
+
+Result<MailboxIndex> MailboxIndex::open(const std::string& mailbox_root) {
+    auto db = Db::open(mailbox_root + "/index.sqlite", Db::Sync::full, true);
+    if (!db) return db.error();
+    MailboxIndex idx(std::move(*db), mailbox_root);
+    MAIL_TRY(idx.migrate());
+    return idx;
+}
+
+Status MailboxIndex::migrate() {
+    int v = db_.user_version();
+    if (v == index_version) return {};
+    if (v > index_version)
+        return make_error(Errc::tempfail, "index from a newer facteur",
+                          root_ + "/index.sqlite: version " + std::to_string(v));
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    if (db_.user_version() == 0) MAIL_TRY(db_.exec(schema_v1)); // re-read under the lock
+    return tx.commit();
+}
+
+Result<FolderState> MailboxIndex::folder(std::string_view name) {
+    std::string canon = maildir::is_inbox(name) ? "INBOX" : std::string(name);
+    for (int pass = 0; pass < 2; pass++) {
+        auto st = db_.prepare(
+            "SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name=?");
+        if (!st) return st.error();
+        st->bind(1, canon);
+        auto row = st->step();
+        if (!row) return row.error();
+        if (*row)
+            return FolderState{st->int64(0), canon, st->int64(1), st->int64(2), st->int64(3)};
+        auto ins = db_.prepare("INSERT OR IGNORE INTO folders(name, uidvalidity) VALUES(?,?)");
+        if (!ins) return ins.error();
+        ins->bind(1, canon).bind(2, static_cast<int64_t>(time(nullptr)));
+        MAIL_TRY(ins->run());
+    }
+    return make_error(Errc::tempfail, "database error", "folder row vanished: " + canon);
+}
+
+Result<int64_t> MailboxIndex::add_delivered(std::string_view folder_name, const std::string& base,
+                                            int64_t size, int64_t internaldate,
+                                            const CachedFields& fields) {
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    auto f = folder(folder_name);
+    if (!f) return f.error();
+    IndexedMessage m;
+    m.base = base;
+    m.subdir = "new";
+    m.size = size;
+    m.internaldate = internaldate;
+    auto uid = insert_message(db_, *f, m);
+    if (!uid) return uid.error();
+    if (*uid) {
+        MAIL_TRY(save_folder(db_, *f));
+        MAIL_TRY(insert_cache(db_, f->id, *uid, fields));
+    }
+    MAIL_TRY(tx.commit());
+    return *uid;
+}
+
+Result<std::vector<IndexedMessage>> MailboxIndex::messages(std::string_view folder_name) {
+    auto f = folder(folder_name);
+    if (!f) return f.error();
+    auto st = db_.prepare("SELECT uid, base, subdir, flags, modseq, internaldate, size "
+                          "FROM messages WHERE folder_id=? ORDER BY uid");
+    if (!st) return st.error();
+    st->bind(1, f->id);
+    std::vector<IndexedMessage> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), st->int64(4),
+                       st->int64(5), st->int64(6)});
+    }
+    return out;
+}
+
+Result<int64_t> MailboxIndex::total_size() {
+    auto st = db_.prepare("SELECT COALESCE(SUM(size),0) FROM messages");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    return st->int64(0);
+}
+
+namespace {
+
+struct FolderMtimes {
+    int64_t new_mtime = 0, cur_mtime = 0;
+};
+
+Result<FolderMtimes> stat_folder(const std::string& dir) {
+    struct stat sn, sc;
+    if (stat((dir + "/new").c_str(), &sn) != 0) return sys_error("stat", dir + "/new");
+    if (stat((dir + "/cur").c_str(), &sc) != 0) return sys_error("stat", dir + "/cur");
+    return FolderMtimes{mtime_ns(sn), mtime_ns(sc)};
+}
+
+Result<std::map<std::string, DiskFile>> list_files(const std::string& dir) {
+    std::map<std::string, DiskFile> files;
+    MAIL_TRY(list_dir(dir, "cur", files));
+    MAIL_TRY(list_dir(dir, "new", files));
+    return files;
+}
+
+} // namespace
+
+Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, bool dry_run) {
+    std::string dir = maildir::folder_path(root_, folder_name);
+    auto times = stat_folder(dir);
+    if (!times) return times.error();
+    auto f = folder(folder_name);
+    if (!f) return f.error();
+    if (!force) {
+        auto st = db_.prepare("SELECT new_mtime, cur_mtime FROM folders WHERE id=?");
+        if (!st) return st.error();
+        st->bind(1, f->id);
+        auto row = st->step();
+        if (!row) return row.error();
+        if (*row && st->int64(0) == times->new_mtime && st->int64(1) == times->cur_mtime &&
+            st->int64(0) != 0)
+            return ScanReport{0, 0, 0, true};
+    }
+    auto files = list_files(dir);
+    if (!files) return files.error();
+
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    f = folder(folder_name); // re-read under the write lock
+    if (!f) return f.error();
+    auto indexed = messages(folder_name);
+    if (!indexed) return indexed.error();
+    ScanReport rep;
+    std::map<std::string, const IndexedMessage*> known;
+    for (auto& m : *indexed) known[m.base] = &m;
+
+    // A file another tool moved from new/ to cur/ while we listed may be in
+    // neither listing: look again before dropping anything.
+    bool missing = false;
+    for (auto& m : *indexed) missing = missing || !files->count(m.base);
+    if (missing) {
+        auto again = list_files(dir);
+        if (!again) return again.error();
+        files->merge(*again);
+    }
+
+    for (auto& m : *indexed) {
+        auto it = files->find(m.base);
+        if (it == files->end()) {
+            auto del = db_.prepare("DELETE FROM messages WHERE folder_id=? AND uid=?");
+            if (!del) return del.error();
+            del->bind(1, f->id).bind(2, m.uid);
+            MAIL_TRY(del->run());
+            auto delc = db_.prepare("DELETE FROM cache WHERE folder_id=? AND uid=?");
+            if (!delc) return delc.error();
+            delc->bind(1, f->id).bind(2, m.uid);
+            MAIL_TRY(delc->run());
+            rep.removed++;
+        } else if (it->second.subdir != m.subdir || it->second.flags != m.flags) {
+            auto up = db_.prepare(
+                "UPDATE messages SET subdir=?, flags=?, modseq=? WHERE folder_id=? AND uid=?");
+            if (!up) return up.error();
+            up->bind(1, it->second.subdir).bind(2, it->second.flags).bind(3, ++f->highestmodseq);
+            up->bind(4, f->id).bind(5, m.uid);
+            MAIL_TRY(up->run());
+            rep.changed++;
+        }
+    }
+    // New files get UIDs in name order, which is delivery-time order for
+    // the names we and most tools generate.
+    for (auto& [base, file] : *files) {
+        if (known.count(base)) continue;
+        IndexedMessage m;
+        m.base = base;
+        m.subdir = file.subdir;
+        m.flags = file.flags;
+        IndexedMessage probe = m;
+        std::string head = read_head(dir + "/" + file.subdir + "/" + probe.filename(), m.size,
+                                     m.internaldate);
+        if (m.internaldate == 0) continue; // vanished meanwhile
+        auto uid = insert_message(db_, *f, m);
+        if (!uid) return uid.error();
+        if (*uid) {
+            MAIL_TRY(insert_cache(db_, f->id, *uid, cache_fields(head)));
+            rep.added++;
+        }
+    }
+    MAIL_TRY(save_folder(db_, *f));
+    // Remember the mtimes only when they are old enough to be trusted.
+    int64_t now = static_cast<int64_t>(time(nullptr)) * 1000000000;
+    auto trusted = [&](int64_t t) { return now - t > racy_window_ns ? t : 0; };
+    auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=? WHERE id=?");
+    if (!up) return up.error();
+    up->bind(1, trusted(times->new_mtime)).bind(2, trusted(times->cur_mtime)).bind(3, f->id);
+    MAIL_TRY(up->run());
+    if (!dry_run) MAIL_TRY(tx.commit()); // else rolled back by ~Transaction
+    return rep;
+}
+
+} // namespace mail

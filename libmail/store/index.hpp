@@ -1,0 +1,70 @@
+// index.sqlite, one per mailbox. Format version 1 (PRAGMA user_version):
+//   folders   control data: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and the
+//             mtimes of new/ and cur/ at the last full scan
+//   messages  control data: UID <-> file base name, location, flags,
+//             keywords, MODSEQ, internal date, size
+//   cache     rebuildable: header fields parsed from the file
+// The files are the truth: scan() brings the index in line with them, so
+// deleting the cache table (or the whole file) loses no mail; the latter
+// only gives new UIDs. Control writes run with synchronous=FULL.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/sqlite.hpp"
+
+namespace mail {
+
+struct CachedFields {
+    std::string date, from, to, subject, message_id;
+};
+
+// Parse the cached header fields from the start of a message.
+CachedFields cache_fields(std::string_view message);
+
+struct IndexedMessage {
+    int64_t uid = 0;
+    std::string base;   // file base name (before ":2,")
+    std::string subdir; // "new" or "cur"
+    std::string flags;
+    int64_t modseq = 0;
+    int64_t internaldate = 0;
+    int64_t size = 0;
+    std::string filename() const; // base, or base:2,flags in cur/
+};
+
+struct FolderState {
+    int64_t id = 0;
+    std::string name;
+    int64_t uidvalidity = 0, uidnext = 1, highestmodseq = 0;
+};
+
+struct ScanReport {
+    int added = 0, removed = 0, changed = 0;
+    bool skipped = false; // nothing changed since the last scan
+};
+
+class MailboxIndex {
+  public:
+    static Result<MailboxIndex> open(const std::string& mailbox_root);
+
+    Result<FolderState> folder(std::string_view name); // created on first use
+    // Record a file just delivered to <folder>/new. Idempotent per base name.
+    Result<int64_t> add_delivered(std::string_view folder, const std::string& base, int64_t size,
+                                  int64_t internaldate, const CachedFields& fields);
+    // Bring one folder in line with its files; `force` ignores the mtimes.
+    Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
+    Result<std::vector<IndexedMessage>> messages(std::string_view folder);
+    Result<int64_t> total_size(); // all folders, for the quota
+    Db& db() { return db_; }
+
+  private:
+    MailboxIndex(Db db, std::string root) : db_(std::move(db)), root_(std::move(root)) {}
+    Status migrate();
+    Db db_;
+    std::string root_;
+};
+
+} // namespace mail

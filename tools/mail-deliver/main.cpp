@@ -1,0 +1,80 @@
+// mail-deliver: deliver one message from stdin to local addresses.
+// It exits 0 only when every recipient's copy is on disk and synced; any
+// local trouble is EX_TEMPFAIL (75) so the caller keeps the message and
+// tries again. With --status the caller learns which recipients failed.
+#include <unistd.h>
+
+#include "base/config.hpp"
+#include "base/tool.hpp"
+#include "deliver/deliver.hpp"
+#include "directory/directory.hpp"
+
+namespace {
+
+// Read all of stdin, at most `limit` bytes (one more tells "too big").
+mail::Result<std::string> read_stdin(size_t limit) {
+    std::string msg;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return mail::sys_error("read", "stdin");
+        }
+        if (n == 0) return msg;
+        msg.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n),
+                                                             limit + 1 - msg.size())));
+        if (msg.size() > limit) return msg;
+    }
+}
+
+int deliver(const std::optional<std::string>& config, const std::string& sender,
+            const std::vector<std::string>& rcpts, bool print_status) {
+    auto cfg = mail::load_config(config);
+    if (!cfg) {
+        mail::log::error("config", cfg.error());
+        return 75; // a broken config is fixable: keep the mail
+    }
+    auto dir = mail::Directory::open(cfg->directory_path(), false);
+    if (!dir) {
+        mail::log::error("directory", dir.error());
+        return 75;
+    }
+    auto msg = read_stdin(cfg->delivery.max_message_size);
+    if (!msg) {
+        mail::log::error("read", msg.error());
+        return 75;
+    }
+    mail::crlf_to_lf(*msg);
+    std::string from = sender;
+    if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
+        from = from.substr(1, from.size() - 2);
+    if (from.find_first_of("\r\n<>") != std::string::npos) {
+        fmt::print(stderr, "mail-deliver: invalid sender '{}'\n", sender);
+        return 64;
+    }
+    mail::LocalDelivery agent(*cfg, *dir);
+    auto results = agent.deliver(*msg, from, rcpts);
+    for (auto& r : results) {
+        if (print_status) fmt::print("{}\t{} {}\n", r.recipient, r.dsn, r.text);
+        else if (!r.ok()) fmt::print(stderr, "mail-deliver: {}: {} {}\n", r.recipient, r.dsn, r.text);
+    }
+    std::fflush(stdout);
+    return mail::exit_code(results);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Deliver one message from standard input to local addresses"};
+    std::optional<std::string> config;
+    std::string sender;
+    bool print_status = false;
+    std::vector<std::string> rcpts;
+    app.add_option("--config", config, "configuration file");
+    app.add_option("-f,--from", sender, "envelope sender (Return-Path)");
+    app.add_flag("--status", print_status, "print one status line per recipient");
+    app.add_option("address", rcpts, "recipient addresses")->required();
+    return mail::run_tool("mail-deliver", app, argc, argv,
+                          [&] { return deliver(config, sender, rcpts, print_status); });
+}
