@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include "message/address.hpp"
+
+using namespace mail;
+
+struct AddressCase {
+    const char* in;
+    bool ok;
+    const char* local;
+    const char* domain;
+};
+
+TEST(Address, ParseTable) {
+    const AddressCase cases[] = {
+        {"alice@example.test", true, "alice", "example.test"},
+        {"Alice.B@EXAMPLE.Test", true, "Alice.B", "example.test"},
+        {"a+tag@example.test", true, "a+tag", "example.test"},
+        {"\"john doe\"@example.test", true, "john doe", "example.test"},
+        {"\"a\\\"b\"@example.test", true, "a\"b", "example.test"},
+        {"user@[192.0.2.1]", true, "user", "[192.0.2.1]"},
+        {"user@bücher.example", true, "user", "xn--bcher-kva.example"},
+        {"user@Bücher.example", true, "user", "xn--bcher-kva.example"},
+        {"user@例え.テスト", true, "user", "xn--r8jz45g.xn--zckzah"},
+        {"noat", false, "", ""},
+        {"@example.test", false, "", ""},
+        {"a..b@example.test", false, "", ""},
+        {".a@example.test", false, "", ""},
+        {"a.@example.test", false, "", ""},
+        {"a b@example.test", false, "", ""},
+        {"a@-bad.test", false, "", ""},
+        {"a@bad-.test", false, "", ""},
+        {"a@exa_mple.test", false, "", ""},
+        {"a@example.test.", false, "", ""},
+        {"a@", false, "", ""},
+        {"a@ex..test", false, "", ""},
+        {"\"unterminated@example.test", false, "", ""},
+    };
+    for (auto& c : cases) {
+        auto r = parse_address(c.in);
+        EXPECT_EQ(r.ok(), c.ok) << c.in;
+        if (r && c.ok) {
+            EXPECT_EQ(r->local, c.local) << c.in;
+            EXPECT_EQ(r->domain, c.domain) << c.in;
+        }
+    }
+}
+
+TEST(Address, LengthLimits) {
+    EXPECT_FALSE(parse_address(std::string(65, 'a') + "@example.test"));
+    EXPECT_TRUE(parse_address(std::string(64, 'a') + "@example.test"));
+    EXPECT_FALSE(parse_address("a@" + std::string(64, 'b') + ".test"));
+}
+
+TEST(Address, StrQuotesWhenNeeded) {
+    EXPECT_EQ((Address{"john doe", "x.test"}).str(), "\"john doe\"@x.test");
+    EXPECT_EQ((Address{"john", "x.test"}).str(), "john@x.test");
+    EXPECT_EQ((Address{"a\"b", "x.test"}).str(), "\"a\\\"b\"@x.test");
+}
+
+TEST(Address, Paths) {
+    EXPECT_TRUE(parse_path("<>")->empty());
+    EXPECT_EQ(parse_path("<a@b.test>")->str(), "a@b.test");
+    EXPECT_EQ(parse_path("<@relay.test,@r2.test:a@b.test>")->str(), "a@b.test");
+    EXPECT_FALSE(parse_path("<@relay.test a@b.test>"));
+}
+
+TEST(Address, HeaderLists) {
+    struct {
+        const char* in;
+        std::vector<std::string> out;
+    } cases[] = {
+        {"Alice <alice@example.test>", {"alice@example.test"}},
+        {"\"Doe, John\" <john@example.test>, bob@example.test", {"john@example.test", "bob@example.test"}},
+        {"alice@example.test (Alice Liddell)", {"alice@example.test"}},
+        {"undisclosed-recipients:;", {}},
+        {"team: a@x.test, b@x.test;, c@x.test", {"a@x.test", "b@x.test", "c@x.test"}},
+        {"=?utf-8?q?J=C3=B6rg?= <jorg@x.test>", {"jorg@x.test"}},
+        {"<@route.test:a@x.test>", {"a@x.test"}},
+        {"garbage <<<", {}},
+    };
+    for (auto& c : cases) {
+        auto list = parse_address_list(c.in);
+        std::vector<std::string> got;
+        for (auto& a : list) got.push_back(a.str());
+        EXPECT_EQ(got, c.out) << c.in;
+    }
+}
+
+TEST(Address, Subaddress) {
+    std::string base, tag;
+    EXPECT_TRUE(split_subaddress("alice+work", "+", base, tag));
+    EXPECT_EQ(base, "alice");
+    EXPECT_EQ(tag, "work");
+    EXPECT_FALSE(split_subaddress("alice", "+", base, tag));
+    EXPECT_FALSE(split_subaddress("+x", "+", base, tag));
+    EXPECT_FALSE(split_subaddress("alice+x", "", base, tag));
+    EXPECT_TRUE(split_subaddress("alice-x-y", "-", base, tag));
+    EXPECT_EQ(tag, "x-y");
+}

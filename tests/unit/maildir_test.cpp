@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/files.hpp"
+#include "store/index.hpp"
+#include "store/maildir.hpp"
+
+using namespace mail;
+namespace fs = std::filesystem;
+
+TEST(Maildir, NamesTable) {
+    struct {
+        const char* name;
+        const char* base;
+        const char* flags;
+    } cases[] = {
+        {"123.M1P2Q3.host", "123.M1P2Q3.host", ""},
+        {"123.M1P2Q3.host:2,", "123.M1P2Q3.host", ""},
+        {"123.M1P2Q3.host:2,SRF", "123.M1P2Q3.host", "FRS"},
+        {"123.M1P2Q3.host:2,SSa?", "123.M1P2Q3.host", "Sa"},
+        {"123.host:1,xyz", "123.host", ""},
+    };
+    for (auto& c : cases) {
+        auto n = maildir::split_name(c.name);
+        EXPECT_EQ(n.base, c.base) << c.name;
+        EXPECT_EQ(n.flags, c.flags) << c.name;
+    }
+    EXPECT_EQ(maildir::join_name({"b", "FS"}), "b:2,FS");
+}
+
+TEST(Maildir, UniqueNames) {
+    auto a = maildir::unique_name("host/x:y", 42);
+    auto b = maildir::unique_name("host/x:y", 42);
+    EXPECT_NE(a, b);
+    EXPECT_NE(a.find("host\\057x\\072y,S=42"), std::string::npos) << a;
+    EXPECT_EQ(maildir::size_from_name(a), 42);
+    EXPECT_EQ(maildir::size_from_name("x"), -1);
+}
+
+TEST(Maildir, FolderNames) {
+    struct {
+        const char* name;
+        bool ok;
+    } cases[] = {
+        {"INBOX", true}, {"inbox", true}, {"Sent", true}, {"Work/Clients", true},
+        {"..", false}, {"a/../b", false}, {"/abs", false}, {"a//b", false}, {"a/", false},
+        {"~root", false}, {"new", false}, {"a/cur", false}, {"tmp", false}, {"a.b", false},
+        {"a\nb", false}, {"Café", true},
+    };
+    for (auto& c : cases) EXPECT_EQ(maildir::valid_folder_name(c.name), c.ok) << c.name;
+    EXPECT_EQ(maildir::folder_path("/m", "Work/Clients"), "/m/.Work.Clients");
+    EXPECT_EQ(maildir::folder_path("/m", "INBOX"), "/m");
+}
+
+class StoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/facteur-unit-XXXXXX";
+        root_ = mkdtemp(tmpl);
+        ASSERT_TRUE(maildir::create_mailbox(root_));
+    }
+    void TearDown() override { fs::remove_all(root_); }
+    std::string root_;
+};
+
+TEST_F(StoreTest, DeliverIndexAndScan) {
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(idx);
+    auto name = maildir::deliver(root_, "h", {"Subject: one\n\nbody\n"});
+    ASSERT_TRUE(name);
+    auto uid = idx->add_delivered("INBOX", *name, 20, 1, cache_fields("Subject: one\n\n"));
+    ASSERT_TRUE(uid);
+    EXPECT_EQ(*uid, 1);
+    // Idempotent for the same file.
+    EXPECT_EQ(*idx->add_delivered("INBOX", *name, 20, 1, {}), 0);
+
+    // A file from another tool, and a flag change by another tool.
+    ASSERT_TRUE(durable_write(root_ + "/tmp/x", root_ + "/cur/999.other:2,S", {"X: y\n\n"}));
+    fs::rename(root_ + "/new/" + *name, root_ + "/cur/" + *name + ":2,FS");
+    auto rep = idx->scan("INBOX", true);
+    ASSERT_TRUE(rep);
+    EXPECT_EQ(rep->added, 1);
+    EXPECT_EQ(rep->changed, 1);
+    auto msgs = idx->messages("INBOX");
+    ASSERT_EQ(msgs->size(), 2u);
+    EXPECT_EQ((*msgs)[0].uid, 1);
+    EXPECT_EQ((*msgs)[0].flags, "FS");
+    EXPECT_EQ((*msgs)[1].uid, 2);
+    EXPECT_EQ((*msgs)[1].size, 6);
+
+    // Removal by another tool drops the entry; UIDs are never reused.
+    fs::remove(root_ + "/cur/999.other:2,S");
+    rep = idx->scan("INBOX", true);
+    EXPECT_EQ(rep->removed, 1);
+    ASSERT_TRUE(durable_write(root_ + "/tmp/y", root_ + "/new/1000.other", {"Y: z\n\n"}));
+    ASSERT_TRUE(idx->scan("INBOX", true));
+    msgs = idx->messages("INBOX");
+    EXPECT_EQ(msgs->back().uid, 3);
+    EXPECT_EQ(*idx->total_size(), 20 + 6);
+}
+
+TEST_F(StoreTest, DryRunChangesNothing) {
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(durable_write(root_ + "/tmp/x", root_ + "/new/1.a", {"A: b\n\n"}));
+    auto rep = idx->scan("INBOX", true, true);
+    EXPECT_EQ(rep->added, 1);
+    EXPECT_TRUE(idx->messages("INBOX")->empty());
+}
+
+TEST_F(StoreTest, DeletedIndexLosesNoMail) {
+    {
+        auto idx = MailboxIndex::open(root_);
+        auto name = maildir::deliver(root_, "h", {"A: b\n\n"});
+        ASSERT_TRUE(idx->add_delivered("INBOX", *name, 6, 1, {}));
+    }
+    fs::remove(root_ + "/index.sqlite");
+    fs::remove(root_ + "/index.sqlite-wal");
+    fs::remove(root_ + "/index.sqlite-shm");
+    auto idx = MailboxIndex::open(root_);
+    auto rep = idx->scan("INBOX", false);
+    EXPECT_EQ(rep->added, 1);
+}
+
+TEST_F(StoreTest, FaultsAreTemporaryAndLeaveNothing) {
+    for (const char* op : {"write", "fsync", "rename", "dirsync"}) {
+        setenv("FACTEUR_FAULT", op, 1);
+        auto name = maildir::deliver(root_, "h", {"A: b\n\n"});
+        unsetenv("FACTEUR_FAULT");
+        ASSERT_FALSE(name) << op;
+        EXPECT_EQ(name.error().code, Errc::tempfail) << op;
+        EXPECT_TRUE(fs::is_empty(root_ + "/new")) << op;
+        EXPECT_TRUE(fs::is_empty(root_ + "/tmp")) << op;
+    }
+}
