@@ -58,6 +58,16 @@ uint32_t adapt(uint32_t delta, uint32_t numpoints, bool first) {
     return k + (36 * delta) / (delta + 38);
 }
 
+// Lower case for ASCII, Latin-1, Greek and Cyrillic capitals: enough for
+// the domain names people type; not a full IDNA2008 mapping.
+char32_t simple_lower(char32_t c) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
+        (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) || (c >= 0x410 && c <= 0x42f))
+        return c + 0x20;
+    if (c >= 0x400 && c <= 0x40f) return c + 0x50;
+    return c;
+}
+
 char digit(uint32_t d) { return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26)); }
 
 // RFC 3492 encoding of one label (without the "xn--" prefix).
@@ -167,8 +177,7 @@ Result<std::string> normalize_domain(std::string_view domain) {
         if (plain) {
             ascii = ascii_lower(label);
         } else {
-            for (auto& c : cps)
-                if (c >= 'A' && c <= 'Z') c = c - 'A' + 'a';
+            for (auto& c : cps) c = simple_lower(c);
             auto p = punycode(cps);
             if (!p) return p.error();
             ascii = "xn--" + *p;

@@ -21,4 +21,6 @@ sample_message() {
 	printf 'From: carol@elsewhere.test\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s@elsewhere.test>\n\nbody of %s\n' "$1" "$1" "$1"
 }
 
+export -f sample_message
+
 count_files() { find "$1" -type f | wc -l; }
