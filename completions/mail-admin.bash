@@ -1,0 +1,54 @@
+# bash completion for mail-admin                              -*- shell-script -*-
+
+_mail_admin() {
+	local cur prev words cword
+	_init_completion 2>/dev/null || {
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD-1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	}
+	local cmd="" sub="" i
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--config) ((i++)) ;;
+		-*) ;;
+		*) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $sub ]]; then sub=${words[i]}; fi ;;
+		esac
+	done
+	if [[ $prev == --config ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+	fi
+	local opts="--json --config --help"
+	case $cmd in
+	"") COMPREPLY=($(compgen -W "init domain mailbox alias group check $opts" -- "$cur")) ;;
+	domain)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list show remove" -- "$cur")) ;;
+		remove) COMPREPLY=($(compgen -W "--force --purge $(mail-admin domain list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		show) COMPREPLY=($(compgen -W "$(mail-admin domain list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		esac ;;
+	mailbox)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list show remove passwd quota" -- "$cur")) ;;
+		add) COMPREPLY=($(compgen -W "--password-stdin --no-password --quota" -- "$cur")) ;;
+		list) COMPREPLY=($(compgen -W "--domain --json" -- "$cur")) ;;
+		show | remove | passwd | quota)
+			COMPREPLY=($(compgen -W "--purge --password-stdin $(mail-admin mailbox list 2>/dev/null)" -- "$cur")) ;;
+		esac ;;
+	alias)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
+		remove) COMPREPLY=($(compgen -W "$(mail-admin alias list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		esac ;;
+	group)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list show remove member" -- "$cur")) ;;
+		member) COMPREPLY=($(compgen -W "add remove" -- "$cur")) ;;
+		show | remove) COMPREPLY=($(compgen -W "$(mail-admin group list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		esac ;;
+	check) COMPREPLY=($(compgen -W "--repair --json" -- "$cur")) ;;
+	esac
+}
+complete -F _mail_admin mail-admin

@@ -1,0 +1,20 @@
+# fish completion for mail-admin
+set -l cmds init domain mailbox alias group check
+complete -c mail-admin -f
+complete -c mail-admin -l json -d 'JSON output'
+complete -c mail-admin -l config -r -F -d 'configuration file'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a init -d 'create the state directory'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a domain -d 'manage domains'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a mailbox -d 'manage mailboxes'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'manage aliases'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a group -d 'manage groups'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a check -d 'check folders and indexes'
+complete -c mail-admin -n "__fish_seen_subcommand_from domain; and not __fish_seen_subcommand_from add list show remove" -a 'add list show remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from mailbox; and not __fish_seen_subcommand_from add list show remove passwd quota" -a 'add list show remove passwd quota'
+complete -c mail-admin -n "__fish_seen_subcommand_from mailbox; and __fish_seen_subcommand_from show remove passwd quota" -a '(mail-admin mailbox list 2>/dev/null)'
+complete -c mail-admin -n "__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from add list remove" -a 'add list remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from group; and not __fish_seen_subcommand_from add list show remove member" -a 'add list show remove member'
+complete -c mail-admin -n "__fish_seen_subcommand_from check" -l repair -d 'fix what can be fixed'
+complete -c mail-admin -n "__fish_seen_subcommand_from mailbox" -l password-stdin -d 'read the password from stdin'
+complete -c mail-admin -n "__fish_seen_subcommand_from mailbox" -l no-password -d 'login disabled'
+complete -c mail-admin -n "__fish_seen_subcommand_from domain mailbox" -l purge -d 'also delete mail folders'

@@ -1,0 +1,26 @@
+#compdef mail-admin
+# zsh completion for mail-admin
+
+_mail_admin_mailboxes() { compadd -- ${(f)"$(mail-admin mailbox list 2>/dev/null)"} }
+_mail_admin_domains() { compadd -- ${${(f)"$(mail-admin domain list 2>/dev/null)"}%%$'\t'*} }
+
+_mail_admin() {
+	local -a cmds
+	cmds=(init:'create the state directory' domain:'manage domains' mailbox:'manage mailboxes'
+		alias:'manage aliases' group:'manage groups' check:'check folders and indexes')
+	_arguments -C '--json[JSON output]' '--config[configuration file]:file:_files' \
+		'1:command:->cmd' '*::arg:->args'
+	case $state in
+	cmd) _describe command cmds ;;
+	args)
+		case $words[1] in
+		domain) _arguments '1:action:(add list show remove)' '*:domain:_mail_admin_domains' '--force' '--purge' ;;
+		mailbox) _arguments '1:action:(add list show remove passwd quota)' '*:mailbox:_mail_admin_mailboxes' \
+			'--password-stdin' '--no-password' '--quota[size]:size:' '--purge' '--domain[domain]:domain:_mail_admin_domains' ;;
+		alias) _arguments '1:action:(add list remove)' '*:address:' ;;
+		group) _arguments '1:action:(add list show remove member)' '*:address:' ;;
+		check) _arguments '--repair[fix what can be fixed]' ;;
+		esac ;;
+	esac
+}
+_mail_admin "$@"
