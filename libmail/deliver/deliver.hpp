@@ -40,7 +40,6 @@ class LocalDelivery {
     std::vector<std::string> done_; // mailboxes already given this message
     std::vector<std::string> delivered_to_;
     int hops_ = 0;
-    bool parsed_ = false;
 };
 
 // "\r\n" -> "\n" in place; bare CR and bare LF stay as they are.
