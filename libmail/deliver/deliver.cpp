@@ -7,7 +7,6 @@
 #include "base/log.hpp"
 #include "directory/resolve.hpp"
 #include "message/header.hpp"
-#include "store/index.hpp"
 #include "store/maildir.hpp"
 
 namespace mail {
@@ -76,6 +75,7 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message,
             if (list.empty()) delivered_to_.push_back(unfold(f.value));
         }
     hops_ = static_cast<int>(h->count("Received") + h->count("Delivered-To"));
+    fields_ = cache_fields(*h);
     for (auto& r : recipients) out.push_back(deliver_one(message, sender, r));
     return out;
 }
@@ -102,7 +102,7 @@ RecipientStatus LocalDelivery::deliver_one(std::string_view message, const std::
         return status(rcpt, Errc::data, "5.4.6", "mail loop: already delivered to " + addr->str());
     RecipientStatus worst = status(rcpt, Errc::tempfail, "2.0.0", "delivered");
     for (auto& t : res->local) {
-        auto r = to_mailbox(message, sender, t.mailbox, t.folder);
+        auto r = to_mailbox(message, sender, t);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;
     }
@@ -110,15 +110,14 @@ RecipientStatus LocalDelivery::deliver_one(std::string_view message, const std::
 }
 
 RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::string& sender,
-                                          const Address& mbox, const std::string& tag) {
+                                          const LocalTarget& target) {
+    const Address& mbox = target.mailbox;
     std::string who = mbox.str();
     if (contains_ci(delivered_to_, who))
         return status(who, Errc::data, "5.4.6", "mail loop: already delivered to " + who);
     if (contains_ci(done_, who)) return status(who, Errc::tempfail, "2.0.0", "delivered");
-    auto entry = dir_.lookup(mbox);
-    if (!entry) return temp(who, entry.error());
     std::string root = mailbox_root(cfg_, mbox);
-    std::string folder = tag_folder(root, tag);
+    std::string folder = tag_folder(root, target.folder);
     std::string head = "Return-Path: <" + sender + ">\nDelivered-To: " + who + "\n";
     int64_t size = static_cast<int64_t>(head.size() + message.size());
 
@@ -128,7 +127,7 @@ RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::s
     }
     auto idx = MailboxIndex::open(root);
     if (!idx) return temp(who, idx.error());
-    uint64_t quota = entry->quota ? entry->quota : cfg_.delivery.default_quota;
+    uint64_t quota = target.quota ? target.quota : cfg_.delivery.default_quota;
     if (quota) {
         auto used = idx->total_size();
         if (!used) return temp(who, used.error());
@@ -141,7 +140,7 @@ RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::s
     done_.push_back(who);
     log::info("deliver.ok", "{} folder={} file={} size={}", who, folder.empty() ? "INBOX" : folder,
               *name, size);
-    auto uid = idx->add_delivered(folder, *name, size, time(nullptr), cache_fields(message));
+    auto uid = idx->add_delivered(folder, *name, size, time(nullptr), fields_);
     if (!uid) log::warn("deliver.index", "{}: {} (the next scan indexes it)", who,
                         uid.error().detail);
     return status(who, Errc::tempfail, "2.0.0", "delivered");

@@ -10,6 +10,8 @@
 
 #include "base/config.hpp"
 #include "directory/directory.hpp"
+#include "directory/resolve.hpp"
+#include "store/index.hpp"
 
 namespace mail {
 
@@ -34,11 +36,12 @@ class LocalDelivery {
     RecipientStatus deliver_one(std::string_view message, const std::string& sender,
                                 const std::string& recipient);
     RecipientStatus to_mailbox(std::string_view message, const std::string& sender,
-                               const Address& mailbox, const std::string& folder);
+                               const LocalTarget& target);
     const Config& cfg_;
     Directory& dir_;
     std::vector<std::string> done_; // mailboxes already given this message
     std::vector<std::string> delivered_to_;
+    CachedFields fields_; // for the index, parsed once per message
     int hops_ = 0;
 };
 

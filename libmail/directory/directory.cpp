@@ -101,14 +101,19 @@ Status Directory::add_domain(const std::string& name) {
     return r;
 }
 
-Result<std::vector<DomainInfo>> Directory::domains() {
-    auto st = db_.prepare(
-        "SELECT d.name, d.created,"
-        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='mailbox'),"
-        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='alias'),"
-        " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='group')"
-        " FROM domains d ORDER BY d.name");
+namespace {
+// Domains with their address counts; `name` empty: all of them.
+constexpr const char* domain_query =
+    "SELECT d.name, d.created,"
+    " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='mailbox'),"
+    " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='alias'),"
+    " (SELECT count(*) FROM addresses a WHERE a.domain_id=d.id AND kind='group')"
+    " FROM domains d WHERE ?1='' OR d.name=?1 ORDER BY d.name";
+
+Result<std::vector<DomainInfo>> query_domains(Db& db, const std::string& name) {
+    auto st = db.prepare(domain_query);
     if (!st) return st.error();
+    st->bind(1, name);
     std::vector<DomainInfo> out;
     for (;;) {
         auto row = st->step();
@@ -118,13 +123,23 @@ Result<std::vector<DomainInfo>> Directory::domains() {
     }
     return out;
 }
+} // namespace
+
+Result<std::vector<DomainInfo>> Directory::domains() { return query_domains(db_, ""); }
 
 Result<DomainInfo> Directory::domain(const std::string& name) {
-    auto all = domains();
-    if (!all) return all.error();
-    for (auto& d : *all)
-        if (d.name == name) return d;
-    return make_error(Errc::nouser, "no such domain: " + name);
+    if (name.empty()) return make_error(Errc::nouser, "no such domain: " + name);
+    auto one = query_domains(db_, name);
+    if (!one) return one.error();
+    if (one->empty()) return make_error(Errc::nouser, "no such domain: " + name);
+    return one->front();
+}
+
+Result<bool> Directory::has_domain(const std::string& name) {
+    auto id = domain_id(name);
+    if (id) return true;
+    if (id.error().code == Errc::nouser) return false;
+    return id.error();
 }
 
 Status Directory::remove_domain(const std::string& name) {

@@ -42,6 +42,8 @@ class Directory {
     Status add_domain(const std::string& name);
     Result<std::vector<DomainInfo>> domains();
     Result<DomainInfo> domain(const std::string& name);
+    // Whether we receive mail for `name` (a cheap lookup, for delivery).
+    Result<bool> has_domain(const std::string& name);
     // Removes the domain and all its addresses (cascade).
     Status remove_domain(const std::string& name);
 

@@ -21,8 +21,9 @@ Result<Entry> find_entry(Walk& w, const Address& a, std::string& tag) {
         if (e || e.error().code != Errc::nouser) return e;
         tag.clear();
     }
-    auto dom = w.dir.domain(a.domain);
-    if (!dom) return dom.error();
+    auto ours = w.dir.has_domain(a.domain);
+    if (!ours) return ours.error();
+    if (!*ours) return make_error(Errc::nouser, "no such domain: " + a.domain);
     auto catchall = w.dir.lookup(Address{"", a.domain});
     if (!catchall && catchall.error().code == Errc::nouser) return no_user_error(a);
     return catchall;
@@ -37,14 +38,18 @@ Status expand(Walk& w, const Address& a, int depth) {
     auto e = find_entry(w, a, tag);
     if (!e) {
         // An address outside our domains is forwarded, not refused.
-        if (e.error().code == Errc::nouser && depth > 0 && !w.dir.domain(a.domain)) {
-            w.out.external.push_back(a.str());
-            return {};
+        if (e.error().code == Errc::nouser && depth > 0) {
+            auto ours = w.dir.has_domain(a.domain);
+            if (!ours) return ours.error();
+            if (!*ours) {
+                w.out.external.push_back(a.str());
+                return {};
+            }
         }
         return e.error();
     }
     if (e->kind == AddressKind::mailbox) {
-        w.out.local.push_back({e->address, tag});
+        w.out.local.push_back({e->address, tag, e->quota});
         return {};
     }
     for (auto& t : e->targets) {
@@ -62,8 +67,9 @@ Error no_user_error(const Address& a) {
 }
 
 Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) {
-    if (!dir.domain(a.domain))
-        return make_error(Errc::nouser, "not a local domain: " + a.domain);
+    auto ours = dir.has_domain(a.domain);
+    if (!ours) return ours.error();
+    if (!*ours) return make_error(Errc::nouser, "not a local domain: " + a.domain);
     Walk w{dir, cfg, {}, {}};
     MAIL_TRY(expand(w, a, 0));
     // Two paths to one mailbox deliver once.

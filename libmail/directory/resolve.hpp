@@ -16,6 +16,7 @@ namespace mail {
 struct LocalTarget {
     Address mailbox;    // canonical mailbox address
     std::string folder; // subaddress tag ("" = INBOX); may name no existing folder
+    uint64_t quota = 0; // the mailbox's own quota, 0 = none
 };
 
 struct Resolution {

@@ -118,17 +118,20 @@ Status save_folder(Db& db, const FolderState& f) {
 
 } // namespace
 
-CachedFields cache_fields(std::string_view message) {
+CachedFields cache_fields(const Header& h) {
     CachedFields f;
+    f.date = h.get("Date").value_or("");
+    f.from = h.get("From").value_or("");
+    f.to = h.get("To").value_or("");
+    f.subject = h.get("Subject").value_or("");
+    f.message_id = h.get("Message-ID").value_or("");
+    return f;
+}
+
+CachedFields cache_fields(std::string_view message) {
     auto h = parse_header(message.substr(0, std::min(message.size(), cache_read_limit)),
                           cache_read_limit);
-    if (!h) return f;
-    f.date = h->get("Date").value_or("");
-    f.from = h->get("From").value_or("");
-    f.to = h->get("To").value_or("");
-    f.subject = h->get("Subject").value_or("");
-    f.message_id = h->get("Message-ID").value_or("");
-    return f;
+    return h ? cache_fields(*h) : CachedFields{};
 }
 
 std::string IndexedMessage::filename() const {

@@ -21,8 +21,10 @@ struct CachedFields {
     std::string date, from, to, subject, message_id;
 };
 
-// Parse the cached header fields from the start of a message.
+struct Header;
+// The cached header fields of a message, or of its already parsed header.
 CachedFields cache_fields(std::string_view message);
+CachedFields cache_fields(const Header& header);
 
 struct IndexedMessage {
     int64_t uid = 0;
