@@ -1,5 +1,10 @@
 # bash completion for mail-admin                              -*- shell-script -*-
 
+# Names of existing domains, mailboxes, aliases or groups (first column).
+_mail_admin_names() {
+	mail-admin "$1" list 2>/dev/null | cut -f1
+}
+
 _mail_admin() {
 	local cur prev words cword
 	_init_completion 2>/dev/null || {
@@ -26,8 +31,8 @@ _mail_admin() {
 	domain)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list show remove" -- "$cur")) ;;
-		remove) COMPREPLY=($(compgen -W "--force --purge $(mail-admin domain list 2>/dev/null | cut -f1)" -- "$cur")) ;;
-		show) COMPREPLY=($(compgen -W "$(mail-admin domain list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		remove) COMPREPLY=($(compgen -W "--force --purge $(_mail_admin_names domain)" -- "$cur")) ;;
+		show) COMPREPLY=($(compgen -W "$(_mail_admin_names domain)" -- "$cur")) ;;
 		esac ;;
 	mailbox)
 		case $sub in
@@ -35,18 +40,18 @@ _mail_admin() {
 		add) COMPREPLY=($(compgen -W "--password-stdin --no-password --quota" -- "$cur")) ;;
 		list) COMPREPLY=($(compgen -W "--domain --json" -- "$cur")) ;;
 		show | remove | passwd | quota)
-			COMPREPLY=($(compgen -W "--purge --password-stdin $(mail-admin mailbox list 2>/dev/null)" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "--purge --password-stdin $(_mail_admin_names mailbox)" -- "$cur")) ;;
 		esac ;;
 	alias)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
-		remove) COMPREPLY=($(compgen -W "$(mail-admin alias list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		remove) COMPREPLY=($(compgen -W "$(_mail_admin_names alias)" -- "$cur")) ;;
 		esac ;;
 	group)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list show remove member" -- "$cur")) ;;
 		member) COMPREPLY=($(compgen -W "add remove" -- "$cur")) ;;
-		show | remove) COMPREPLY=($(compgen -W "$(mail-admin group list 2>/dev/null | cut -f1)" -- "$cur")) ;;
+		show | remove) COMPREPLY=($(compgen -W "$(_mail_admin_names group)" -- "$cur")) ;;
 		esac ;;
 	check) COMPREPLY=($(compgen -W "--repair --json" -- "$cur")) ;;
 	esac
