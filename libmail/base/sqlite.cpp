@@ -8,34 +8,58 @@ void Db::Close::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 void Stmt::Finalize::operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); }
 
 constexpr int busy_timeout_ms = 10000;
+// A WAL with more frames than this is checkpointed and truncated after a
+// commit. Short-lived processes (one delivery each) do not checkpoint at
+// close, which would cost two more syncs per delivery; instead the next
+// process to open the database re-reads the WAL, so it is kept short.
+constexpr int wal_truncate_frames = 128;
 
-Result<Db> Db::open(const std::string& path, Sync sync, bool create) {
+namespace {
+
+int truncate_long_wal(void*, sqlite3* db, const char* name, int frames) {
+    if (frames < wal_truncate_frames) return SQLITE_OK;
+    // Never wait for readers here: a busy WAL is truncated by a later commit.
+    sqlite3_busy_timeout(db, 0);
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    return SQLITE_OK;
+}
+
+Status check_wal(Db& db, std::string_view pragma) {
+    // journal_mode returns the mode in force; anything but wal is a failure.
+    auto st = db.prepare(pragma);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row || st->text(0) != "wal")
+        return make_error(Errc::tempfail, "database unavailable", db.path() + ": not in WAL mode");
+    return {};
+}
+
+} // namespace
+
+Result<Db> Db::open(const std::string& path, Sync sync, Access access) {
     Db db;
     db.path_ = path;
     sqlite3* raw = nullptr;
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    int flags = access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (access == Access::create) flags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     db.db_.reset(raw);
     if (rc != SQLITE_OK) {
         Error e = db.error("open");
-        if (rc == SQLITE_CANTOPEN && !create) e.code = Errc::noinput;
+        if (rc == SQLITE_CANTOPEN && access != Access::create) e.code = Errc::noinput;
         return e;
     }
     sqlite3_busy_timeout(raw, busy_timeout_ms);
-    // Short-lived processes (one delivery each) must not checkpoint and
-    // fsync the whole database at every close: the WAL is checkpointed by
-    // SQLite's automatic checkpoint instead. Durability is unchanged: a
-    // commit is synced into the WAL (synchronous=FULL).
-    sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_extended_result_codes(raw, 1);
-    {
-        // journal_mode returns the mode in force; anything but wal is a failure.
-        auto st = db.prepare("PRAGMA journal_mode=WAL");
-        if (!st) return st.error();
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row || st->text(0) != "wal")
-            return make_error(Errc::tempfail, "database unavailable", path + ": cannot enable WAL");
+    if (access == Access::read_only) {
+        // A reader writes nothing and so never checkpoints; the mode is the writers' choice.
+        MAIL_TRY(check_wal(db, "PRAGMA journal_mode"));
+    } else {
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+        sqlite3_wal_hook(raw, truncate_long_wal, nullptr);
+        MAIL_TRY(check_wal(db, "PRAGMA journal_mode=WAL"));
     }
     MAIL_TRY(db.exec(sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     MAIL_TRY(db.exec("PRAGMA foreign_keys=ON"));

@@ -21,7 +21,8 @@ class Stmt;
 class Db {
   public:
     enum class Sync { normal, full };
-    static Result<Db> open(const std::string& path, Sync sync, bool create);
+    enum class Access { read_only, read_write, create };
+    static Result<Db> open(const std::string& path, Sync sync, Access access);
     sqlite3* handle() const { return db_.get(); }
     const std::string& path() const { return path_; }
     Status exec(std::string_view sql);

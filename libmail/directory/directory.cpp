@@ -54,14 +54,20 @@ const char* kind_name(AddressKind k) {
     return "?";
 }
 
-Result<Directory> Directory::open(const std::string& path, bool create) {
-    auto db = Db::open(path, Db::Sync::full, create);
+Result<Directory> Directory::open(const std::string& path, Db::Access access) {
+    auto db = Db::open(path, Db::Sync::full, access);
     if (!db) {
         if (db.error().code == Errc::noinput)
             return make_error(Errc::config, "no directory at " + path + " (run mail-admin init)");
         return db.error();
     }
     Directory d(std::move(*db));
+    if (access == Db::Access::read_only) {
+        if (d.db_.user_version() != schema_version)
+            return make_error(Errc::tempfail, "directory needs an upgrade (run mail-admin check)",
+                              path + ": version " + std::to_string(d.db_.user_version()));
+        return d;
+    }
     MAIL_TRY(d.migrate());
     return d;
 }

@@ -37,7 +37,9 @@ struct Entry {
 
 class Directory {
   public:
-    static Result<Directory> open(const std::string& path, bool create);
+    // Readers (delivery, daemons) open it read_only: they never write or
+    // checkpoint it, and never migrate it.
+    static Result<Directory> open(const std::string& path, Db::Access access);
 
     Status add_domain(const std::string& name);
     Result<std::vector<DomainInfo>> domains();

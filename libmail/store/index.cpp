@@ -139,7 +139,7 @@ std::string IndexedMessage::filename() const {
 }
 
 Result<MailboxIndex> MailboxIndex::open(const std::string& mailbox_root) {
-    auto db = Db::open(mailbox_root + "/index.sqlite", Db::Sync::full, true);
+    auto db = Db::open(mailbox_root + "/index.sqlite", Db::Sync::full, Db::Access::create);
     if (!db) return db.error();
     MailboxIndex idx(std::move(*db), mailbox_root);
     MAIL_TRY(idx.migrate());

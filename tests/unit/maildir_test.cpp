@@ -134,3 +134,19 @@ TEST_F(StoreTest, FaultsAreTemporaryAndLeaveNothing) {
         EXPECT_TRUE(fs::is_empty(root_ + "/tmp")) << op;
     }
 }
+
+// Each delivery is its own process and does not checkpoint at close; the
+// WAL must still stay short (truncated after commits), or every new
+// process would re-read a growing WAL.
+TEST_F(StoreTest, WalStaysShortAcrossProcesses) {
+    for (int i = 0; i < 200; i++) {
+        auto idx = MailboxIndex::open(root_); // a fresh connection, as in a new process
+        ASSERT_TRUE(idx);
+        ASSERT_TRUE(idx->add_delivered("INBOX", "msg" + std::to_string(i), 10, 1,
+                                       {"date", "from", "to", "subject", "id"}));
+    }
+    auto wal = fs::file_size(root_ + "/index.sqlite-wal");
+    EXPECT_LT(wal, 160u * 4120u) << "WAL of " << wal << " bytes";
+    auto idx = MailboxIndex::open(root_);
+    EXPECT_EQ(idx->messages("INBOX")->size(), 200u);
+}

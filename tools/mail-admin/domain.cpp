@@ -12,7 +12,7 @@ void init(Admin& a) {
     auto& cfg = a.config();
     must(a, mail::make_dirs(cfg.state_dir, 0750));
     must(a, mail::make_dirs(cfg.mail_root(), 0700));
-    a.dir = must(a, mail::Directory::open(cfg.directory_path(), true));
+    a.dir = must(a, mail::Directory::open(cfg.directory_path(), mail::Db::Access::create));
     if (cfg.tls.cert.empty() && !mail::exists(cfg.cert_path())) {
         must(a, mail::make_self_signed(mail::host_name(cfg), cfg.cert_path(), cfg.key_path()));
         fmt::print("created a self-signed certificate for {} in {}\n", mail::host_name(cfg),

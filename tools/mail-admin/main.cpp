@@ -14,7 +14,7 @@ mail::Config& Admin::config() {
 }
 
 mail::Directory& Admin::directory() {
-    if (!dir) dir = must(*this, mail::Directory::open(config().directory_path(), false));
+    if (!dir) dir = must(*this, mail::Directory::open(config().directory_path(), mail::Db::Access::read_write));
     return *dir;
 }
 

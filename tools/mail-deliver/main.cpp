@@ -35,7 +35,7 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         mail::log::error("config", cfg.error());
         return 75; // a broken config is fixable: keep the mail
     }
-    auto dir = mail::Directory::open(cfg->directory_path(), false);
+    auto dir = mail::Directory::open(cfg->directory_path(), mail::Db::Access::read_only);
     if (!dir) {
         mail::log::error("directory", dir.error());
         return 75;
