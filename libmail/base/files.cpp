@@ -1,7 +1,9 @@
 #include "files.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +81,49 @@ Status make_dirs(const std::string& path, unsigned mode) {
     return {};
 }
 
+ByteBuffer::ByteBuffer(ByteBuffer&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+      capacity_(std::exchange(o.capacity_, 0)) {}
+
+ByteBuffer& ByteBuffer::operator=(ByteBuffer&& o) noexcept {
+    if (this != &o) {
+        std::free(data_);
+        data_ = std::exchange(o.data_, nullptr);
+        size_ = std::exchange(o.size_, 0);
+        capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+}
+
+ByteBuffer::~ByteBuffer() { std::free(data_); }
+
+bool ByteBuffer::reserve_more(size_t n) {
+    if (capacity_ - size_ >= n) return true;
+    size_t want = std::max(size_ + n, capacity_ * 2);
+    auto* p = static_cast<char*>(std::realloc(data_, want));
+    if (!p) return false;
+    data_ = p;
+    capacity_ = want;
+    return true;
+}
+
+Result<ByteBuffer> read_fd(int fd, size_t limit, std::string_view name) {
+    constexpr size_t chunk = 64 * 1024;
+    ByteBuffer buf;
+    while (buf.size() <= limit) {
+        size_t want = std::min(chunk, limit + 1 - buf.size());
+        if (!buf.reserve_more(want)) return sys_error("read", name, ENOMEM);
+        ssize_t n = ::read(fd, buf.data() + buf.size(), want);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("read", name);
+        }
+        if (n == 0) break;
+        buf.grow(static_cast<size_t>(n));
+    }
+    return buf;
+}
+
 Result<std::string> read_file(const std::string& path, size_t max_size) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
@@ -86,20 +131,10 @@ Result<std::string> read_file(const std::string& path, size_t max_size) {
         if (errno == ENOENT) e.code = Errc::noinput;
         return e;
     }
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return sys_error("read", path);
-        }
-        if (n == 0) break;
-        if (out.size() + static_cast<size_t>(n) > max_size)
-            return make_error(Errc::data, "file too large: " + path);
-        out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
+    auto buf = read_fd(fd.get(), max_size, path);
+    if (!buf) return buf.error();
+    if (buf->size() > max_size) return make_error(Errc::data, "file too large: " + path);
+    return std::string(buf->view());
 }
 
 bool exists(const std::string& path) {

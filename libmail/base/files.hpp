@@ -36,6 +36,34 @@ Status write_all(int fd, std::string_view data, std::string_view path);
 Status fsync_dir(const std::string& dir);
 // mkdir -p with the given mode; existing directories are fine.
 Status make_dirs(const std::string& path, unsigned mode = 0700);
+// A growable byte buffer on malloc/realloc. Large blocks grow by mremap,
+// without a copy, so reading a message of n bytes peaks near n bytes of
+// memory where a doubling std::string needs up to 2n.
+class ByteBuffer {
+  public:
+    ByteBuffer() = default;
+    ByteBuffer(ByteBuffer&& o) noexcept;
+    ByteBuffer& operator=(ByteBuffer&& o) noexcept;
+    ByteBuffer(const ByteBuffer&) = delete;
+    ByteBuffer& operator=(const ByteBuffer&) = delete;
+    ~ByteBuffer();
+    char* data() { return data_; }
+    size_t size() const { return size_; }
+    std::string_view view() const { return {data_, size_}; }
+    void shrink(size_t n) { size_ = n < size_ ? n : size_; }
+    // Make room for `n` more bytes after size(); false when out of memory.
+    bool reserve_more(size_t n);
+    void grow(size_t n) { size_ += n; } // after writing n bytes past size()
+
+  private:
+    char* data_ = nullptr;
+    size_t size_ = 0, capacity_ = 0;
+};
+
+// Read `fd` to its end, but at most limit + 1 bytes, so that a caller can
+// tell "over the limit" from "exactly at it". `name` is for errors.
+Result<ByteBuffer> read_fd(int fd, size_t limit, std::string_view name);
+// A whole file; an error when it is larger than `max_size`.
 Result<std::string> read_file(const std::string& path, size_t max_size);
 bool exists(const std::string& path);
 

@@ -40,13 +40,13 @@ std::string tag_folder(const std::string& root, const std::string& tag) {
 
 } // namespace
 
-void crlf_to_lf(std::string& s) {
+size_t crlf_to_lf(char* data, size_t size) {
     size_t w = 0;
-    for (size_t r = 0; r < s.size(); r++) {
-        if (s[r] == '\r' && r + 1 < s.size() && s[r + 1] == '\n') continue;
-        s[w++] = s[r];
+    for (size_t r = 0; r < size; r++) {
+        if (data[r] == '\r' && r + 1 < size && data[r + 1] == '\n') continue;
+        data[w++] = data[r];
     }
-    s.resize(w);
+    return w;
 }
 
 int exit_code(const std::vector<RecipientStatus>& results) {

@@ -46,7 +46,8 @@ class LocalDelivery {
 };
 
 // "\r\n" -> "\n" in place; bare CR and bare LF stay as they are.
-void crlf_to_lf(std::string& s);
+// Returns the new length.
+size_t crlf_to_lf(char* data, size_t size);
 // Process exit code for a set of results (0, 75, or the first permanent code).
 int exit_code(const std::vector<RecipientStatus>& results);
 

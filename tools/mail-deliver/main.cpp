@@ -5,28 +5,12 @@
 #include <unistd.h>
 
 #include "base/config.hpp"
+#include "base/files.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
 #include "directory/directory.hpp"
 
 namespace {
-
-// Read all of stdin, at most `limit` bytes (one more tells "too big").
-mail::Result<std::string> read_stdin(size_t limit) {
-    std::string msg;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return mail::sys_error("read", "stdin");
-        }
-        if (n == 0) return msg;
-        msg.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n),
-                                                             limit + 1 - msg.size())));
-        if (msg.size() > limit) return msg;
-    }
-}
 
 int deliver(const std::optional<std::string>& config, const std::string& sender,
             const std::vector<std::string>& rcpts, bool print_status) {
@@ -40,12 +24,13 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         mail::log::error("directory", dir.error());
         return 75;
     }
-    auto msg = read_stdin(cfg->delivery.max_message_size);
+    // One byte over the limit is enough to refuse the message as too big.
+    auto msg = mail::read_fd(STDIN_FILENO, cfg->delivery.max_message_size, "stdin");
     if (!msg) {
         mail::log::error("read", msg.error());
         return 75;
     }
-    mail::crlf_to_lf(*msg);
+    msg->shrink(mail::crlf_to_lf(msg->data(), msg->size()));
     std::string from = sender;
     if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
         from = from.substr(1, from.size() - 2);
@@ -54,7 +39,7 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         return 64;
     }
     mail::LocalDelivery agent(*cfg, *dir);
-    auto results = agent.deliver(*msg, from, rcpts);
+    auto results = agent.deliver(msg->view(), from, rcpts);
     for (auto& r : results) {
         if (print_status) fmt::print("{}\t{} {}\n", r.recipient, r.dsn, r.text);
         else if (!r.ok()) fmt::print(stderr, "mail-deliver: {}: {} {}\n", r.recipient, r.dsn, r.text);
