@@ -5,6 +5,10 @@
 namespace mail {
 namespace {
 
+Error no_user_error(const Address& a) {
+    return make_error(Errc::nouser, "no such user: " + a.str());
+}
+
 struct Walk {
     Directory& dir;
     const Config& cfg;
@@ -61,10 +65,6 @@ Status expand(Walk& w, const Address& a, int depth) {
 }
 
 } // namespace
-
-Error no_user_error(const Address& a) {
-    return make_error(Errc::nouser, "no such user: " + a.str());
-}
 
 Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) {
     auto ours = dir.has_domain(a.domain);

@@ -24,8 +24,6 @@ struct Resolution {
     std::vector<std::string> external; // addresses outside our domains
 };
 
-Error no_user_error(const Address& a);
-
 // Errors: nouser (unknown address or domain), data (loop / too deep).
 Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg);
 
