@@ -59,6 +59,29 @@ Setter size(uint64_t& out, std::string_view key) {
     };
 }
 
+Setter boolean(bool& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        auto v = n.value<bool>();
+        if (!n.is_boolean() || !v) return bad(n, origin, key, "expected true or false");
+        out = *v;
+        return {};
+    };
+}
+
+Setter duration(int& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        if (auto i = n.as_integer(); i && i->get() > 0 && i->get() < (1 << 30)) {
+            out = static_cast<int>(i->get());
+            return {};
+        }
+        auto s = n.as_string();
+        auto r = s ? parse_duration(s->get()) : Result<int>(make_error(Errc::config, ""));
+        if (!r) return bad(n, origin, key, "expected a duration such as 30s, 5m, 4h or 5d");
+        out = *r;
+        return {};
+    };
+}
+
 std::map<std::string, Setter> setters(Config& c) {
     return {
         {"state_dir", str(c.state_dir, "state_dir")},
@@ -71,6 +94,21 @@ std::map<std::string, Setter> setters(Config& c) {
         {"tls.cert", str(c.tls.cert, "tls.cert")},
         {"tls.key", str(c.tls.key, "tls.key")},
         {"log.level", str(c.log_level, "log.level")},
+        {"smtpd.max_line", integer(c.smtpd.max_line, "smtpd.max_line", 78, 1 << 20)},
+        {"smtpd.max_recipients", integer(c.smtpd.max_recipients, "smtpd.max_recipients", 1, 100000)},
+        {"smtpd.max_bad_commands", integer(c.smtpd.max_bad_commands, "smtpd.max_bad_commands", 1, 1000)},
+        {"smtpd.command_timeout", duration(c.smtpd.command_timeout, "smtpd.command_timeout")},
+        {"smtpd.data_timeout", duration(c.smtpd.data_timeout, "smtpd.data_timeout")},
+        {"smtpd.max_header_size", size(c.smtpd.max_header_size, "smtpd.max_header_size")},
+        {"smtpd.normalize_bare_line_ends", boolean(c.smtpd.normalize_bare_line_ends, "smtpd.normalize_bare_line_ends")},
+        {"smtpd.min_free_space", size(c.smtpd.min_free_space, "smtpd.min_free_space")},
+        {"smtpd.loopback_is_secure", boolean(c.smtpd.loopback_is_secure, "smtpd.loopback_is_secure")},
+        {"smtpd.received_client_ip", boolean(c.smtpd.received_client_ip, "smtpd.received_client_ip")},
+        {"smtpd.max_children", integer(c.smtpd.max_children, "smtpd.max_children", 1, 100000)},
+        {"smtpd.max_per_ip", integer(c.smtpd.max_per_ip, "smtpd.max_per_ip", 1, 100000)},
+        {"queue.retry_min", duration(c.queue.retry_min, "queue.retry_min")},
+        {"queue.retry_max", duration(c.queue.retry_max, "queue.retry_max")},
+        {"queue.max_age", duration(c.queue.max_age, "queue.max_age")},
     };
 }
 
@@ -110,6 +148,19 @@ Result<uint64_t> parse_size(std::string_view text) {
     else return make_error(Errc::data, "invalid size unit in '" + std::string(text) + "'");
     if (shift && n > (UINT64_MAX >> shift)) return make_error(Errc::data, "size too large");
     return n << shift;
+}
+
+Result<int> parse_duration(std::string_view text) {
+    int64_t n = 0;
+    size_t i = 0;
+    for (; i < text.size() && i < 9 && text[i] >= '0' && text[i] <= '9'; i++)
+        n = n * 10 + (text[i] - '0');
+    std::string_view unit = text.substr(i);
+    int64_t mult = unit == "" || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600
+                 : unit == "d" ? 86400 : 0;
+    if (i == 0 || mult == 0 || n * mult <= 0 || n * mult >= (1 << 30))
+        return make_error(Errc::data, "invalid duration '" + std::string(text) + "'");
+    return static_cast<int>(n * mult);
 }
 
 Result<Config> parse_config(std::string_view text, std::string_view origin) {

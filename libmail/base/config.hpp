@@ -27,6 +27,25 @@ struct Config {
         std::string cert; // empty: <state_dir>/tls/cert.pem made by mail-admin init
         std::string key;
     } tls;
+    struct {
+        int max_line = 1000;          // text line in DATA, without CRLF
+        int max_recipients = 100;     // per message, then 452 4.5.3
+        int max_bad_commands = 20;    // then 421 and disconnect
+        int command_timeout = 300;    // seconds (RFC 5321 4.5.3.2)
+        int data_timeout = 600;       // seconds for the whole DATA or BDAT phase
+        uint64_t max_header_size = 1 << 20;
+        bool normalize_bare_line_ends = false; // false: bare CR/LF in DATA is 5.5.2
+        uint64_t min_free_space = 100ull << 20; // below: 452 4.3.1 at MAIL
+        bool loopback_is_secure = true;   // AUTH allowed without TLS on 127/8, ::1
+        bool received_client_ip = false;  // authenticated: client IP in Received?
+        int max_children = 100;           // --listen: processes in all
+        int max_per_ip = 10;              // --listen: processes per client address
+    } smtpd;
+    struct {
+        int retry_min = 300;            // first retry after a temporary failure (s)
+        int retry_max = 3600;           // the interval doubles up to this
+        int max_age = 5 * 24 * 3600;    // then the message bounces
+    } queue;
     std::string log_level = "info";
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }
@@ -45,6 +64,8 @@ Result<Config> load_config(const std::optional<std::string>& explicit_path);
 
 // "50M", "1G", "1048576", "unlimited"/"0" -> bytes
 Result<uint64_t> parse_size(std::string_view text);
+// "30s", "5m", "4h", "5d", "300" -> seconds
+Result<int> parse_duration(std::string_view text);
 
 std::string host_name(const Config& cfg);
 

@@ -148,37 +148,72 @@ std::string dir_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-namespace {
-Status write_synced(const std::string& tmp_path, const std::vector<std::string_view>& parts) {
+Result<DurableFile> DurableFile::create(std::string tmp_path) {
     Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) {
         Error e = sys_error("create", tmp_path);
         if (errno == EEXIST) e.code = Errc::cantcreat;
         return e;
     }
-    for (auto part : parts) MAIL_TRY(write_all(fd.get(), part, tmp_path));
-    if (fault_injected("fsync") || ::fsync(fd.get()) != 0)
-        return sys_error("fsync", tmp_path, fault_injected("fsync") ? EIO : errno);
-    return fd.close(tmp_path);
+    return DurableFile(std::move(fd), std::move(tmp_path));
 }
-} // namespace
 
-Status durable_write(const std::string& tmp_path, const std::string& final_path,
-                     const std::vector<std::string_view>& parts) {
-    Status st = write_synced(tmp_path, parts);
-    if (st && (fault_injected("rename") || ::rename(tmp_path.c_str(), final_path.c_str()) != 0))
-        st = sys_error("rename", final_path, fault_injected("rename") ? EIO : errno);
-    if (!st) {
-        if (st.error().code != Errc::cantcreat) ::unlink(tmp_path.c_str());
-        return st;
+DurableFile::~DurableFile() {
+    if (fd_) ::unlink(path_.c_str());
+}
+
+Status DurableFile::flush() {
+    if (buf_.empty() && !failed_) return {};
+    Status st = failed_ ? sys_error("write", path_, EIO) : write_all(fd_.get(), buf_, path_);
+    failed_ = !st;
+    written_ += buf_.size();
+    buf_.clear();
+    return st;
+}
+
+Status DurableFile::write(std::string_view data) {
+    constexpr size_t flush_at = 64 * 1024;
+    if (failed_) return sys_error("write", path_, EIO);
+    if (data.size() < flush_at) {
+        buf_.append(data);
+        return buf_.size() >= flush_at ? flush() : Status{};
+    }
+    MAIL_TRY(flush()); // large pieces go straight to the file, uncopied
+    Status st = write_all(fd_.get(), data, path_);
+    failed_ = !st;
+    written_ += data.size();
+    return st;
+}
+
+Status DurableFile::commit(const std::string& final_path) {
+    MAIL_TRY(flush());
+    if (fault_injected("fsync") || ::fsync(fd_.get()) != 0)
+        return sys_error("fsync", path_, fault_injected("fsync") ? EIO : errno);
+    Status closed = Fd(fd_.release()).close(path_);
+    if (!closed) {
+        ::unlink(path_.c_str());
+        return closed;
+    }
+    if (fault_injected("rename") || ::rename(path_.c_str(), final_path.c_str()) != 0) {
+        Error e = sys_error("rename", final_path, fault_injected("rename") ? EIO : errno);
+        ::unlink(path_.c_str());
+        return e;
     }
     Status synced = fsync_dir(dir_of(final_path));
     if (!synced) {
-        // Not durable, so not delivered: take the file back out of new/.
+        // Not durable, so not accepted: take the file back out.
         ::unlink(final_path.c_str());
         return synced;
     }
     return {};
+}
+
+Status durable_write(const std::string& tmp_path, const std::string& final_path,
+                     const std::vector<std::string_view>& parts) {
+    auto file = DurableFile::create(tmp_path);
+    if (!file) return file.error();
+    for (auto part : parts) MAIL_TRY(file->write(part));
+    return file->commit(final_path);
 }
 
 } // namespace mail

@@ -1,6 +1,7 @@
 // File descriptors and the one durable write path used for every mail file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,29 @@ bool exists(const std::string& path);
 // would replace it, so callers use unique names.
 Status durable_write(const std::string& tmp_path, const std::string& final_path,
                      const std::vector<std::string_view>& parts);
+
+// The same commit path, for a file written piece by piece (a message
+// arriving over SMTP): create() opens `tmp_path` with O_EXCL|O_NOFOLLOW,
+// write() buffers, commit() writes out, fsyncs, closes, renames and syncs
+// the directory. A file never committed is unlinked by the destructor.
+class DurableFile {
+  public:
+    static Result<DurableFile> create(std::string tmp_path);
+    DurableFile(DurableFile&& o) noexcept = default;
+    DurableFile& operator=(DurableFile&&) = delete;
+    ~DurableFile();
+    Status write(std::string_view data);
+    uint64_t size() const { return written_ + buf_.size(); }
+    Status commit(const std::string& final_path);
+
+  private:
+    DurableFile(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+    Status flush();
+    Fd fd_;
+    std::string path_, buf_;
+    uint64_t written_ = 0;
+    bool failed_ = false;
+};
 
 std::string dir_of(const std::string& path);
 

@@ -1,5 +1,8 @@
 #include "header.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include "address.hpp"
 
 namespace mail {
@@ -87,6 +90,19 @@ size_t Header::count(std::string_view name) const {
     for (auto& f : fields)
         if (iequals(f.name, name)) n++;
     return n;
+}
+
+std::string format_date(long long unix_time) {
+    static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = static_cast<time_t>(unix_time);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
+             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
 }
 
 } // namespace mail

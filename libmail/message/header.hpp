@@ -33,6 +33,9 @@ struct Header {
 // than `max_size`.
 Result<Header> parse_header(std::string_view msg, size_t max_size = default_max_header_size);
 
+// An RFC 5322 date-time in UTC: "Sun, 29 Nov 2026 09:30:53 +0000".
+std::string format_date(long long unix_time);
+
 // Join folded lines and trim surrounding white space.
 std::string unfold(std::string_view value);
 

@@ -1,0 +1,133 @@
+#include "sasl.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "auth/password.hpp"
+#include "base/log.hpp"
+
+namespace mail {
+
+namespace {
+
+constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr int64_t penalty_window = 15 * 60;
+constexpr int max_penalty = 15;
+
+int b64val(char c) {
+    const char* p = std::find(alphabet, alphabet + 64, c);
+    return p == alphabet + 64 ? -1 : static_cast<int>(p - alphabet);
+}
+
+} // namespace
+
+std::string base64_encode(std::string_view in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+        uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+        if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+        out += alphabet[(n >> 18) & 63];
+        out += alphabet[(n >> 12) & 63];
+        out += i + 1 < in.size() ? alphabet[(n >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? alphabet[n & 63] : '=';
+    }
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+    if (in == "=") return std::string();
+    if (in.size() % 4) return std::nullopt;
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = in[i + k];
+            bool last = i + 4 == in.size();
+            if (c == '=' && last && k >= 2 && (k == 3 || in[i + 3] == '=')) {
+                v[k] = 0;
+                pad++;
+            } else if ((v[k] = b64val(c)) < 0) {
+                return std::nullopt;
+            }
+        }
+        uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+        out += static_cast<char>(n >> 16);
+        if (pad < 2) out += static_cast<char>((n >> 8) & 255);
+        if (pad < 1) out += static_cast<char>(n & 255);
+    }
+    return out;
+}
+
+std::optional<Credentials> parse_plain(std::string_view d) {
+    size_t a = d.find('\0');
+    if (a == std::string_view::npos) return std::nullopt;
+    size_t b = d.find('\0', a + 1);
+    if (b == std::string_view::npos || d.find('\0', b + 1) != std::string_view::npos)
+        return std::nullopt;
+    Credentials c{std::string(d.substr(0, a)), std::string(d.substr(a + 1, b - a - 1)),
+                  std::string(d.substr(b + 1))};
+    if (c.user.empty()) return std::nullopt;
+    return c;
+}
+
+std::optional<std::string> check_login(Directory& dir, std::string_view user,
+                                       std::string_view password) {
+    // A yescrypt hash of a random password: the price of an unknown user.
+    static const std::string decoy = hash_password("decoy-password").value();
+    auto addr = parse_address(user);
+    std::optional<Entry> entry;
+    if (addr) {
+        auto e = dir.lookup(*addr);
+        if (e && e->kind == AddressKind::mailbox && !e->password_hash.empty()) entry = *e;
+    }
+    bool ok = verify_password(password, entry ? entry->password_hash : decoy);
+    if (!ok || !entry) return std::nullopt;
+    return entry->address.str();
+}
+
+Db* LoginPenalty::db() {
+    if (db_) return &*db_;
+    auto d = Db::open(path_, Db::Sync::normal, Db::Access::create);
+    if (!d) {
+        log::error("auth.penalty", d.error());
+        return nullptr;
+    }
+    if (Status st = d->exec("CREATE TABLE IF NOT EXISTS failures(key TEXT PRIMARY KEY,"
+                            " count INTEGER NOT NULL, last INTEGER NOT NULL)");
+        !st) {
+        log::error("auth.penalty", st.error());
+        return nullptr;
+    }
+    db_ = std::move(*d);
+    return &*db_;
+}
+
+int LoginPenalty::fail(const std::string& ip, const std::string& user) {
+    Db* d = db();
+    if (!d) return max_penalty; // cannot count: assume the worst
+    int64_t now = time(nullptr);
+    int worst = 0;
+    for (const std::string& key : {"ip:" + ip, "user:" + ascii_lower(user)}) {
+        auto st = d->prepare(
+            "INSERT INTO failures(key, count, last) VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE"
+            " SET count = CASE WHEN last < ?2 - ?3 THEN 1 ELSE count + 1 END, last = ?2"
+            " RETURNING count");
+        if (!st) return max_penalty;
+        st->bind(1, key).bind(2, now).bind(3, penalty_window);
+        auto row = st->step();
+        if (!row || !*row) return max_penalty;
+        worst = std::max(worst, static_cast<int>(st->int64(0)));
+    }
+    return std::min(max_penalty, 1 << std::min(worst - 1, 4));
+}
+
+void LoginPenalty::success(const std::string& user) {
+    if (Db* d = db()) {
+        auto st = d->prepare("DELETE FROM failures WHERE key = ?1");
+        if (st) (void)st->bind(1, "user:" + ascii_lower(user)).run();
+    }
+}
+
+} // namespace mail

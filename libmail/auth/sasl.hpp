@@ -1,0 +1,47 @@
+// SASL pieces shared by SMTP, IMAP and POP3: base64, the PLAIN message
+// (RFC 4616), checking a login against the directory, and the growing
+// delay after failed logins.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/config.hpp"
+#include "base/sqlite.hpp"
+#include "directory/directory.hpp"
+
+namespace mail {
+
+std::string base64_encode(std::string_view in);
+// Strict: only the base64 alphabet and correct padding; "=" alone is "".
+std::optional<std::string> base64_decode(std::string_view in);
+
+struct Credentials {
+    std::string authzid, user, password;
+};
+// "authzid\0user\0password" -> credentials; nullopt when malformed.
+std::optional<Credentials> parse_plain(std::string_view decoded);
+
+// The canonical mailbox address for user/password, or nullopt. Unknown
+// users cost a hash computation too, so timing does not tell them apart.
+std::optional<std::string> check_login(Directory& dir, std::string_view user,
+                                       std::string_view password);
+
+// Failed logins, shared by every process through <state>/auth.sqlite: the
+// delay before answering a failure grows with the failures of the client
+// address and of the account in the last 15 minutes (1 s, 2 s, 4 s ... 15 s).
+class LoginPenalty {
+  public:
+    explicit LoginPenalty(const Config& cfg) : path_(cfg.state_dir + "/auth.sqlite") {}
+    // Seconds to wait before answering this failure (after recording it).
+    int fail(const std::string& ip, const std::string& user);
+    void success(const std::string& user);
+
+  private:
+    Db* db();
+    std::string path_;
+    std::optional<Db> db_;
+};
+
+} // namespace mail

@@ -1,0 +1,39 @@
+// The three ways a facteur daemon gets its connections, with the same code
+// after accept: a connection on stdin/stdout (inetd, systemd Accept=yes
+// with StandardInput=socket, tcpserver); sockets passed by the LISTEN_FDS
+// protocol (systemd Accept=no, or Accept=yes passing the connection as fd 3);
+// and --listen ADDR:PORT. Listening, the daemon forks one process per
+// connection, with a cap on children in all and per client address.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace mail::net {
+
+struct Peer {
+    std::string ip; // "" when unknown (a pipe)
+    bool loopback = false;
+};
+
+// The client of a connected descriptor: getpeername(), or $TCPREMOTEIP
+// (UCSPI) when fd is not a socket. A pipe with neither counts as local.
+Peer peer_of(int fd);
+
+struct ServeOptions {
+    std::vector<std::string> listen; // "ADDR:PORT", "[v6]:PORT"
+    int max_children = 100;
+    int max_per_ip = 10;
+    std::string busy_reply; // written to a connection refused by a cap
+};
+
+// Handler: (in fd, out fd, peer) -> exit status of the connection's process.
+using Handler = std::function<int(int, int, const Peer&)>;
+
+// Serve connections until killed (listening) or the one connection ends.
+int serve(const ServeOptions& opt, const Handler& handler);
+
+} // namespace mail::net

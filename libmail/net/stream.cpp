@@ -1,0 +1,164 @@
+#include "stream.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <unistd.h>
+
+namespace mail::net {
+
+namespace {
+
+const char* deadline_line = "mail: timeout\n";
+
+void deadline_handler(int) {
+    (void)!::write(STDERR_FILENO, deadline_line, std::strlen(deadline_line));
+    _exit(0);
+}
+
+std::string ssl_error_text() {
+    char buf[256];
+    unsigned long e = ERR_get_error();
+    if (!e) return "no detail";
+    ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return buf;
+}
+
+} // namespace
+
+void TlsContext::Free::operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+
+Result<TlsContext> TlsContext::server(const std::string& cert, const std::string& key) {
+    TlsContext t;
+    t.ctx_.reset(SSL_CTX_new(TLS_server_method()));
+    if (!t.ctx_) return make_error(Errc::software, "TLS unavailable", ssl_error_text());
+    SSL_CTX_set_min_proto_version(t.get(), TLS1_2_VERSION);
+    SSL_CTX_set_options(t.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(t.get(), cert.c_str()) != 1)
+        return make_error(Errc::config, "cannot load TLS certificate " + cert, ssl_error_text());
+    if (SSL_CTX_use_PrivateKey_file(t.get(), key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(t.get()) != 1)
+        return make_error(Errc::config, "cannot load TLS key " + key, ssl_error_text());
+    return t;
+}
+
+void on_deadline_exit(const char* log_line) {
+    deadline_line = log_line;
+    struct sigaction sa {};
+    sa.sa_handler = deadline_handler;
+    sigaction(SIGALRM, &sa, nullptr);
+}
+
+void set_deadline(unsigned seconds) { alarm(seconds); }
+
+Stream::~Stream() {
+    if (ssl_) {
+        SSL_shutdown(ssl_);
+        SSL_free(ssl_);
+    }
+}
+
+long Stream::raw_read(char* buf, size_t n) {
+    for (;;) {
+        if (ssl_) {
+            int r = SSL_read(ssl_, buf, static_cast<int>(n));
+            if (r > 0) return r;
+            int e = SSL_get_error(ssl_, r);
+            if (e == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+            return -1;
+        }
+        ssize_t r = ::read(in_, buf, n);
+        if (r < 0 && errno == EINTR) continue;
+        return r;
+    }
+}
+
+bool Stream::fill() {
+    constexpr size_t chunk = 16 * 1024;
+    if (pos_ > 0 && pos_ * 2 >= in_buf_.size()) {
+        in_buf_.erase(0, pos_);
+        pos_ = 0;
+    }
+    size_t old = in_buf_.size();
+    in_buf_.resize(old + chunk);
+    long n = raw_read(in_buf_.data() + old, chunk);
+    in_buf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    return n > 0;
+}
+
+Stream::Line Stream::read_line(std::string& line, size_t max) {
+    bool too_long = false;
+    for (;;) {
+        std::string_view b = buffered();
+        size_t lf = b.find('\n');
+        if (lf != std::string_view::npos) {
+            if (!too_long) {
+                size_t end = lf > 0 && b[lf - 1] == '\r' ? lf - 1 : lf;
+                line.assign(b.substr(0, end));
+                too_long = end > max;
+            }
+            consume(lf + 1);
+            return too_long ? Line::too_long : Line::ok;
+        }
+        if (b.size() > max + 1) { // skip what we have, keep looking for the end
+            too_long = true;
+            consume(b.size());
+        }
+        if (!fill()) return Line::eof;
+    }
+}
+
+bool Stream::input_pending() {
+    if (!buffered().empty()) return true;
+    if (ssl_ && SSL_pending(ssl_) > 0) return true;
+    pollfd p{in_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+bool Stream::flush() {
+    std::string_view d = out_buf_;
+    while (!d.empty()) {
+        long n;
+        if (ssl_) {
+            int r = SSL_write(ssl_, d.data(), static_cast<int>(d.size()));
+            n = r > 0 ? r : -1;
+        } else {
+            n = ::write(out_, d.data(), d.size());
+            if (n < 0 && errno == EINTR) continue;
+        }
+        if (n <= 0) {
+            out_buf_.clear();
+            return false;
+        }
+        d.remove_prefix(static_cast<size_t>(n));
+    }
+    out_buf_.clear();
+    return true;
+}
+
+Status Stream::start_tls(const TlsContext& ctx) {
+    discard_input();
+    ssl_ = SSL_new(ctx.get());
+    if (!ssl_) return make_error(Errc::tempfail, "TLS not available", ssl_error_text());
+    SSL_set_rfd(ssl_, in_);
+    SSL_set_wfd(ssl_, out_);
+    if (SSL_accept(ssl_) != 1) {
+        std::string why = ssl_error_text();
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+        return make_error(Errc::data, "TLS handshake failed", why);
+    }
+    return {};
+}
+
+std::string Stream::tls_version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+std::string Stream::tls_cipher() const {
+    return ssl_ ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)) : "";
+}
+
+} // namespace mail::net

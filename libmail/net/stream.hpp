@@ -1,0 +1,77 @@
+// A connection's byte stream: two descriptors (stdin/stdout under inetd,
+// or one socket twice), buffered reading with bounded lines, buffered
+// writing, and TLS on top when STARTTLS or implicit TLS asks for it.
+// Time limits are per-process alarms (one process per connection): when a
+// client stalls, the process logs and exits; nothing is half-acknowledged.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace mail::net {
+
+class TlsContext {
+  public:
+    // A server context: TLS 1.2 and later, the certificate chain and key
+    // from PEM files.
+    static Result<TlsContext> server(const std::string& cert, const std::string& key);
+    SSL_CTX* get() const { return ctx_.get(); }
+
+  private:
+    struct Free {
+        void operator()(SSL_CTX* c) const;
+    };
+    std::unique_ptr<SSL_CTX, Free> ctx_;
+};
+
+// Arm (seconds > 0) or disarm the alarm that ends a stalled session.
+void set_deadline(unsigned seconds);
+// What a stalled session logs before it exits (set once at start).
+void on_deadline_exit(const char* log_line);
+
+class Stream {
+  public:
+    Stream(int in, int out) : in_(in), out_(out) {}
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+
+    enum class Line { ok, eof, too_long };
+    // One line without its CRLF (or bare LF). A line longer than `max` is
+    // skipped up to its end and reported as too_long.
+    Line read_line(std::string& line, size_t max);
+    // Bytes read from the peer but not yet consumed.
+    std::string_view buffered() const { return std::string_view(in_buf_).substr(pos_); }
+    void consume(size_t n) { pos_ += n; }
+    // Read more bytes into the buffer; false at end of stream or error.
+    bool fill();
+    void discard_input() { in_buf_.clear(), pos_ = 0; }
+    // Whether bytes are waiting (in the buffer or on the descriptor)
+    // without blocking: a client that talks out of turn.
+    bool input_pending();
+
+    void write(std::string_view s) { out_buf_.append(s); }
+    bool flush();
+
+    // Handshake as the server. Buffered plaintext is discarded first: a
+    // command sent before the handshake must never run inside TLS.
+    Status start_tls(const TlsContext& ctx);
+    bool tls() const { return ssl_ != nullptr; }
+    std::string tls_version() const;
+    std::string tls_cipher() const;
+
+  private:
+    long raw_read(char* buf, size_t n);
+    int in_, out_;
+    SSL* ssl_ = nullptr;
+    std::string in_buf_, out_buf_;
+    size_t pos_ = 0;
+};
+
+} // namespace mail::net

@@ -1,0 +1,77 @@
+#include "bounce.hpp"
+
+#include <fmt/format.h>
+
+#include "message/address.hpp"
+#include "message/header.hpp"
+#include "smtp/command.hpp"
+
+namespace mail::queue {
+
+bool wants_failure_report(const Recipient& r) {
+    if (r.notify.empty()) return true;
+    std::string n = ascii_lower(r.notify);
+    return n.find("failure") != std::string::npos;
+}
+
+namespace {
+
+std::string original_recipient(const Recipient& r) {
+    size_t semi = r.orcpt.find(';');
+    if (semi == std::string::npos) return "";
+    auto addr = smtp::decode_xtext(r.orcpt.substr(semi + 1));
+    return addr ? r.orcpt.substr(0, semi) + "; " + *addr : "";
+}
+
+// Header field text copied from elsewhere: one line, no control bytes.
+std::string safe(std::string_view s) {
+    std::string out;
+    for (char c : s) out += static_cast<unsigned char>(c) < 32 ? ' ' : c;
+    return out;
+}
+
+} // namespace
+
+std::string make_bounce(const Envelope& env, std::string_view message,
+                        const std::vector<RcptState>& failed, const std::string& host,
+                        int64_t now) {
+    std::string boundary = env.id + "/" + host;
+    std::string s = fmt::format(
+        "From: Mail Delivery System <MAILER-DAEMON@{0}>\nTo: <{1}>\n"
+        "Subject: Undelivered Mail Returned to Sender\nDate: {2}\n"
+        "Message-ID: <{3}.bounce@{0}>\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"{4}\"\n\n"
+        "This is a MIME-encapsulated message.\n\n--{4}\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "This is the mail system at {0}.\n\n"
+        "Your message could not be delivered to one or more recipients.\n\n",
+        host, safe(env.sender), format_date(now), env.id, boundary);
+    for (auto& f : failed) s += fmt::format("<{}>: {}\n", safe(f.address), safe(f.text));
+    s += fmt::format("\n--{}\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; {}\n",
+                     boundary, host);
+    if (auto id = smtp::decode_xtext(env.envid); id && !id->empty())
+        s += "Original-Envelope-Id: " + safe(*id) + "\n";
+    s += "Arrival-Date: " + format_date(env.arrived) + "\n";
+    for (auto& f : failed) {
+        s += "\nFinal-Recipient: rfc822; " + safe(f.address) + "\n";
+        for (auto& r : env.rcpts)
+            if (r.address == f.address && !original_recipient(r).empty())
+                s += "Original-Recipient: " + safe(original_recipient(r)) + "\n";
+        std::string status = f.dsn.empty() || f.dsn[0] != '5' ? "5.4.7" : f.dsn;
+        s += fmt::format("Action: failed\nStatus: {}\nDiagnostic-Code: X-Facteur; {}\n", status,
+                         safe(f.text));
+    }
+    bool headers_only = ascii_lower(env.ret) == "hdrs";
+    std::string_view returned = message;
+    if (headers_only) {
+        auto h = parse_header(message);
+        returned = message.substr(0, h ? h->body_offset : 0);
+    }
+    s += fmt::format("\n--{}\nContent-Type: {}\n\n", boundary,
+                     headers_only ? "text/rfc822-headers" : "message/rfc822");
+    s += returned;
+    if (!returned.empty() && returned.back() != '\n') s += "\n";
+    return s + "\n--" + boundary + "--\n";
+}
+
+} // namespace mail::queue

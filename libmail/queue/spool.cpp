@@ -1,0 +1,140 @@
+#include "spool.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace mail::queue {
+
+namespace {
+
+constexpr std::string_view state_magic = "facteur-state 1";
+
+const char* status_name(RcptStatus s) {
+    return s == RcptStatus::done ? "done" : s == RcptStatus::failed ? "failed" : "pending";
+}
+
+std::string one_line(std::string s) {
+    for (char& c : s)
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    return s;
+}
+
+} // namespace
+
+std::string spool_dir(const Config& cfg) { return cfg.state_dir + "/queue"; }
+
+std::string format_state(const std::vector<RcptState>& st) {
+    std::string s = std::string(state_magic) + "\n";
+    for (auto& r : st)
+        s += "rcpt\t" + r.address + "\t" + status_name(r.status) + "\t" +
+             std::to_string(r.attempts) + "\t" + std::to_string(r.next) + "\t" +
+             (r.dsn.empty() ? "-" : r.dsn) + "\t" + one_line(r.text) + "\n";
+    return s;
+}
+
+Result<std::vector<RcptState>> parse_state(std::string_view text) {
+    if (!text.starts_with(state_magic)) return make_error(Errc::data, "bad queue state file");
+    std::vector<RcptState> out;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (!line.starts_with("rcpt\t")) continue;
+        std::vector<std::string_view> f;
+        for (size_t start = 0;;) {
+            size_t tab = line.find('\t', start);
+            f.push_back(line.substr(start, tab - start));
+            if (tab == std::string_view::npos || f.size() == 7) break;
+            start = tab + 1;
+        }
+        if (f.size() < 7) return make_error(Errc::data, "bad queue state line");
+        RcptState r;
+        r.address = f[1];
+        r.status = f[2] == "done" ? RcptStatus::done
+                   : f[2] == "failed" ? RcptStatus::failed : RcptStatus::pending;
+        std::from_chars(f[3].begin(), f[3].end(), r.attempts);
+        std::from_chars(f[4].begin(), f[4].end(), r.next);
+        r.dsn = f[5] == "-" ? "" : std::string(f[5]);
+        r.text = f[6];
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+Result<Spool> Spool::open(const std::string& dir) {
+    for (const char* sub : {"/tmp", "/mess", "/state"}) MAIL_TRY(make_dirs(dir + sub, 0700));
+    return Spool(dir);
+}
+
+std::string Spool::new_id() const {
+    static unsigned counter = 0;
+    timeval tv;
+    gettimeofday(&tv, nullptr);
+    return fmt::format("{}.{:06}.P{}Q{}", tv.tv_sec, tv.tv_usec, getpid(), ++counter);
+}
+
+Result<DurableFile> Spool::create(const Envelope& env) const {
+    auto f = DurableFile::create(tmp_path(env.id));
+    if (!f) return f.error();
+    MAIL_TRY(f->write(format_envelope(env)));
+    return f;
+}
+
+Status Spool::add(Envelope& env, std::string_view message) const {
+    if (env.id.empty()) env.id = new_id();
+    auto f = create(env);
+    if (!f) return f.error();
+    MAIL_TRY(f->write(message));
+    return commit(*f, env.id);
+}
+
+Result<std::vector<std::string>> Spool::ids() const {
+    std::string d = dir_ + "/mess";
+    DIR* dp = opendir(d.c_str());
+    if (!dp) return sys_error("opendir", d);
+    std::vector<std::string> out;
+    while (dirent* e = readdir(dp))
+        if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(dp);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Result<std::string> Spool::read(const std::string& id) const {
+    return read_file(mess_path(id), static_cast<size_t>(1) << 31);
+}
+
+Result<std::vector<RcptState>> Spool::state(const std::string& id, const Envelope& env) const {
+    auto text = read_file(state_path(id), 16 << 20);
+    if (!text && text.error().code == Errc::noinput) {
+        std::vector<RcptState> fresh;
+        for (auto& r : env.rcpts) {
+            RcptState rs;
+            rs.address = r.address;
+            fresh.push_back(std::move(rs));
+        }
+        return fresh;
+    }
+    if (!text) return text.error();
+    return parse_state(*text);
+}
+
+Status Spool::save_state(const std::string& id, const std::vector<RcptState>& s) const {
+    std::string tmp = dir_ + "/tmp/" + id + ".state";
+    ::unlink(tmp.c_str());
+    return durable_write(tmp, state_path(id), {format_state(s)});
+}
+
+Status Spool::remove(const std::string& id) const {
+    if (::unlink(state_path(id).c_str()) != 0 && errno != ENOENT)
+        return sys_error("unlink", state_path(id));
+    if (::unlink(mess_path(id).c_str()) != 0 && errno != ENOENT)
+        return sys_error("unlink", mess_path(id));
+    return {};
+}
+
+} // namespace mail::queue

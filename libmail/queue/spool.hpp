@@ -1,0 +1,71 @@
+// The queue directory (see mail-queue(8), "QUEUE FORMAT"):
+//
+//   queue/tmp/ID     being written; never read; removed when older than a day
+//   queue/mess/ID    an accepted message: envelope + message (envelope.hpp).
+//                    Commit point: rename tmp/ID -> mess/ID, then fsync of
+//                    mess/. Only after that is 250 answered.
+//   queue/state/ID   what has happened to each recipient, once anything has;
+//                    replaced atomically (write, fsync, rename).
+//   queue/lock       held (flock) by the one `mail-queue run`
+//
+// An entry is removed (state first, then mess) when every recipient is done
+// or failed and any bounce is itself queued. A crash between a delivery and
+// the state update repeats that delivery: at least once, never lost.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/config.hpp"
+#include "base/files.hpp"
+#include "queue/envelope.hpp"
+
+namespace mail::queue {
+
+enum class RcptStatus { pending, done, failed };
+
+struct RcptState {
+    std::string address;
+    RcptStatus status = RcptStatus::pending;
+    int attempts = 0;
+    int64_t next = 0; // time of the next attempt (pending)
+    std::string dsn;  // last result, "4.2.2"
+    std::string text; // last result text (one line)
+};
+
+std::string format_state(const std::vector<RcptState>& s);
+Result<std::vector<RcptState>> parse_state(std::string_view text);
+
+class Spool {
+  public:
+    // Creates the directories when missing.
+    static Result<Spool> open(const std::string& dir);
+    const std::string& dir() const { return dir_; }
+    std::string new_id() const;
+    std::string tmp_path(const std::string& id) const { return dir_ + "/tmp/" + id; }
+    std::string mess_path(const std::string& id) const { return dir_ + "/mess/" + id; }
+    std::string state_path(const std::string& id) const { return dir_ + "/state/" + id; }
+
+    // Start a new entry: its envelope is written first.
+    Result<DurableFile> create(const Envelope& env) const;
+    Status commit(DurableFile& file, const std::string& id) const {
+        return file.commit(mess_path(id));
+    }
+    // Queue a whole message at once (bounces, autoreplies).
+    Status add(Envelope& env, std::string_view message) const;
+
+    Result<std::vector<std::string>> ids() const; // sorted, oldest first
+    Result<std::string> read(const std::string& id) const;
+    // No state file yet: every recipient pending, never tried.
+    Result<std::vector<RcptState>> state(const std::string& id, const Envelope& env) const;
+    Status save_state(const std::string& id, const std::vector<RcptState>& s) const;
+    Status remove(const std::string& id) const;
+
+  private:
+    explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+    std::string dir_;
+};
+
+std::string spool_dir(const Config& cfg);
+
+} // namespace mail::queue

@@ -1,0 +1,118 @@
+// One SMTP session (RFC 5321) from greeting to QUIT, in either role:
+//   mx          mail from the world for our domains; no relaying
+//   submission  mail from our authenticated users to anywhere
+// Commands are a table of handlers (session.cpp); the mail transaction
+// (MAIL, RCPT, DATA, BDAT) lives in transaction.cpp, who may send and
+// receive what in policy.cpp. A message is answered 250 only once it is
+// committed to the queue (spool.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/sasl.hpp"
+#include "base/config.hpp"
+#include "directory/directory.hpp"
+#include "net/listen.hpp"
+#include "net/stream.hpp"
+#include "queue/envelope.hpp"
+#include "queue/spool.hpp"
+#include "smtp/command.hpp"
+#include "smtp/writer.hpp"
+
+namespace mail::smtp {
+
+enum class Role { mx, submission };
+
+constexpr size_t max_command_line = 4096; // RFC 5321 says 512; we accept 4 KiB
+
+struct SessionOptions {
+    Role role = Role::mx;
+    bool implicit_tls = false;
+    const net::TlsContext* tls = nullptr; // null: no STARTTLS
+};
+
+class MessageWriter;
+
+class Session {
+  public:
+    Session(const Config& cfg, Directory& dir, const queue::Spool& spool, net::Stream& io,
+            const net::Peer& peer, const SessionOptions& opt);
+    ~Session();
+    int run(); // exit status for the connection's process
+
+  private:
+    struct Handler {
+        const char* verb;
+        void (Session::*fn)(const std::string& arg);
+    };
+    static const Handler handlers[];
+
+    // session.cpp
+    bool greet();
+    bool dispatch(const std::string& line);
+    void reply(int code, std::string_view dsn, std::string_view text);
+    void bad(int code, std::string_view dsn, std::string_view text); // counts errors
+    bool secure() const; // TLS, or loopback when allowed
+    bool auth_offered() const;
+    void reset_transaction();
+    void cmd_helo(const std::string& arg);
+    void cmd_ehlo(const std::string& arg);
+    void cmd_noop(const std::string& arg);
+    void cmd_rset(const std::string& arg);
+    void cmd_quit(const std::string& arg);
+    void cmd_vrfy(const std::string& arg);
+    void cmd_expn(const std::string& arg);
+    void cmd_help(const std::string& arg);
+    void cmd_starttls(const std::string& arg);
+    void cmd_auth(const std::string& arg);
+    std::optional<std::string> auth_response(); // one SASL line, nullopt on "*"
+    void auth_finish(const std::string& user, const std::string& password,
+                     const std::string& authzid);
+
+    // transaction.cpp
+    void cmd_mail(const std::string& arg);
+    void cmd_rcpt(const std::string& arg);
+    void cmd_data(const std::string& arg);
+    void cmd_bdat(const std::string& arg);
+    bool mail_params(const std::vector<Param>& params);
+    bool rcpt_params(const std::vector<Param>& params, queue::Recipient& r);
+    bool open_message();
+    void refuse(int code, std::string dsn, std::string text);
+    void take(std::string_view text);
+    void start_body();
+    void end_message(uint64_t size);
+    std::string received_header() const;
+    bool free_space_ok();
+
+    const Config& cfg_;
+    Directory& dir_;
+    const queue::Spool& spool_;
+    net::Stream& io_;
+    net::Peer peer_;
+    SessionOptions opt_;
+    LoginPenalty penalty_;
+
+    std::string helo_;
+    bool esmtp_ = false;
+    bool quit_ = false;
+    int errors_ = 0;
+    std::optional<std::string> user_; // authenticated mailbox
+
+    // the mail transaction
+    bool has_mail_ = false;
+    queue::Envelope env_;
+    bool smtputf8_ = false;
+    uint64_t declared_size_ = 0;
+    std::unique_ptr<MessageWriter> writer_;
+    struct Refusal {
+        int code;
+        std::string dsn, text;
+    };
+    std::optional<Refusal> refused_; // the reply at the end of the message
+    CrlfFilter crlf_;                // BDAT
+    uint64_t bdat_size_ = 0;
+};
+
+} // namespace mail::smtp

@@ -1,0 +1,299 @@
+// The mail transaction: MAIL, RCPT, then the message by DATA or BDAT,
+// committed to the queue before the 250.
+#include <ctime>
+#include <sys/statvfs.h>
+
+#include "base/log.hpp"
+#include "message/address.hpp"
+#include "message/header.hpp"
+#include "smtp/data.hpp"
+#include "smtp/policy.hpp"
+#include "smtp/session.hpp"
+#include "smtp/writer.hpp"
+
+namespace mail::smtp {
+
+namespace {
+
+bool non_ascii(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return true;
+    return false;
+}
+
+bool valid_notify(std::string_view v) {
+    if (iequals(v, "NEVER")) return true;
+    while (!v.empty()) {
+        size_t comma = v.find(',');
+        std::string_view w = v.substr(0, comma);
+        if (!iequals(w, "SUCCESS") && !iequals(w, "FAILURE") && !iequals(w, "DELAY")) return false;
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+    }
+    return true;
+}
+
+} // namespace
+
+bool Session::free_space_ok() {
+    struct statvfs st;
+    if (statvfs(spool_.dir().c_str(), &st) != 0) return false;
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize >= cfg_.smtpd.min_free_space;
+}
+
+bool Session::mail_params(const std::vector<Param>& params) {
+    for (auto& p : params) {
+        if (p.key == "SIZE" && p.has_value) {
+            declared_size_ = std::strtoull(p.value.c_str(), nullptr, 10);
+            if (declared_size_ > cfg_.delivery.max_message_size) {
+                bad(552, "5.3.4", "message size exceeds fixed maximum message size");
+                return false;
+            }
+        } else if (p.key == "BODY" && (iequals(p.value, "7BIT") || iequals(p.value, "8BITMIME"))) {
+            env_.body = p.value;
+        } else if (p.key == "SMTPUTF8" && !p.has_value) {
+            smtputf8_ = env_.smtputf8 = true;
+        } else if (p.key == "RET" && (iequals(p.value, "FULL") || iequals(p.value, "HDRS"))) {
+            env_.ret = p.value;
+        } else if (p.key == "ENVID" && p.has_value && p.value.size() <= 100 && decode_xtext(p.value)) {
+            env_.envid = p.value;
+        } else if (p.key == "AUTH" && p.has_value) {
+            // RFC 4954 5: accepted; we do not relay an identity from others.
+        } else {
+            bad(555, "5.5.4", "unsupported MAIL parameter " + p.key);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Session::rcpt_params(const std::vector<Param>& params, queue::Recipient& r) {
+    for (auto& p : params) {
+        if (p.key == "NOTIFY" && p.has_value && valid_notify(p.value)) {
+            r.notify = p.value;
+        } else if (p.key == "ORCPT" && p.has_value && p.value.size() <= 500 &&
+                   p.value.find(';') != std::string::npos && decode_xtext(p.value)) {
+            r.orcpt = p.value;
+        } else {
+            bad(555, "5.5.4", "unsupported RCPT parameter " + p.key);
+            return false;
+        }
+    }
+    return true;
+}
+
+void Session::cmd_mail(const std::string& arg) {
+    if (helo_.empty()) return bad(503, "5.5.1", "say EHLO first");
+    if (has_mail_) return bad(503, "5.5.1", "nested MAIL command");
+    if (opt_.role == Role::submission && !user_)
+        return bad(530, "5.7.0", "authentication required");
+    auto pa = parse_path_arg(arg, "FROM:");
+    if (!pa) return bad(501, "5.5.4", "syntax: MAIL FROM:<address>: " + pa.error().user);
+    if (!mail_params(pa->params)) return;
+    if (non_ascii(pa->path) && !smtputf8_)
+        return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+    std::string sender;
+    if (!pa->path.empty()) {
+        auto a = parse_path("<" + pa->path + ">");
+        if (!a) return bad(553, "5.1.7", "bad sender address: " + a.error().user);
+        if (opt_.role == Role::submission && !owns(dir_, cfg_, *user_, *a))
+            return bad(553, "5.7.1", "sender address not owned by " + *user_);
+        sender = a->str();
+    }
+    if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
+    has_mail_ = true;
+    env_.sender = sender;
+    reply(250, "2.1.0", "sender OK");
+}
+
+void Session::cmd_rcpt(const std::string& arg) {
+    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (writer_) return bad(503, "5.5.1", "RCPT not allowed during BDAT");
+    auto pa = parse_path_arg(arg, "TO:");
+    if (!pa) return bad(501, "5.5.4", "syntax: RCPT TO:<address>: " + pa.error().user);
+    if (static_cast<int>(env_.rcpts.size()) >= cfg_.smtpd.max_recipients)
+        return reply(452, "4.5.3", "too many recipients");
+    if (non_ascii(pa->path) && !smtputf8_)
+        return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+    Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
+    if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
+    queue::Recipient r{v.address, "", ""};
+    if (!rcpt_params(pa->params, r)) return;
+    env_.rcpts.push_back(std::move(r));
+    reply(250, "2.1.5", "recipient OK");
+}
+
+bool Session::open_message() {
+    env_.id = spool_.new_id();
+    env_.arrived = time(nullptr);
+    env_.client = fmt::format("ip={} helo={} tls={} auth={}", peer_.ip.empty() ? "-" : peer_.ip,
+                              helo_, io_.tls() ? io_.tls_version() : "-", user_ ? *user_ : "-");
+    for (char& c : env_.client)
+        if (static_cast<unsigned char>(c) < 32) c = '?';
+    auto f = spool_.create(env_);
+    if (!f) {
+        log::error("smtpd.queue", f.error());
+        reply(451, "4.3.0", "temporary local problem; try again later");
+        return false;
+    }
+    writer_ = std::make_unique<MessageWriter>(std::move(*f), cfg_.smtpd.max_header_size);
+    return true;
+}
+
+std::string Session::received_header() const {
+    bool hide = user_ && !cfg_.smtpd.received_client_ip;
+    std::string from = hide ? "" : fmt::format("from {} ([{}])\n\t", helo_, peer_.ip.empty() ? "local" : peer_.ip);
+    for (char& c : from)
+        if (static_cast<unsigned char>(c) < 32 && c != '\n' && c != '\t') c = '?';
+    std::string proto = std::string(esmtp_ ? "ESMTP" : "SMTP") + (io_.tls() ? "S" : "") + (user_ ? "A" : "");
+    std::string h = fmt::format("Received: {}by {} (facteur) with {} id {}", from, host_name(cfg_), proto, env_.id);
+    if (io_.tls()) h += fmt::format("\n\t(version={} cipher={})", io_.tls_version(), io_.tls_cipher());
+    if (user_) h += "\n\t(authenticated sender)";
+    if (env_.rcpts.size() == 1) h += "\n\tfor <" + env_.rcpts[0].address + ">";
+    return h + "; " + format_date(env_.arrived) + "\n";
+}
+
+void Session::refuse(int code, std::string dsn, std::string text) {
+    if (!refused_) refused_ = Refusal{code, std::move(dsn), std::move(text)};
+}
+
+// Once the header is complete: check it, add what is missing, and start
+// writing; from then on the body streams to the file.
+void Session::start_body() {
+    MessageWriter& w = *writer_;
+    auto h = parse_header(w.header(), cfg_.smtpd.max_header_size);
+    if (!h) return refuse(552, "5.3.4", "message header too large");
+    if (h->count("From") > 1 || h->count("Date") > 1 || h->count("Subject") > 1)
+        return refuse(554, "5.6.0", "duplicate From, Date or Subject header");
+    std::string prefix = received_header();
+    if (opt_.role == Role::submission) {
+        auto from = h->get("From");
+        auto list = from ? parse_address_list(*from) : std::vector<Address>{};
+        if (list.empty()) return refuse(553, "5.7.1", "a submitted message needs a From header");
+        for (auto& a : list)
+            if (!owns(dir_, cfg_, *user_, a))
+                return refuse(553, "5.7.1", "From address " + a.str() + " not owned by " + *user_);
+        if (!h->get("Date")) prefix += "Date: " + format_date(env_.arrived) + "\n";
+        if (!h->get("Message-ID"))
+            prefix += "Message-ID: <" + env_.id + "@" + host_name(cfg_) + ">\n";
+    }
+    w.start(prefix);
+}
+
+void Session::take(std::string_view text) {
+    if (refused_) return;
+    if (!writer_->add(text) && writer_->header_too_big())
+        return refuse(552, "5.3.4", "message header too large");
+    if (writer_->header_done() && !writer_->started()) start_body();
+}
+
+void Session::end_message(uint64_t size) {
+    if (!refused_ && !writer_->started()) start_body();
+    std::string rcpts;
+    for (auto& r : env_.rcpts) rcpts += (rcpts.empty() ? "" : ",") + r.address;
+    if (refused_) {
+        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result={} {}", env_.id,
+                  env_.sender, rcpts, size, peer_.ip, refused_->code, refused_->text);
+        bad(refused_->code, refused_->dsn, refused_->text);
+        return reset_transaction();
+    }
+    Status st = writer_->commit(spool_.mess_path(env_.id));
+    if (!st) {
+        log::error("smtpd.queue", st.error());
+        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result=451", env_.id,
+                  env_.sender, rcpts, size, peer_.ip);
+        bool full = st.error().detail.find("No space") != std::string::npos;
+        reply(full ? 452 : 451, full ? "4.3.1" : "4.3.0",
+              "temporary local problem; message not accepted, try again later");
+        return reset_transaction();
+    }
+    log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} tls={} auth={} result=250",
+              env_.id, env_.sender, rcpts, size, peer_.ip, io_.tls() ? io_.tls_version() : "no",
+              user_ ? *user_ : "-");
+    reply(250, "2.0.0", "OK queued as " + env_.id);
+    reset_transaction();
+}
+
+void Session::cmd_data(const std::string& arg) {
+    if (!arg.empty()) return bad(501, "5.5.4", "DATA takes no argument");
+    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (writer_) return bad(503, "5.5.1", "DATA not allowed after BDAT");
+    if (env_.rcpts.empty()) return bad(554, "5.5.1", "no valid recipients");
+    if (!io_.buffered().empty()) { // message text sent before our 354
+        reply(554, "5.5.0", "improper pipelining: data sent before the 354 reply");
+        quit_ = true;
+        return;
+    }
+    if (!open_message()) return reset_transaction();
+    reply(354, "", "end data with <CR><LF>.<CR><LF>");
+    if (!io_.flush()) return void(quit_ = true);
+    net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
+    DataReader reader(cfg_.delivery.max_message_size, static_cast<size_t>(cfg_.smtpd.max_line),
+                      cfg_.smtpd.normalize_bare_line_ends);
+    std::string out;
+    while (!reader.done()) {
+        if (io_.buffered().empty() && !io_.fill()) {
+            quit_ = true; // connection lost: nothing was queued
+            return reset_transaction();
+        }
+        io_.consume(reader.feed(io_.buffered(), out));
+        take(out);
+        out.clear();
+    }
+    using P = DataReader::Problem;
+    if (reader.problem() == P::too_big)
+        refuse(552, "5.3.4", "message size exceeds fixed maximum message size");
+    else if (reader.problem() == P::line_too_long)
+        refuse(554, "5.6.0", fmt::format("line longer than {} octets", cfg_.smtpd.max_line));
+    else if (reader.problem() == P::bare_line_end)
+        refuse(554, "5.5.2", "bare CR or LF in message text (lines must end with CRLF)");
+    end_message(reader.size());
+}
+
+// RFC 3030: "BDAT <size> [LAST]", then exactly <size> octets.
+void Session::cmd_bdat(const std::string& arg) {
+    Command c = parse_command(arg);
+    std::string rest = c.arg;
+    bool last = rest == "LAST" || rest == "last";
+    char* end = nullptr;
+    unsigned long long size = std::strtoull(c.verb.c_str(), &end, 10);
+    if (c.verb.empty() || c.verb.size() > 18 || *end || (!rest.empty() && !last)) {
+        reply(501, "5.5.4", "syntax: BDAT <size> [LAST]"); // we cannot skip the chunk
+        quit_ = true;
+        return;
+    }
+    bool usable = has_mail_ && !env_.rcpts.empty();
+    if (usable && !writer_ && !open_message()) return reset_transaction(), void(quit_ = true);
+    net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
+    std::string out;
+    for (uint64_t left = size; left > 0;) {
+        if (io_.buffered().empty() && !io_.fill()) {
+            quit_ = true;
+            return reset_transaction();
+        }
+        std::string_view chunk = io_.buffered().substr(0, left);
+        if (usable) crlf_.feed(chunk, out);
+        io_.consume(chunk.size());
+        left -= chunk.size();
+        if (!usable) continue;
+        bdat_size_ += out.size();
+        if (bdat_size_ > cfg_.delivery.max_message_size)
+            refuse(552, "5.3.4", "message size exceeds fixed maximum message size");
+        take(out);
+        out.clear();
+    }
+    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (!usable) return bad(554, "5.5.1", "no valid recipients");
+    if (last) {
+        crlf_.finish(out);
+        take(out);
+        return end_message(bdat_size_);
+    }
+    if (refused_) {
+        bad(refused_->code, refused_->dsn, refused_->text);
+        return reset_transaction();
+    }
+    reply(250, "2.0.0", fmt::format("{} octets received", size));
+}
+
+} // namespace mail::smtp

@@ -1,0 +1,51 @@
+// The message as it arrives (DATA or BDAT), written to a new queue file.
+// The header block is held in memory (up to smtpd.max_header_size) so
+// that fields can be checked and added before it; the body goes straight
+// to the file. Line ends are LF, as in the queue and Maildir.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/files.hpp"
+#include "message/header.hpp"
+
+namespace mail::smtp {
+
+class MessageWriter {
+  public:
+    MessageWriter(DurableFile file, size_t max_header) : file_(std::move(file)), max_header_(max_header) {}
+    // Message text with LF line ends. False once the header is too large
+    // or a write failed (see error()).
+    bool add(std::string_view text);
+    // The header block, complete once the blank line (or the end) is seen.
+    std::string_view header() const { return head_; }
+    bool header_done() const { return in_body_; }
+    bool started() const { return started_; }
+    // Write `prefix` (Received: and added fields) then the held header.
+    // Called once the header is complete; add() then writes through.
+    bool start(std::string_view prefix);
+    Status commit(const std::string& final_path);
+    bool header_too_big() const { return too_big_; }
+    const std::optional<Error>& error() const { return error_; }
+
+  private:
+    void check(Status st);
+    DurableFile file_;
+    size_t max_header_;
+    std::string head_;
+    bool in_body_ = false, started_ = false, too_big_ = false;
+    std::optional<Error> error_;
+};
+
+// CRLF -> LF across chunk boundaries (BDAT chunks may split a CRLF).
+class CrlfFilter {
+  public:
+    void feed(std::string_view in, std::string& out);
+    void finish(std::string& out); // a CR left at the very end
+
+  private:
+    bool cr_ = false;
+};
+
+} // namespace mail::smtp

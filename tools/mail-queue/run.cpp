@@ -1,0 +1,95 @@
+// `mail-queue run`: wait for work with inotify (a new file in mess/, or
+// `mail-queue flush` touching queue/flush), deliver what is due, and sleep
+// until the next retry. A full rescan every minute catches anything an
+// event missed. One runner at a time (flock on queue/lock).
+#include <climits>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <map>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "base/files.hpp"
+#include "base/log.hpp"
+#include "queue/runner.hpp"
+
+using namespace mail;
+
+namespace {
+
+constexpr int64_t rescan_interval = 60;
+volatile sig_atomic_t stopping = 0;
+void on_term(int) { stopping = 1; }
+
+// Names of new entries (and whether a flush was asked) from inotify events.
+void read_events(int fd, std::vector<std::string>& fresh, bool& flush) {
+    alignas(inotify_event) char buf[16384];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    for (ssize_t off = 0; off < n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+        std::string name = ev->len ? ev->name : "";
+        if (name == "flush") flush = true;
+        else if (!name.empty() && name[0] != '.') fresh.push_back(name);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+}
+
+} // namespace
+
+int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
+    Fd lock(::open((spool.dir() + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+        log::err("queue.lock", "another mail-queue run is active (lock {}/lock)", spool.dir());
+        return 75;
+    }
+    queue::Runner runner(cfg, spool);
+    Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
+        inotify_add_watch(ino.get(), spool.dir().c_str(), IN_CLOSE_WRITE) < 0) {
+        log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
+        return 75;
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::map<std::string, int64_t> due; // id -> next attempt
+    int64_t next_scan = 0;
+    bool force = once;
+    log::info("queue.start", "delivering from {}", spool.dir());
+    while (!stopping) {
+        int64_t now = time(nullptr);
+        if (now >= next_scan) {
+            if (auto ids = spool.ids())
+                for (auto& id : *ids) due.try_emplace(id, 0);
+            next_scan = now + rescan_interval;
+        }
+        for (auto it = due.begin(); it != due.end() && !stopping;) {
+            if (!force && it->second > now) {
+                ++it;
+                continue;
+            }
+            int64_t next = runner.process(it->first, now, force);
+            if (next == 0) it = due.erase(it);
+            else it->second = next, ++it;
+        }
+        force = false;
+        if (once) break;
+        int64_t wake = next_scan;
+        for (auto& [id, t] : due) wake = std::min(wake, t);
+        pollfd p{ino.get(), POLLIN, 0};
+        int wait_ms = static_cast<int>(std::clamp<int64_t>(wake - time(nullptr), 0, 60) * 1000);
+        if (poll(&p, 1, wait_ms) > 0) {
+            std::vector<std::string> fresh;
+            bool flush = false;
+            read_events(ino.get(), fresh, flush);
+            for (auto& id : fresh) due[id] = 0;
+            if (flush) next_scan = 0, force = true;
+        }
+    }
+    log::info("queue.stop", "stopped");
+    return 0;
+}

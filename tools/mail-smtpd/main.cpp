@@ -1,0 +1,80 @@
+// mail-smtpd: the SMTP server, one process per connection. It answers 250
+// only once a message is committed to the queue; `mail-queue run` does the
+// rest. Connections come on stdin/stdout, by LISTEN_FDS, or --listen.
+#include <unistd.h>
+
+#include "base/config.hpp"
+#include "base/tool.hpp"
+#include "directory/directory.hpp"
+#include "net/listen.hpp"
+#include "net/stream.hpp"
+#include "queue/spool.hpp"
+#include "smtp/session.hpp"
+
+namespace {
+
+struct Options {
+    std::optional<std::string> config;
+    std::string role = "mx";
+    std::string tls = "starttls"; // starttls | implicit | none
+    std::vector<std::string> listen;
+};
+
+int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int in, int out,
+            const mail::net::Peer& peer) {
+    mail::net::on_deadline_exit("<6>mail-smtpd: smtpd.timeout: client timed out\n");
+    mail::net::Stream io(in, out);
+    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+    auto spool = mail::queue::Spool::open(mail::queue::spool_dir(cfg));
+    if (!dir || !spool) {
+        mail::log::error("smtpd.start", !dir ? dir.error() : spool.error());
+        io.write("421 4.3.0 temporary local problem, try again later\r\n");
+        io.flush();
+        return 75;
+    }
+    mail::smtp::Session s(cfg, *dir, *spool, io, peer, so);
+    return s.run();
+}
+
+int run(const Options& o) {
+    auto cfg = mail::load_config(o.config);
+    if (!cfg) {
+        mail::log::error("config", cfg.error());
+        return 78;
+    }
+    mail::smtp::SessionOptions so;
+    so.role = o.role == "submission" ? mail::smtp::Role::submission : mail::smtp::Role::mx;
+    so.implicit_tls = o.tls == "implicit";
+    std::optional<mail::net::TlsContext> tls;
+    if (o.tls != "none") {
+        auto t = mail::net::TlsContext::server(cfg->cert_path(), cfg->key_path());
+        if (!t) {
+            mail::log::error("tls", t.error());
+            return 78;
+        }
+        tls = std::move(*t);
+        so.tls = &*tls;
+    }
+    mail::net::ServeOptions serve;
+    serve.listen = o.listen;
+    serve.max_children = cfg->smtpd.max_children;
+    serve.max_per_ip = cfg->smtpd.max_per_ip;
+    serve.busy_reply = "421 4.7.0 too many connections, try again later\r\n";
+    return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
+        return session(*cfg, so, in, out, peer);
+    });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"SMTP server (MX and submission)"};
+    Options o;
+    app.add_option("--config", o.config, "configuration file");
+    app.add_option("--role", o.role, "mx (default) or submission")
+        ->check(CLI::IsMember({"mx", "submission"}));
+    app.add_option("--tls", o.tls, "starttls (default), implicit or none")
+        ->check(CLI::IsMember({"starttls", "implicit", "none"}));
+    app.add_option("--listen", o.listen, "ADDR:PORT to listen on (repeatable)");
+    return mail::run_tool("mail-smtpd", app, argc, argv, [&] { return run(o); });
+}
