@@ -47,8 +47,13 @@ bool fault_injected(std::string_view op) {
     return false;
 }
 
+int fault_errno() {
+    const char* e = std::getenv("FACTEUR_FAULT_ERRNO");
+    return e && std::string_view(e) == "ENOSPC" ? ENOSPC : EIO;
+}
+
 Status write_all(int fd, std::string_view data, std::string_view path) {
-    if (fault_injected("write")) return sys_error("write", path, EIO);
+    if (fault_injected("write")) return sys_error("write", path, fault_errno());
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
@@ -61,7 +66,7 @@ Status write_all(int fd, std::string_view data, std::string_view path) {
 }
 
 Status fsync_dir(const std::string& dir) {
-    if (fault_injected("dirsync")) return sys_error("fsync", dir, EIO);
+    if (fault_injected("dirsync")) return sys_error("fsync", dir, fault_errno());
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) return sys_error("open", dir);
     if (::fsync(fd.get()) != 0) return sys_error("fsync", dir);
@@ -188,14 +193,14 @@ Status DurableFile::write(std::string_view data) {
 Status DurableFile::commit(const std::string& final_path) {
     MAIL_TRY(flush());
     if (fault_injected("fsync") || ::fsync(fd_.get()) != 0)
-        return sys_error("fsync", path_, fault_injected("fsync") ? EIO : errno);
+        return sys_error("fsync", path_, fault_injected("fsync") ? fault_errno() : errno);
     Status closed = Fd(fd_.release()).close(path_);
     if (!closed) {
         ::unlink(path_.c_str());
         return closed;
     }
     if (fault_injected("rename") || ::rename(path_.c_str(), final_path.c_str()) != 0) {
-        Error e = sys_error("rename", final_path, fault_injected("rename") ? EIO : errno);
+        Error e = sys_error("rename", final_path, fault_injected("rename") ? fault_errno() : errno);
         ::unlink(path_.c_str());
         return e;
     }

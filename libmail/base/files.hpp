@@ -30,8 +30,10 @@ class Fd {
 };
 
 // Test hook: FACTEUR_FAULT=<op> makes the named operation (write, fsync,
-// rename, dirsync) fail with EIO, so tests can prove failures are temporary.
+// rename, dirsync) fail with EIO (ENOSPC when FACTEUR_FAULT_ERRNO=ENOSPC),
+// so tests can prove failures are temporary.
 bool fault_injected(std::string_view op);
+int fault_errno();
 
 Status write_all(int fd, std::string_view data, std::string_view path);
 Status fsync_dir(const std::string& dir);

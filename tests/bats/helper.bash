@@ -24,3 +24,42 @@ sample_message() {
 export -f sample_message
 
 count_files() { find "$1" -type f | wc -l; }
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something accepts connections there (5 s at most).
+wait_port() {
+	for _ in $(seq 50); do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The same users and addresses for every SMTP test.
+setup_smtp() {
+	setup_state
+	mail-admin alias add sales@example.test alice@example.test bob@example.test
+	mail-admin alias add info@example.test alice@example.test
+	mail-admin group add team@example.test alice@example.test bob@example.test
+	QUEUE="$FACTEUR_STATE_DIR/queue"
+}
+
+# Stop the background daemons a test started (pids in $BATS_TEST_TMPDIR/pids).
+stop_daemons() {
+	[ -f "$BATS_TEST_TMPDIR/pids" ] || return 0
+	while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/pids"
+	rm -f "$BATS_TEST_TMPDIR/pids"
+}
+
+# daemon CMD...: run CMD in the background, remembered for stop_daemons.
+daemon() {
+	"$@" 2>>"$BATS_TEST_TMPDIR/daemon.log" &
+	echo $! >> "$BATS_TEST_TMPDIR/pids"
+}
+
+# queued_files: the message files waiting in the queue
+queued_files() { find "$QUEUE/mess" -type f | sort; }

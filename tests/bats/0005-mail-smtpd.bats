@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# mail-smtpd: scripted dialogues (tests/dialogues/smtp), what lands in the
+# queue, real clients (smtplib, swaks, curl), socket modes, faults.
+
+load helper
+
+setup() { setup_smtp; }
+teardown() { stop_daemons; }
+
+dialogue() { python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "$BUILD/tools/mail-smtpd" "$@"; }
+DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
+
+@test "every scripted SMTP dialogue passes" {
+	run dialogue "$DIALOGUES"/*.txt
+	echo "$output"
+	assert_success
+	refute_output --partial FAIL
+}
+
+@test "queued message: envelope, Received, bytes unstuffed, LF line ends" {
+	dialogue "$DIALOGUES/002-mx-accept.txt"
+	f=$(queued_files)
+	[ "$(echo "$f" | wc -l)" -eq 1 ]
+	run cat "$f"
+	assert_line --index 0 "facteur-queue 1"
+	assert_line "from carol@elsewhere.test"
+	assert_line "rcpt alice+news@example.test"
+	assert_line "rcpt team@example.test"
+	assert_line --regexp "^Received: from client.example \(\[local\]\)$"
+	assert_line --regexp "^	by .* \(facteur\) with ESMTP id "
+	assert_line ".leading dot"
+	! grep -q $'\r' "$f"
+	[ "$(tail -n 1 "$f")" = ".leading dot" ]
+}
+
+@test "smuggling: normalised bare line ends stay in one message" {
+	dialogue "$DIALOGUES/012-smuggling-normalized.txt"
+	[ "$(queued_files | wc -l)" -eq 1 ]
+	run cat "$(queued_files)"
+	assert_line "MAIL FROM:<evil@elsewhere.test>"
+	assert_line "smuggled"
+	refute_line "rcpt bob@example.test"
+}
+
+@test "refused messages leave nothing in the queue" {
+	dialogue "$DIALOGUES/011-smuggling.txt" "$DIALOGUES/009-size.txt" "$DIALOGUES/024-header-too-big.txt"
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	[ "$(count_files "$QUEUE/tmp")" -eq 0 ]
+}
+
+@test "submission: Date and Message-ID added, client IP not in Received" {
+	dialogue "$DIALOGUES/017-submission-auth.txt"
+	run cat "$(queued_files)"
+	assert_line "from alice+sent@example.test"
+	assert_line --regexp "^Received: by .* with ESMTPA id "
+	assert_line "	(authenticated sender)"
+	assert_line --regexp "^Date: [A-Z][a-z][a-z], [0-9]+ [A-Z][a-z][a-z] 20[0-9][0-9] "
+	assert_line --regexp "^Message-ID: <.*@.*>$"
+	refute_output --partial "[local]"
+}
+
+@test "DSN parameters are stored with the envelope" {
+	cat > "$BATS_TEST_TMPDIR/d.txt" <<-'EOF2'
+	< 220
+	> EHLO c
+	< 250
+	> MAIL FROM:<a@elsewhere.test> RET=HDRS ENVID=abc+2Bdef
+	< 250
+	> RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@example.test
+	< 250
+	> DATA
+	< 354
+	>raw Subject: dsn\r\n\r\nx\r\n.\r\n
+	< 250
+	EOF2
+	dialogue "$BATS_TEST_TMPDIR/d.txt"
+	run cat "$(queued_files)"
+	assert_line "dsn ret=HDRS envid=abc+2Bdef"
+	assert_line "rcpt alice@example.test notify=SUCCESS,FAILURE orcpt=rfc822;alice@example.test"
+}
+
+@test "disk full or I/O error: 4xx, nothing acknowledged, nothing partial" {
+	for fault in write fsync rename dirsync; do
+		FACTEUR_FAULT=$fault run dialogue "$DIALOGUES/002-mx-accept.txt"
+		assert_failure
+		assert_output --partial "451 4.3.0"
+		[ "$(queued_files | wc -l)" -eq 0 ]
+		[ "$(count_files "$QUEUE/tmp")" -eq 0 ]
+	done
+	FACTEUR_FAULT=write FACTEUR_FAULT_ERRNO=ENOSPC run dialogue "$DIALOGUES/002-mx-accept.txt"
+	assert_output --partial "452 4.3.1"
+	[ "$(queued_files | wc -l)" -eq 0 ]
+}
+
+@test "failed logins are delayed, more for each failure, shared across processes" {
+	cat > "$BATS_TEST_TMPDIR/bad.txt" <<-'EOF2'
+	@args --role submission
+	< 220
+	> EHLO c
+	< 250
+	> AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw==
+	< 535 5.7.8
+	EOF2
+	start=$(date +%s.%N)
+	dialogue "$BATS_TEST_TMPDIR/bad.txt"
+	one=$(echo "$(date +%s.%N) - $start" | bc)
+	start=$(date +%s.%N)
+	dialogue "$BATS_TEST_TMPDIR/bad.txt"
+	two=$(echo "$(date +%s.%N) - $start" | bc)
+	echo "first $one s, second $two s"
+	[ "$(echo "$one >= 1" | bc)" -eq 1 ]
+	[ "$(echo "$two >= 2" | bc)" -eq 1 ]
+	# an unknown user pays the same price
+	sed -i 's/^> AUTH PLAIN .*/> AUTH PLAIN AG5vYm9keUBleGFtcGxlLnRlc3QAeA==/' "$BATS_TEST_TMPDIR/bad.txt"
+	start=$(date +%s.%N)
+	dialogue "$BATS_TEST_TMPDIR/bad.txt"
+	three=$(echo "$(date +%s.%N) - $start" | bc)
+	[ "$(echo "$three >= 4" | bc)" -eq 1 ]
+}
