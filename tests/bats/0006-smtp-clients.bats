@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# Real SMTP clients against mail-smtpd on loopback ports, with mail-queue
+# run delivering: Python smtplib, swaks, curl; the socket modes of
+# systemd-socket-activate; the connection caps of --listen.
+
+load helper
+
+setup() {
+	setup_smtp
+	MX=$(free_port) SUB=$(free_port) SUBS=$(free_port)
+	daemon mail-smtpd --listen 127.0.0.1:$MX
+	daemon mail-smtpd --role submission --listen 127.0.0.1:$SUB
+	daemon mail-smtpd --role submission --tls implicit --listen 127.0.0.1:$SUBS
+	daemon mail-queue run
+	wait_port $MX && wait_port $SUB && wait_port $SUBS
+}
+teardown() { stop_daemons; }
+
+# wait_for_mail MAILBOX N: until the mailbox INBOX holds N messages (10 s)
+wait_for_mail() {
+	for _ in $(seq 100); do
+		[ "$(find "$MAIL/$1/new" "$MAIL/$1/cur" -type f | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	find "$MAIL/$1" -type f; mail-queue list; cat "$BATS_TEST_TMPDIR/daemon.log"
+	return 1
+}
+
+CLIENTS="$BATS_TEST_DIRNAME/../clients"
+
+@test "smtplib: STARTTLS + AUTH PLAIN, implicit TLS + AUTH LOGIN, several recipients" {
+	run python3 "$CLIENTS/smtplib_submit.py" starttls $SUB PLAIN "via starttls" bob@example.test sales@example.test
+	assert_success
+	run python3 "$CLIENTS/smtplib_submit.py" implicit $SUBS LOGIN "via implicit" bob@example.test
+	assert_success
+	wait_for_mail bob 2
+	wait_for_mail alice 1
+	# mblaze reads what was delivered
+	run bash -c "mlist '$MAIL/bob' | mscan -f '%s'"
+	assert_line --partial "via starttls"
+	assert_line --partial "via implicit"
+	f=$(grep -l "via starttls" "$MAIL"/bob/new/*)
+	run mshow "$f"
+	assert_output --partial "Grüße from smtplib"
+	assert_line "."
+	assert_output --partial "A line with a lone dot above."
+	grep -q "^Received: by .* with ESMTPSA id" "$f"
+	grep -q "(version=TLSv1.3 cipher=" "$f"
+	# sales@ reached alice through the alias
+	grep -l "via starttls" "$MAIL"/alice/new/*
+}
+
+@test "swaks: STARTTLS, AUTH LOGIN, pipelining; MX without AUTH" {
+	run swaks --server 127.0.0.1:$SUB --tls --auth LOGIN --auth-user alice@example.test \
+		--auth-password pw-alice --from alice@example.test --to bob@example.test \
+		--pipeline --header "Subject: by swaks"
+	assert_success
+	assert_output --partial "250 2.0.0 OK queued as"
+	run swaks --server 127.0.0.1:$MX --from carol@elsewhere.test --to alice@example.test \
+		--header "Subject: swaks to mx" --pipeline
+	assert_success
+	run swaks --server 127.0.0.1:$MX --from carol@elsewhere.test --to victim@elsewhere.test
+	assert_failure
+	assert_output --partial "554 5.7.1"
+	wait_for_mail bob 1
+	wait_for_mail alice 1
+	grep -l "Subject: swaks to mx" "$MAIL"/alice/new/*
+}
+
+@test "curl: smtp:// with STARTTLS required and AUTH" {
+	printf 'From: alice@example.test\r\nTo: bob@example.test\r\nSubject: by curl\r\n\r\nsent by curl\r\n' > "$BATS_TEST_TMPDIR/m"
+	run curl -sS --url "smtp://127.0.0.1:$SUB" --ssl-reqd -k --user alice@example.test:pw-alice \
+		--mail-from alice@example.test --mail-rcpt bob@example.test -T "$BATS_TEST_TMPDIR/m"
+	assert_success
+	wait_for_mail bob 1
+	grep -l "sent by curl" "$MAIL"/bob/new/*
+}
+
+send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
+	swaks --server 127.0.0.1:$1 --from carol@elsewhere.test --to alice@example.test --header "Subject: $2"
+}
+
+@test "systemd-socket-activate: --inetd (Accept=yes on stdin), fd 3 (Accept=yes), LISTEN_FDS (Accept=no)" {
+	P1=$(free_port) P2=$(free_port) P3=$(free_port)
+	daemon systemd-socket-activate -l 127.0.0.1:$P1 -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG --inetd -a "$BUILD/tools/mail-smtpd"
+	daemon systemd-socket-activate -l 127.0.0.1:$P2 -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG -a "$BUILD/tools/mail-smtpd"
+	daemon systemd-socket-activate -l 127.0.0.1:$P3 -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG "$BUILD/tools/mail-smtpd"
+	wait_port $P1 && wait_port $P2 && wait_port $P3
+	run send_via $P1 inetd-mode
+	assert_success
+	run send_via $P2 accept-fd3
+	assert_success
+	run send_via $P3 listen-fds
+	assert_success
+	run send_via $P3 listen-fds-again
+	assert_success
+	wait_for_mail alice 4
+	for s in inetd-mode accept-fd3 listen-fds listen-fds-again; do grep -l "Subject: $s" "$MAIL"/alice/new/*; done
+}
+
+@test "--listen: a cap on connections per client address" {
+	printf 'smtpd.max_per_ip = 2\n' > "$FACTEUR_CONFIG"
+	P=$(free_port)
+	daemon mail-smtpd --listen 127.0.0.1:$P
+	wait_port $P
+	run python3 - $P <<-'EOF2'
+	import socket, sys, time
+	port = int(sys.argv[1])
+	held = []
+	for i in range(2):
+	    s = socket.create_connection(("127.0.0.1", port)); held.append(s)
+	    assert s.recv(100).startswith(b"220"), i
+	time.sleep(0.3)
+	s = socket.create_connection(("127.0.0.1", port))
+	print(s.recv(100).decode())
+	EOF2
+	assert_success
+	assert_output --partial "421 4.7.0"
+}
