@@ -4,6 +4,7 @@
 #include <charconv>
 #include <dirent.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -127,6 +128,20 @@ Status Spool::save_state(const std::string& id, const std::vector<RcptState>& s)
     std::string tmp = dir_ + "/tmp/" + id + ".state";
     ::unlink(tmp.c_str());
     return durable_write(tmp, state_path(id), {format_state(s)});
+}
+
+void Spool::sweep_tmp(int64_t now, int64_t age) const {
+    std::string d = dir_ + "/tmp";
+    DIR* dp = opendir(d.c_str());
+    if (!dp) return;
+    while (dirent* e = readdir(dp)) {
+        std::string p = d + "/" + e->d_name;
+        struct stat st;
+        if (e->d_name[0] != '.' && lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_mtime < now - age)
+            ::unlink(p.c_str());
+    }
+    closedir(dp);
 }
 
 Status Spool::remove(const std::string& id) const {

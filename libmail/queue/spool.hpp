@@ -60,6 +60,9 @@ class Spool {
     Result<std::vector<RcptState>> state(const std::string& id, const Envelope& env) const;
     Status save_state(const std::string& id, const std::vector<RcptState>& s) const;
     Status remove(const std::string& id) const;
+    // Remove files in tmp/ older than `age` seconds: what a killed
+    // mail-smtpd left behind (never acknowledged, so never owed).
+    void sweep_tmp(int64_t now, int64_t age) const;
 
   private:
     explicit Spool(std::string dir) : dir_(std::move(dir)) {}

@@ -21,6 +21,7 @@ using namespace mail;
 namespace {
 
 constexpr int64_t rescan_interval = 60;
+constexpr int64_t tmp_max_age = 36 * 3600;
 volatile sig_atomic_t stopping = 0;
 void on_term(int) { stopping = 1; }
 
@@ -65,6 +66,7 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
         if (now >= next_scan) {
             if (auto ids = spool.ids())
                 for (auto& id : *ids) due.try_emplace(id, 0);
+            spool.sweep_tmp(now, tmp_max_age);
             next_scan = now + rescan_interval;
         }
         for (auto it = due.begin(); it != due.end() && !stopping;) {
