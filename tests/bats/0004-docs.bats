@@ -9,7 +9,7 @@ complete_line() { # words... -> completions for the last word
 	bash -c '
 		source "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-		_mail_admin 2>/dev/null || _mail_deliver
+		f=$(basename "$1" .bash); "_${f//-/_}"
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_DIRNAME/../../completions/$CFILE" "$@"
 }
 
@@ -31,16 +31,34 @@ complete_line() { # words... -> completions for the last word
 	assert_output "bob@example.test"
 }
 
+@test "bash completion: mail-queue ids, mail-smtpd options" {
+	printf '< 220\n> EHLO c\n< 250\n> MAIL FROM:<a@x.test>\n< 250\n> RCPT TO:<bob@example.test>\n< 250\n> DATA\n< 354\n>raw x\\r\\n.\\r\\n\n< 250\n' > "$BATS_TEST_TMPDIR/d"
+	python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "$BUILD/tools/mail-smtpd" "$BATS_TEST_TMPDIR/d"
+	id=$(ls "$FACTEUR_STATE_DIR/queue/mess")
+	CFILE=mail-queue.bash
+	run complete_line mail-queue fl
+	assert_output "flush"
+	run complete_line mail-queue show ""
+	assert_line "$id"
+	CFILE=mail-smtpd.bash
+	run complete_line mail-smtpd --role s
+	assert_output "submission"
+}
+
 @test "zsh and fish completions parse" {
-	if command -v zsh >/dev/null; then zsh -n "$BATS_TEST_DIRNAME/../../completions/mail-admin.zsh"; fi
-	if command -v fish >/dev/null; then fish -n "$BATS_TEST_DIRNAME/../../completions/mail-admin.fish"; fi
-	grep -q '^#compdef mail-admin' "$BATS_TEST_DIRNAME/../../completions/mail-admin.zsh"
+	for t in mail-admin mail-queue mail-smtpd; do
+		if command -v zsh >/dev/null; then zsh -n "$BATS_TEST_DIRNAME/../../completions/$t.zsh"; fi
+		if command -v fish >/dev/null; then fish -n "$BATS_TEST_DIRNAME/../../completions/$t.fish"; fi
+		grep -q "^#compdef $t" "$BATS_TEST_DIRNAME/../../completions/$t.zsh"
+	done
 }
 
 @test "man pages are built and have an EXIT STATUS section" {
-	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5; do
+	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8; do
 		[ -s "$BUILD/$p" ]
 	done
-	grep -q 'EXIT STATUS' "$BUILD/man/mail-admin.1"
-	grep -q 'EXIT STATUS' "$BUILD/man/mail-deliver.8"
+	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8; do
+		grep -q 'EXIT STATUS' "$BUILD/man/$p"
+	done
+	grep -q 'QUEUE FORMAT' "$BUILD/man/mail-queue.8"
 }
