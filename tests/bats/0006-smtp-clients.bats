@@ -117,3 +117,38 @@ send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
 	assert_success
 	assert_output --partial "421 4.7.0"
 }
+
+# greet_dialogue FILE [implicit]: a minimal session, TLS first when implicit
+greet_dialogue() {
+	{ [ "${2:-}" = implicit ] && echo starttls; printf '< 220\n> EHLO c\n< 250\n> QUIT\n< 221\n'; } > "$1"
+}
+
+@test "dist: the systemd units' ExecStart lines serve SMTP under socket activation" {
+	for unit in "$BATS_TEST_DIRNAME"/../../dist/*@.service; do
+		cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|/usr/bin/|$BUILD/tools/|")
+		grep -q '^StandardInput=socket' "$unit"
+		sock="${unit%@.service}.socket"
+		grep -q '^Accept=yes' "$sock"
+		P=$(free_port)
+		daemon systemd-socket-activate -l 127.0.0.1:$P -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG --inetd -a $cmd
+		wait_port $P
+		run python3 - $P "$([[ $cmd == *implicit* ]] && echo tls)" <<-'EOF2'
+		import socket, ssl, sys
+		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+		if sys.argv[2] == "tls":
+		    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+		    s = ctx.wrap_socket(s)
+		print(s.recv(200).decode())
+		EOF2
+		assert_output --partial "220 2.0.0"
+	done
+}
+
+@test "dist: every inetd.conf line runs a working server on stdin/stdout" {
+	grep -v '^#' "$BATS_TEST_DIRNAME/../../dist/inetd.conf" | grep . | while read -r svc type proto wait user path argv0 args; do
+		greet_dialogue "$BATS_TEST_TMPDIR/d.txt" "$([[ $args == *implicit* ]] && echo implicit)"
+		# shellcheck disable=SC2086
+		echo "@args $args" | cat - "$BATS_TEST_TMPDIR/d.txt" > "$BATS_TEST_TMPDIR/e.txt"
+		python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "${path/\/usr\/bin/$BUILD/tools}" "$BATS_TEST_TMPDIR/e.txt"
+	done
+}
