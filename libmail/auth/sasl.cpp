@@ -57,6 +57,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
         if (pad < 2) out += static_cast<char>((n >> 8) & 255);
         if (pad < 1) out += static_cast<char>(n & 255);
     }
+    // Only the canonical form: no stray bits in the last symbol ("Ye==").
+    if (base64_encode(out) != in) return std::nullopt;
     return out;
 }
 

@@ -14,7 +14,8 @@
 namespace mail {
 
 std::string base64_encode(std::string_view in);
-// Strict: only the base64 alphabet and correct padding; "=" alone is "".
+// Strict: only the base64 alphabet, correct padding and the canonical
+// form (no stray bits before the padding); "=" alone is "".
 std::optional<std::string> base64_decode(std::string_view in);
 
 struct Credentials {
