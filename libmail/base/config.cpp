@@ -109,6 +109,7 @@ std::map<std::string, Setter> setters(Config& c) {
         {"queue.retry_min", duration(c.queue.retry_min, "queue.retry_min")},
         {"queue.retry_max", duration(c.queue.retry_max, "queue.retry_max")},
         {"queue.max_age", duration(c.queue.max_age, "queue.max_age")},
+        {"queue.workers", integer(c.queue.workers, "queue.workers", 1, 64)},
     };
 }
 

@@ -45,6 +45,7 @@ struct Config {
         int retry_min = 300;            // first retry after a temporary failure (s)
         int retry_max = 3600;           // the interval doubles up to this
         int max_age = 5 * 24 * 3600;    // then the message bounces
+        int workers = 4;                // delivery processes of `mail-queue run`
     } queue;
     std::string log_level = "info";
 

@@ -9,7 +9,10 @@
 #include <map>
 #include <poll.h>
 #include <sys/file.h>
+#include <functional>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/files.hpp"
@@ -24,6 +27,7 @@ constexpr int64_t rescan_interval = 60;
 constexpr int64_t tmp_max_age = 36 * 3600;
 volatile sig_atomic_t stopping = 0;
 void on_term(int) { stopping = 1; }
+void on_child(int) {}
 
 // Names of new entries (and whether a flush was asked) from inotify events.
 void read_events(int fd, std::vector<std::string>& fresh, bool& flush) {
@@ -38,14 +42,53 @@ void read_events(int fd, std::vector<std::string>& fresh, bool& flush) {
     }
 }
 
-} // namespace
+bool mine(const std::string& id, unsigned k, unsigned n) {
+    uint32_t h = 2166136261u; // FNV-1a: the same owner in every process
+    for (unsigned char c : id) h = (h ^ c) * 16777619u;
+    return h % n == k;
+}
 
-int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
-    Fd lock(::open((spool.dir() + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!lock || flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-        log::err("queue.lock", "another mail-queue run is active (lock {}/lock)", spool.dir());
-        return 75;
+class Workers {
+  public:
+    Workers(unsigned n, int lock_fd, std::function<int(unsigned)> body)
+        : pids_(n, 0), lock_fd_(lock_fd), body_(std::move(body)) {}
+    // Start (or restart) every worker but number 0, which is this process.
+    void keep_running() {
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            for (auto& p : pids_)
+                if (p == pid) {
+                    log::warn("queue.worker", "worker {} ended (status {}); restarting it", pid, status);
+                    p = 0;
+                }
+        for (unsigned k = 1; k < pids_.size(); k++) {
+            if (pids_[k] || stopping) continue;
+            pid_t parent = getpid();
+            pids_[k] = fork();
+            if (pids_[k] == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (getppid() != parent) _exit(0);
+                ::close(lock_fd_); // the lock is the parent's: a new runner may start once it dies
+                _exit(body_(k));
+            }
+            if (pids_[k] < 0) pids_[k] = 0;
+        }
     }
+    ~Workers() {
+        for (pid_t p : pids_)
+            if (p > 0) kill(p, SIGTERM), waitpid(p, nullptr, 0);
+    }
+
+  private:
+    std::vector<pid_t> pids_;
+    int lock_fd_;
+    std::function<int(unsigned)> body_;
+};
+
+// One worker: the entries whose id hashes to k of n.
+int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, unsigned n,
+         Workers* workers) {
     queue::Runner runner(cfg, spool);
     Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
@@ -53,20 +96,17 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
         log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
         return 75;
     }
-    struct sigaction sa {};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
     std::map<std::string, int64_t> due; // id -> next attempt
     int64_t next_scan = 0;
     bool force = once;
-    log::info("queue.start", "delivering from {}", spool.dir());
     while (!stopping) {
+        if (workers) workers->keep_running();
         int64_t now = time(nullptr);
         if (now >= next_scan) {
             if (auto ids = spool.ids())
-                for (auto& id : *ids) due.try_emplace(id, 0);
-            spool.sweep_tmp(now, tmp_max_age);
+                for (auto& id : *ids)
+                    if (mine(id, k, n)) due.try_emplace(id, 0);
+            if (k == 0) spool.sweep_tmp(now, tmp_max_age);
             next_scan = now + rescan_interval;
         }
         for (auto it = due.begin(); it != due.end() && !stopping;) {
@@ -88,10 +128,34 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
             std::vector<std::string> fresh;
             bool flush = false;
             read_events(ino.get(), fresh, flush);
-            for (auto& id : fresh) due[id] = 0;
+            for (auto& id : fresh)
+                if (mine(id, k, n)) due[id] = 0;
             if (flush) next_scan = 0, force = true;
         }
     }
-    log::info("queue.stop", "stopped");
     return 0;
+}
+
+} // namespace
+
+int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
+    Fd lock(::open((spool.dir() + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+        log::err("queue.lock", "another mail-queue run is active (lock {}/lock)", spool.dir());
+        return 75;
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    // --once is one sequential pass; the daemon spreads entries over workers
+    // so that one slow delivery (or fsync) does not hold up the rest.
+    unsigned n = once ? 1 : static_cast<unsigned>(cfg.queue.workers);
+    log::info("queue.start", "delivering from {} with {} workers", spool.dir(), n);
+    sa.sa_handler = on_child; // a worker's end interrupts poll(), so it is restarted soon
+    sigaction(SIGCHLD, &sa, nullptr);
+    Workers workers(n, lock.get(), [&](unsigned k) { return work(cfg, spool, false, k, n, nullptr); });
+    int rc = work(cfg, spool, once, 0, n, n > 1 ? &workers : nullptr);
+    log::info("queue.stop", "stopped");
+    return rc;
 }
