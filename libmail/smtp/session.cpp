@@ -55,12 +55,27 @@ void Session::reset_transaction() {
     bdat_size_ = 0;
 }
 
+Status Session::load_tls() {
+    if (tls_ctx_) return {};
+    auto ctx = net::TlsContext::server(opt_.cert, opt_.key);
+    if (!ctx) {
+        log::error("smtpd.tls", ctx.error());
+        return ctx.error();
+    }
+    tls_ctx_ = std::move(*ctx);
+    return {};
+}
+
+Status Session::start_tls() {
+    MAIL_TRY(load_tls());
+    Status st = io_.start_tls(*tls_ctx_);
+    if (!st) log::warn("smtpd.tls", "{}: {}", peer_.ip, st.error().detail);
+    return st;
+}
+
 bool Session::greet() {
     if (opt_.implicit_tls) {
-        if (Status st = io_.start_tls(*opt_.tls); !st) {
-            log::warn("smtpd.tls", "{}: {}", peer_.ip, st.error().detail);
-            return false;
-        }
+        if (Status st = start_tls(); !st) return false;
     }
     // A client that talks before the greeting is not a mail client.
     if (io_.input_pending()) {
@@ -159,14 +174,14 @@ void Session::cmd_help(const std::string&) {
 void Session::cmd_starttls(const std::string& arg) {
     if (!opt_.tls || io_.tls()) return bad(502, "5.5.1", "STARTTLS not available");
     if (!arg.empty()) return bad(501, "5.5.4", "STARTTLS takes no argument");
+    if (!load_tls()) return reply(454, "4.7.0", "TLS not available due to temporary reason");
     reply(220, "2.0.0", "ready to start TLS");
     if (!io_.flush()) {
         quit_ = true;
         return;
     }
     // start_tls() drops anything the client sent after STARTTLS in clear.
-    if (Status st = io_.start_tls(*opt_.tls); !st) {
-        log::warn("smtpd.tls", "{}: {}", peer_.ip, st.error().detail);
+    if (Status st = start_tls(); !st) {
         quit_ = true;
         return;
     }

@@ -30,7 +30,8 @@ constexpr size_t max_command_line = 4096; // RFC 5321 says 512; we accept 4 KiB
 struct SessionOptions {
     Role role = Role::mx;
     bool implicit_tls = false;
-    const net::TlsContext* tls = nullptr; // null: no STARTTLS
+    bool tls = false; // offer STARTTLS (or implicit TLS)
+    std::string cert, key;
 };
 
 class MessageWriter;
@@ -55,6 +56,10 @@ class Session {
     void reply(int code, std::string_view dsn, std::string_view text);
     void bad(int code, std::string_view dsn, std::string_view text); // counts errors
     bool secure() const; // TLS, or loopback when allowed
+    // The TLS context is loaded by the session that needs it, so that
+    // connections without TLS never map OpenSSL's state (a smaller process).
+    Status load_tls();
+    Status start_tls();
     bool auth_offered() const;
     void reset_transaction();
     void cmd_helo(const std::string& arg);
@@ -93,6 +98,7 @@ class Session {
     net::Peer peer_;
     SessionOptions opt_;
     LoginPenalty penalty_;
+    std::optional<net::TlsContext> tls_ctx_;
 
     std::string helo_;
     bool esmtp_ = false;

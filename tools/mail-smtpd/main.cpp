@@ -1,6 +1,7 @@
 // mail-smtpd: the SMTP server, one process per connection. It answers 250
 // only once a message is committed to the queue; `mail-queue run` does the
 // rest. Connections come on stdin/stdout, by LISTEN_FDS, or --listen.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/config.hpp"
@@ -36,6 +37,21 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
     return s.run();
 }
 
+// Refuse to start with a certificate or key that does not load, but load
+// them in a child: the listener stays free of OpenSSL's state, which every
+// connection process would otherwise inherit (see Session::start_tls).
+int check_tls(const mail::smtp::SessionOptions& so) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        auto t = mail::net::TlsContext::server(so.cert, so.key);
+        if (!t) mail::log::error("tls", t.error());
+        _exit(t ? 0 : 78);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return 75;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 75;
+}
+
 int run(const Options& o) {
     auto cfg = mail::load_config(o.config);
     if (!cfg) {
@@ -45,15 +61,11 @@ int run(const Options& o) {
     mail::smtp::SessionOptions so;
     so.role = o.role == "submission" ? mail::smtp::Role::submission : mail::smtp::Role::mx;
     so.implicit_tls = o.tls == "implicit";
-    std::optional<mail::net::TlsContext> tls;
     if (o.tls != "none") {
-        auto t = mail::net::TlsContext::server(cfg->cert_path(), cfg->key_path());
-        if (!t) {
-            mail::log::error("tls", t.error());
-            return 78;
-        }
-        tls = std::move(*t);
-        so.tls = &*tls;
+        so.tls = true;
+        so.cert = cfg->cert_path();
+        so.key = cfg->key_path();
+        if (int rc = check_tls(so); rc != 0) return rc;
     }
     mail::net::ServeOptions serve;
     serve.listen = o.listen;
