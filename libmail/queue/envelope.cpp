@@ -10,10 +10,10 @@ constexpr std::string_view magic = "facteur-queue 1";
 
 Error bad(std::string what) { return make_error(Errc::data, "bad queue file: " + what); }
 
-// "key=value key=value" -> value of key ("" when absent)
+// "key=value key=value" (or tab-separated) -> value of key ("" when absent)
 std::string field(std::string_view s, std::string_view key) {
     while (!s.empty()) {
-        size_t sp = s.find(' ');
+        size_t sp = s.find_first_of(" \t");
         std::string_view w = s.substr(0, sp);
         if (w.size() > key.size() && w.substr(0, key.size()) == key && w[key.size()] == '=')
             return std::string(w.substr(key.size() + 1));
@@ -23,20 +23,20 @@ std::string field(std::string_view s, std::string_view key) {
     return "";
 }
 
-bool clean(std::string_view s) { return s.find_first_of(" \r\n") == std::string_view::npos; }
+bool clean(std::string_view s) { return s.find_first_of("\t\r\n") == std::string_view::npos; }
 
 } // namespace
 
 std::string format_envelope(const Envelope& e) {
     std::string s = std::string(magic) + "\n";
-    s += "id " + e.id + "\narrived " + std::to_string(e.arrived) + "\nfrom " + e.sender + "\n";
+    s += "id " + e.id + "\narrived " + std::to_string(e.arrived) + "\nfrom\t" + e.sender + "\n";
     if (!e.ret.empty() || !e.envid.empty()) s += "dsn ret=" + e.ret + " envid=" + e.envid + "\n";
     if (!e.body.empty() || e.smtputf8)
         s += "mail body=" + e.body + " smtputf8=" + (e.smtputf8 ? "yes" : "no") + "\n";
     for (auto& r : e.rcpts) {
-        s += "rcpt " + r.address;
-        if (!r.notify.empty()) s += " notify=" + r.notify;
-        if (!r.orcpt.empty()) s += " orcpt=" + r.orcpt;
+        s += "rcpt\t" + r.address;
+        if (!r.notify.empty()) s += "\tnotify=" + r.notify;
+        if (!r.orcpt.empty()) s += "\torcpt=" + r.orcpt;
         s += "\n";
     }
     if (!e.client.empty()) s += "client " + e.client + "\n";
@@ -60,7 +60,7 @@ Result<Envelope> parse_envelope(std::string_view file, size_t& body) {
             first = false;
             continue;
         }
-        size_t sp = line.find(' ');
+        size_t sp = line.find_first_of(" \t");
         std::string_view key = line.substr(0, sp);
         std::string_view val = sp == std::string_view::npos ? "" : line.substr(sp + 1);
         if (key == "id") e.id = val;
@@ -70,7 +70,7 @@ Result<Envelope> parse_envelope(std::string_view file, size_t& body) {
         else if (key == "client") e.client = val;
         else if (key == "mail") e.body = field(val, "body"), e.smtputf8 = field(val, "smtputf8") == "yes";
         else if (key == "rcpt") {
-            size_t a = val.find(' ');
+            size_t a = val.find('\t');
             Recipient r{std::string(val.substr(0, a)), field(val, "notify"), field(val, "orcpt")};
             if (r.address.empty() || !clean(r.address)) return bad("empty recipient");
             e.rcpts.push_back(std::move(r));

@@ -5,14 +5,15 @@
 //   facteur-queue 1
 //   id 1764410000.123456.P42Q1
 //   arrived 1764410000
-//   from alice@example.com          ("from " alone: the null sender)
+//   from<TAB>alice@example.com       ("from<TAB>" alone: the null sender)
 //   dsn ret=HDRS envid=abc          (optional)
 //   mail body=8BITMIME smtputf8=yes (optional)
-//   rcpt bob@example.org notify=FAILURE,DELAY orcpt=rfc822;bob@example.org
+//   rcpt<TAB>bob@example.org<TAB>notify=FAILURE,DELAY<TAB>orcpt=rfc822;bob@example.org
 //   client ip=127.0.0.1 helo=x tls=TLSv1.3 auth=alice@example.com
 //
-// Values are xtext-free here: addresses cannot contain spaces or line
-// ends (the SMTP parser refused them), and parameters are stored encoded.
+// Addresses are separated by tabs: a quoted local part may hold spaces but
+// never a tab or a line end (parse_address refuses control characters).
+// DSN parameters are stored as received, xtext-encoded.
 #pragma once
 
 #include <cstdint>

@@ -23,14 +23,23 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	[ "$(echo "$f" | wc -l)" -eq 1 ]
 	run cat "$f"
 	assert_line --index 0 "facteur-queue 1"
-	assert_line "from carol@elsewhere.test"
-	assert_line "rcpt alice+news@example.test"
-	assert_line "rcpt team@example.test"
+	assert_line $'from\tcarol@elsewhere.test'
+	assert_line $'rcpt\talice+news@example.test'
+	assert_line $'rcpt\tteam@example.test'
 	assert_line --regexp "^Received: from client.example \(\[local\]\)$"
 	assert_line --regexp "^	by .* \(facteur\) with ESMTP id "
 	assert_line ".leading dot"
 	! grep -q $'\r' "$f"
 	[ "$(tail -n 1 "$f")" = ".leading dot" ]
+}
+
+@test "BDAT: chunks joined, CRLF stored as LF" {
+	dialogue "$DIALOGUES/021-bdat.txt"
+	f=$(queued_files | head -n 1)
+	run cat "$f"
+	assert_line "Subject: chunked"
+	assert_line "abcdef"
+	! grep -q $'\r' "$f"
 }
 
 @test "smuggling: normalised bare line ends stay in one message" {
@@ -39,7 +48,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	run cat "$(queued_files)"
 	assert_line "MAIL FROM:<evil@elsewhere.test>"
 	assert_line "smuggled"
-	refute_line "rcpt bob@example.test"
+	refute_line $'rcpt\tbob@example.test'
 }
 
 @test "refused messages leave nothing in the queue" {
@@ -51,7 +60,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 @test "submission: Date and Message-ID added, client IP not in Received" {
 	dialogue "$DIALOGUES/017-submission-auth.txt"
 	run cat "$(queued_files)"
-	assert_line "from alice+sent@example.test"
+	assert_line $'from\talice+sent@example.test'
 	assert_line --regexp "^Received: by .* with ESMTPA id "
 	assert_line "	(authenticated sender)"
 	assert_line --regexp "^Date: [A-Z][a-z][a-z], [0-9]+ [A-Z][a-z][a-z] 20[0-9][0-9] "
@@ -76,7 +85,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	dialogue "$BATS_TEST_TMPDIR/d.txt"
 	run cat "$(queued_files)"
 	assert_line "dsn ret=HDRS envid=abc+2Bdef"
-	assert_line "rcpt alice@example.test notify=SUCCESS,FAILURE orcpt=rfc822;alice@example.test"
+	assert_line $'rcpt\talice@example.test\tnotify=SUCCESS,FAILURE\torcpt=rfc822;alice@example.test'
 }
 
 @test "disk full or I/O error: 4xx, nothing acknowledged, nothing partial" {

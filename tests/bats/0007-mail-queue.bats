@@ -38,6 +38,14 @@ queue_id() { basename "$(queued_files | head -n 1)"; }
 	assert_line "Subject: one"
 }
 
+@test "a quoted local part with a space goes through the queue" {
+	sample_message spaced | submit '"john doe"@elsewhere.test' bob@example.test
+	run mail-queue run --once
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	run cat "$MAIL"/bob/new/*
+	assert_line --index 0 'Return-Path: <"john doe"@elsewhere.test>'
+}
+
 @test "run notices a new message at once (inotify)" {
 	daemon mail-queue run
 	sleep 0.3

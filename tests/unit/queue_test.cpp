@@ -16,7 +16,7 @@ TEST(QueueEnvelope, RoundTrip) {
     e.envid = "abc+2B1";
     e.body = "8BITMIME";
     e.smtputf8 = true;
-    e.rcpts = {{"bob@example.test", "NEVER", ""}, {"c@x.test", "", "rfc822;c@x.test"}};
+    e.rcpts = {{"\"bob smith\"@example.test", "NEVER", ""}, {"c@x.test", "", "rfc822;c@x.test"}};
     e.client = "ip=127.0.0.1 helo=x tls=- auth=-";
     std::string file = format_envelope(e) + "Subject: s\n\nbody\n";
     size_t body = 0;
@@ -31,6 +31,7 @@ TEST(QueueEnvelope, RoundTrip) {
     EXPECT_EQ(p->body, "8BITMIME");
     EXPECT_TRUE(p->smtputf8);
     ASSERT_EQ(p->rcpts.size(), 2u);
+    EXPECT_EQ(p->rcpts[0].address, "\"bob smith\"@example.test");
     EXPECT_EQ(p->rcpts[0].notify, "NEVER");
     EXPECT_EQ(p->rcpts[1].orcpt, "rfc822;c@x.test");
     EXPECT_EQ(p->client, e.client);
@@ -38,12 +39,12 @@ TEST(QueueEnvelope, RoundTrip) {
 
 TEST(QueueEnvelope, NullSenderAndBadFiles) {
     size_t body = 0;
-    auto p = parse_envelope("facteur-queue 1\nid x\nfrom \nrcpt a@b.test\n\nmsg", body);
+    auto p = parse_envelope("facteur-queue 1\nid x\nfrom\t\nrcpt\ta@b.test\n\nmsg", body);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->sender, "");
-    for (const char* bad : {"", "facteur-queue 2\nid x\nfrom a\nrcpt b\n\n",
-                            "facteur-queue 1\nid x\nfrom a\n\n", "facteur-queue 1\nfrom a\nrcpt b\n\n",
-                            "facteur-queue 1\nid x\nfrom a\nrcpt b\n"})
+    for (const char* bad : {"", "facteur-queue 2\nid x\nfrom\ta\nrcpt\tb\n\n",
+                            "facteur-queue 1\nid x\nfrom\ta\n\n", "facteur-queue 1\nfrom\ta\nrcpt\tb\n\n",
+                            "facteur-queue 1\nid x\nfrom\ta\nrcpt\tb\n"})
         EXPECT_FALSE(parse_envelope(bad, body)) << bad;
 }
 
