@@ -63,6 +63,8 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message,
                                                     const std::string& sender,
                                                     const std::vector<std::string>& recipients) {
     std::vector<RecipientStatus> out;
+    done_.clear();
+    delivered_to_.clear();
     auto h = parse_header(message);
     if (!h) {
         for (auto& r : recipients) out.push_back(status(r, Errc::data, "5.6.0", h.error().user));
@@ -109,6 +111,16 @@ RecipientStatus LocalDelivery::deliver_one(std::string_view message, const std::
     return worst;
 }
 
+Result<MailboxIndex*> LocalDelivery::index(const std::string& root) {
+    constexpr size_t max_open = 32;
+    auto it = indexes_.find(root);
+    if (it != indexes_.end()) return &it->second;
+    auto idx = MailboxIndex::open(root);
+    if (!idx) return idx.error();
+    if (indexes_.size() >= max_open) indexes_.clear();
+    return &indexes_.emplace(root, std::move(*idx)).first->second;
+}
+
 RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::string& sender,
                                           const LocalTarget& target) {
     const Address& mbox = target.mailbox;
@@ -125,8 +137,9 @@ RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::s
         // Listed in the directory but never created (or removed): make it now.
         if (Status made = maildir::create_mailbox(root); !made) return temp(who, made.error());
     }
-    auto idx = MailboxIndex::open(root);
-    if (!idx) return temp(who, idx.error());
+    auto opened = index(root);
+    if (!opened) return temp(who, opened.error());
+    MailboxIndex* idx = *opened;
     uint64_t quota = target.quota ? target.quota : cfg_.delivery.default_quota;
     if (quota) {
         auto used = idx->total_size();

@@ -5,6 +5,7 @@
 // (the next scan indexes a file the index missed).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ class LocalDelivery {
   public:
     LocalDelivery(const Config& cfg, Directory& dir) : cfg_(cfg), dir_(dir) {}
     // `message` uses LF line ends (the Maildir convention). `sender` is the
-    // envelope sender ("" for the null sender).
+    // envelope sender ("" for the null sender). One agent may deliver many
+    // messages (the queue runner): it keeps mailbox indexes open between them.
     std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
                                          const std::vector<std::string>& recipients);
 
@@ -37,8 +39,10 @@ class LocalDelivery {
                                 const std::string& recipient);
     RecipientStatus to_mailbox(std::string_view message, const std::string& sender,
                                const LocalTarget& target);
+    Result<MailboxIndex*> index(const std::string& root);
     const Config& cfg_;
     Directory& dir_;
+    std::map<std::string, MailboxIndex> indexes_; // by mailbox root, a few at most
     std::vector<std::string> done_; // mailboxes already given this message
     std::vector<std::string> delivered_to_;
     CachedFields fields_; // for the index, parsed once per message

@@ -28,6 +28,7 @@ Directory* Runner::directory() {
             return nullptr;
         }
         dir_.emplace(std::move(*d));
+        agent_.emplace(cfg_, *dir_);
     }
     return &*dir_;
 }
@@ -64,6 +65,7 @@ int64_t Runner::process(const std::string& id, int64_t now, bool force) {
         auto a = parse_address(r.address);
         auto ours = a ? dir->has_domain(a->domain) : Result<bool>(false);
         if (!ours) {
+            agent_.reset();
             dir_.reset(); // reopen next time
             return later;
         }
@@ -73,8 +75,7 @@ int64_t Runner::process(const std::string& id, int64_t now, bool force) {
     std::string_view message = std::string_view(*file).substr(body);
     std::vector<RcptState> failed;
     if (!local.empty()) {
-        LocalDelivery agent(cfg_, *dir);
-        auto results = agent.deliver(message, env->sender, local);
+        auto results = agent_->deliver(message, env->sender, local);
         for (auto& res : results) {
             auto it = std::find_if(st->begin(), st->end(),
                                    [&](auto& r) { return r.address == res.recipient && !final_state(r); });

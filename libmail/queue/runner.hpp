@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/config.hpp"
+#include "deliver/deliver.hpp"
 #include "directory/directory.hpp"
 #include "queue/spool.hpp"
 
@@ -20,6 +21,12 @@ class Runner {
     // Work on entry `id` if anything in it is due (`force`: everything
     // pending is due). Returns when it next needs attention (0: removed).
     int64_t process(const std::string& id, int64_t now, bool force);
+    // Close the directory and the mailbox indexes kept open between
+    // deliveries (before sleeping), so that none is held while idle.
+    void release() {
+        agent_.reset();
+        dir_.reset();
+    }
 
   private:
     Directory* directory();
@@ -27,6 +34,7 @@ class Runner {
     const Config& cfg_;
     const Spool& spool_;
     std::optional<Directory> dir_;
+    std::optional<LocalDelivery> agent_; // uses *dir_; reset with it
 };
 
 constexpr const char* remote_waiting = "waiting for outbound delivery (not available yet)";

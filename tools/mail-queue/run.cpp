@@ -120,6 +120,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
         }
         force = false;
         if (once) break;
+        runner.release();
         int64_t wake = next_scan;
         for (auto& [id, t] : due) wake = std::min(wake, t);
         pollfd p{ino.get(), POLLIN, 0};
