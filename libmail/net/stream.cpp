@@ -1,11 +1,14 @@
 #include "stream.hpp"
 
+#include "base/log.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace mail::net {
@@ -44,6 +47,26 @@ Result<TlsContext> TlsContext::server(const std::string& cert, const std::string
         SSL_CTX_check_private_key(t.get()) != 1)
         return make_error(Errc::config, "cannot load TLS key " + key, ssl_error_text());
     return t;
+}
+
+Status LazyTls::load() {
+    if (ctx_) return {};
+    auto ctx = TlsContext::server(cert_, key_);
+    if (!ctx) return ctx.error();
+    ctx_ = std::move(*ctx);
+    return {};
+}
+
+int check_tls_in_child(const std::string& cert, const std::string& key) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        auto t = TlsContext::server(cert, key);
+        if (!t) log::error("tls", t.error());
+        _exit(t ? 0 : 78);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return 75;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 75;
 }
 
 void on_deadline_exit(const char* log_line) {

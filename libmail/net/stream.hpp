@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,24 @@ class TlsContext {
     };
     std::unique_ptr<SSL_CTX, Free> ctx_;
 };
+
+// A server context loaded on first use, so that connections that never ask
+// for TLS never map OpenSSL's state (a smaller process per connection).
+class LazyTls {
+  public:
+    LazyTls(std::string cert, std::string key) : cert_(std::move(cert)), key_(std::move(key)) {}
+    Status load();
+    const TlsContext& context() const { return *ctx_; }
+
+  private:
+    std::string cert_, key_;
+    std::optional<TlsContext> ctx_;
+};
+
+// Whether a certificate and key load, tried in a child process so that the
+// caller (a listener whose children inherit its memory) stays free of
+// OpenSSL's state. Returns 0, or 78 (EX_CONFIG) with the reason logged.
+int check_tls_in_child(const std::string& cert, const std::string& key);
 
 // Arm (seconds > 0) or disarm the alarm that ends a stalled session.
 void set_deadline(unsigned seconds);

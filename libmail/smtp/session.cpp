@@ -21,7 +21,8 @@ const Session::Handler Session::handlers[] = {
 
 Session::Session(const Config& cfg, Directory& dir, const queue::Spool& spool, net::Stream& io,
                  const net::Peer& peer, const SessionOptions& opt)
-    : cfg_(cfg), dir_(dir), spool_(spool), io_(io), peer_(peer), opt_(opt), penalty_(cfg) {}
+    : cfg_(cfg), dir_(dir), spool_(spool), io_(io), peer_(peer), opt_(opt), penalty_(cfg),
+      tls_ctx_(opt.cert, opt.key) {}
 
 Session::~Session() = default;
 
@@ -55,20 +56,12 @@ void Session::reset_transaction() {
     bdat_size_ = 0;
 }
 
-Status Session::load_tls() {
-    if (tls_ctx_) return {};
-    auto ctx = net::TlsContext::server(opt_.cert, opt_.key);
-    if (!ctx) {
-        log::error("smtpd.tls", ctx.error());
-        return ctx.error();
-    }
-    tls_ctx_ = std::move(*ctx);
-    return {};
-}
-
 Status Session::start_tls() {
-    MAIL_TRY(load_tls());
-    Status st = io_.start_tls(*tls_ctx_);
+    if (Status loaded = tls_ctx_.load(); !loaded) {
+        log::error("smtpd.tls", loaded.error());
+        return loaded;
+    }
+    Status st = io_.start_tls(tls_ctx_.context());
     if (!st) log::warn("smtpd.tls", "{}: {}", peer_.ip, st.error().detail);
     return st;
 }
@@ -174,7 +167,10 @@ void Session::cmd_help(const std::string&) {
 void Session::cmd_starttls(const std::string& arg) {
     if (!opt_.tls || io_.tls()) return bad(502, "5.5.1", "STARTTLS not available");
     if (!arg.empty()) return bad(501, "5.5.4", "STARTTLS takes no argument");
-    if (!load_tls()) return reply(454, "4.7.0", "TLS not available due to temporary reason");
+    if (Status loaded = tls_ctx_.load(); !loaded) {
+        log::error("smtpd.tls", loaded.error());
+        return reply(454, "4.7.0", "TLS not available due to temporary reason");
+    }
     reply(220, "2.0.0", "ready to start TLS");
     if (!io_.flush()) {
         quit_ = true;

@@ -56,9 +56,6 @@ class Session {
     void reply(int code, std::string_view dsn, std::string_view text);
     void bad(int code, std::string_view dsn, std::string_view text); // counts errors
     bool secure() const; // TLS, or loopback when allowed
-    // The TLS context is loaded by the session that needs it, so that
-    // connections without TLS never map OpenSSL's state (a smaller process).
-    Status load_tls();
     Status start_tls();
     bool auth_offered() const;
     void reset_transaction();
@@ -98,7 +95,7 @@ class Session {
     net::Peer peer_;
     SessionOptions opt_;
     LoginPenalty penalty_;
-    std::optional<net::TlsContext> tls_ctx_;
+    net::LazyTls tls_ctx_;
 
     std::string helo_;
     bool esmtp_ = false;

@@ -1,7 +1,6 @@
 // mail-smtpd: the SMTP server, one process per connection. It answers 250
 // only once a message is committed to the queue; `mail-queue run` does the
 // rest. Connections come on stdin/stdout, by LISTEN_FDS, or --listen.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/config.hpp"
@@ -37,21 +36,6 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
     return s.run();
 }
 
-// Refuse to start with a certificate or key that does not load, but load
-// them in a child: the listener stays free of OpenSSL's state, which every
-// connection process would otherwise inherit (see Session::start_tls).
-int check_tls(const mail::smtp::SessionOptions& so) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        auto t = mail::net::TlsContext::server(so.cert, so.key);
-        if (!t) mail::log::error("tls", t.error());
-        _exit(t ? 0 : 78);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) return 75;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 75;
-}
-
 int run(const Options& o) {
     auto cfg = mail::load_config(o.config);
     if (!cfg) {
@@ -65,7 +49,8 @@ int run(const Options& o) {
         so.tls = true;
         so.cert = cfg->cert_path();
         so.key = cfg->key_path();
-        if (int rc = check_tls(so); rc != 0) return rc;
+        // Refuse to start with a certificate or key that does not load.
+        if (int rc = mail::net::check_tls_in_child(so.cert, so.key); rc != 0) return rc;
     }
     mail::net::ServeOptions serve;
     serve.listen = o.listen;
