@@ -9,9 +9,11 @@ socketpair (the inetd mode), so a dialogue needs no port. A file:
     @args --role submission        extra arguments for the server
     @env TCPREMOTEIP=192.0.2.7     environment for the server
     @config smtpd.max_line = 100   a line added to the server's facteur.toml
+    @protocol pop3                 replies are one line; "<<" reads a data block up to "."
     > EHLO x                       send the line and CRLF
     >raw MAIL FROM:<a>\r\n         send bytes (Python escapes), nothing added
     < 250 2.1.0                    the next reply's last line starts with this
+    <<                             (pop3) the lines of a multi-line answer, up to "."
     <* STARTTLS                    ...and one of its lines contains this
     starttls                       start TLS (client side) on the connection
     closed                         the server closes the connection
@@ -50,8 +52,10 @@ class Conn:
         line, self.buf = self.buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
-    def reply(self):
+    def reply(self, pop3=False):
         lines = [self.line()]
+        if pop3:
+            return lines
         while len(lines[-1]) >= 4 and lines[-1][3] == "-":
             lines.append(self.line())
         return lines
@@ -67,11 +71,14 @@ class Conn:
 
 def run_file(server, path):
     args, env, steps, config = [], dict(os.environ), [], []
+    pop3 = False
     for n, raw in enumerate(open(path, encoding="utf-8"), 1):
         line = raw.rstrip("\n")
         if not line or line.startswith("#"):
             continue
-        if line.startswith("@args "):
+        if line == "@protocol pop3":
+            pop3 = True
+        elif line.startswith("@args "):
             args += line[6:].split()
         elif line.startswith("@config "):
             config.append(line[8:])
@@ -116,8 +123,12 @@ def run_file(server, path):
             if step.startswith("<* "):
                 if not any(step[3:] in l for l in last):
                     raise Failure(f"{where}: no line contains {step[3:]!r} in {last}")
+            elif step == "<<":
+                last = []
+                while (l := conn.line()) != ".":
+                    last.append(l)
             elif step.startswith("< "):
-                last = conn.reply()
+                last = conn.reply(pop3)
                 if not last[-1].startswith(step[2:]):
                     raise Failure(f"{where}: expected {step[2:]!r}, got {last}")
             elif step == "starttls":

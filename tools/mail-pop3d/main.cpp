@@ -1,0 +1,68 @@
+// mail-pop3d: the POP3 server, one process per connection, on the INBOX of
+// the Maildir store. Connections come on stdin/stdout, by LISTEN_FDS, or
+// --listen, as for mail-smtpd.
+#include "base/config.hpp"
+#include "base/tool.hpp"
+#include "directory/directory.hpp"
+#include "net/listen.hpp"
+#include "net/stream.hpp"
+#include "pop3/session.hpp"
+
+namespace {
+
+struct Options {
+    std::optional<std::string> config;
+    std::string tls = "starttls"; // starttls | implicit | none
+    std::vector<std::string> listen;
+};
+
+int session(const mail::Config& cfg, const mail::pop3::SessionOptions& so, int in, int out,
+            const mail::net::Peer& peer) {
+    mail::net::on_deadline_exit("<6>mail-pop3d: pop3d.timeout: client timed out\n");
+    mail::net::Stream io(in, out);
+    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+    if (!dir) {
+        mail::log::error("pop3d.start", dir.error());
+        io.write("-ERR [SYS/TEMP] temporary problem, try again later\r\n");
+        io.flush();
+        return 75;
+    }
+    mail::pop3::Session s(cfg, *dir, io, peer, so);
+    return s.run();
+}
+
+int run(const Options& o) {
+    auto cfg = mail::load_config(o.config);
+    if (!cfg) {
+        mail::log::error("config", cfg.error());
+        return 78;
+    }
+    mail::pop3::SessionOptions so;
+    if (o.tls != "none") {
+        so.tls = true;
+        so.implicit_tls = o.tls == "implicit";
+        so.cert = cfg->cert_path();
+        so.key = cfg->key_path();
+        if (int rc = mail::net::check_tls_in_child(so.cert, so.key); rc != 0) return rc;
+    }
+    mail::net::ServeOptions serve;
+    serve.listen = o.listen;
+    serve.max_children = cfg->smtpd.max_children;
+    serve.max_per_ip = cfg->smtpd.max_per_ip;
+    serve.busy_reply = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
+    return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
+        return session(*cfg, so, in, out, peer);
+    });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"POP3 server"};
+    Options o;
+    app.add_option("--config", o.config, "configuration file");
+    app.add_option("--tls", o.tls, "starttls (default), implicit or none")
+        ->check(CLI::IsMember({"starttls", "implicit", "none"}));
+    app.add_option("--listen", o.listen, "ADDR:PORT to listen on (repeatable)");
+    return mail::run_tool("mail-pop3d", app, argc, argv, [&] { return run(o); });
+}
