@@ -150,6 +150,16 @@ Peer peer_of(int fd) {
     return p;
 }
 
+ServeOptions serve_options(const Config& cfg, const std::vector<std::string>& listen,
+                           std::string busy_reply) {
+    ServeOptions o;
+    o.listen = listen;
+    o.max_children = cfg.smtpd.max_children;
+    o.max_per_ip = cfg.smtpd.max_per_ip;
+    o.busy_reply = std::move(busy_reply);
+    return o;
+}
+
 int serve(const ServeOptions& opt, const Handler& handler) {
     signal(SIGPIPE, SIG_IGN);
     std::vector<int> listeners;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config.hpp"
 #include "base/result.hpp"
 
 namespace mail::net {
@@ -29,6 +30,11 @@ struct ServeOptions {
     int max_per_ip = 10;
     std::string busy_reply; // written to a connection refused by a cap
 };
+
+// --listen addresses with the caps of facteur.toml (smtpd.max_children and
+// smtpd.max_per_ip, which every server uses).
+ServeOptions serve_options(const Config& cfg, const std::vector<std::string>& listen,
+                           std::string busy_reply);
 
 // Handler: (in fd, out fd, peer) -> exit status of the connection's process.
 using Handler = std::function<int(int, int, const Peer&)>;

@@ -52,11 +52,7 @@ int run(const Options& o) {
         // Refuse to start with a certificate or key that does not load.
         if (int rc = mail::net::check_tls_in_child(so.cert, so.key); rc != 0) return rc;
     }
-    mail::net::ServeOptions serve;
-    serve.listen = o.listen;
-    serve.max_children = cfg->smtpd.max_children;
-    serve.max_per_ip = cfg->smtpd.max_per_ip;
-    serve.busy_reply = "421 4.7.0 too many connections, try again later\r\n";
+    auto serve = mail::net::serve_options(*cfg, o.listen, "421 4.7.0 too many connections, try again later\r\n");
     return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
         return session(*cfg, so, in, out, peer);
     });
