@@ -6,6 +6,7 @@
 #include <map>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -17,6 +18,14 @@
 namespace mail::net {
 
 namespace {
+
+// Our streams buffer whole replies themselves; Nagle's algorithm would
+// hold back the last small write of a response until the peer's delayed ACK.
+void no_delay(int fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); // fails harmlessly on a pipe
+}
+
 
 std::string ip_text(const sockaddr_storage& ss) {
     char buf[INET6_ADDRSTRLEN] = "";
@@ -113,6 +122,7 @@ int accept_loop(const std::vector<int>& listeners, const ServeOptions& opt, cons
             int c = accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
             Fd conn(c);
+            no_delay(c);
             Peer peer = peer_of(c);
             if (children.full(opt, peer.ip)) {
                 log::warn("listen.busy", "refused {}: too many connections", peer.ip);
@@ -173,10 +183,16 @@ int serve(const ServeOptions& opt, const Handler& handler) {
     }
     if (listeners.empty()) {
         std::vector<int> fds = inherited_fds();
-        if (fds.size() == 1 && !is_listening(fds[0])) return handler(fds[0], fds[0], peer_of(fds[0]));
+        if (fds.size() == 1 && !is_listening(fds[0])) {
+            no_delay(fds[0]);
+            return handler(fds[0], fds[0], peer_of(fds[0]));
+        }
         listeners = fds;
     }
-    if (listeners.empty()) return handler(STDIN_FILENO, STDOUT_FILENO, peer_of(STDIN_FILENO));
+    if (listeners.empty()) {
+        no_delay(STDOUT_FILENO);
+        return handler(STDIN_FILENO, STDOUT_FILENO, peer_of(STDIN_FILENO));
+    }
     return accept_loop(listeners, opt, handler);
 }
 

@@ -211,6 +211,7 @@ void Session::send_message(const DropMessage& m, long body_lines) {
     ssize_t n;
     while (!enc.full() && (n = ::read(fd.get(), buf, sizeof buf)) > 0) {
         enc.feed(std::string_view(buf, static_cast<size_t>(n)), out);
+        if (out.size() < 256 * 1024) continue; // send big pieces; the rest with the final "."
         io_.write(out);
         out.clear();
         if (!io_.flush()) return void(quit_ = true);
