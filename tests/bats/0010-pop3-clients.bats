@@ -104,4 +104,8 @@ inbox() { find "$MAIL/alice/new" "$MAIL/alice/cur" -type f | wc -l; }
 	[ "$(ls "$OUT/new" | wc -l)" -eq 4 ]
 	[ "$(inbox)" -eq 0 ]
 	grep -l "Subject: four" "$OUT"/new/*
+	run gm
+	assert_success
+	assert_output --partial "0 messages"
+	[ "$(ls "$OUT/new" | wc -l)" -eq 4 ]
 }
