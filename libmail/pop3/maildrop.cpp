@@ -80,17 +80,21 @@ Result<uint64_t> crlf_size(const std::string& path) {
     return size;
 }
 
+// Line by line (memchr for the LF), appending whole runs of text.
 void Pop3Encoder::feed(std::string_view in, std::string& out) {
-    for (char c : in) {
-        if (done_) return;
-        if (bol_ && c == '.') out += '.'; // byte-stuffing (RFC 1939 3)
-        if (c != '\n') {
-            out += c;
-            if (c != '\r') line_empty_ = false;
-            last_cr_ = c == '\r';
+    size_t i = 0;
+    while (i < in.size() && !done_) {
+        if (bol_ && in[i] == '.') out += '.'; // byte-stuffing (RFC 1939 3)
+        size_t nl = in.find('\n', i);
+        std::string_view text = in.substr(i, (nl == std::string_view::npos ? in.size() : nl) - i);
+        if (!text.empty()) {
+            out.append(text);
+            if (line_empty_ && text.find_first_not_of('\r') != std::string_view::npos)
+                line_empty_ = false;
+            last_cr_ = text.back() == '\r';
             bol_ = false;
-            continue;
         }
+        if (nl == std::string_view::npos) return;
         if (!last_cr_) out += '\r';
         out += '\n';
         if (!in_body_) {
@@ -101,6 +105,7 @@ void Pop3Encoder::feed(std::string_view in, std::string& out) {
         }
         bol_ = line_empty_ = true;
         last_cr_ = false;
+        i = nl + 1;
     }
 }
 
