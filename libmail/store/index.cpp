@@ -61,6 +61,7 @@ constexpr int64_t racy_window_ns = 2'000'000'000;
 struct DiskFile {
     std::string subdir, flags;
     int64_t mtime = 0;
+    std::string name; // as on disk: a file in cur/ may lack the ":2," info
 };
 
 Status list_dir(const std::string& dir, const char* subdir, std::map<std::string, DiskFile>& out) {
@@ -70,7 +71,7 @@ Status list_dir(const std::string& dir, const char* subdir, std::map<std::string
     while (auto* e = readdir(d.get())) {
         if (e->d_name[0] == '.') continue;
         auto n = maildir::split_name(e->d_name);
-        out[n.base] = DiskFile{subdir, std::string(subdir) == "cur" ? n.flags : "", 0};
+        out[n.base] = DiskFile{subdir, std::string(subdir) == "cur" ? n.flags : "", 0, e->d_name};
     }
     return {};
 }
@@ -316,8 +317,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
         m.base = base;
         m.subdir = file.subdir;
         m.flags = file.flags;
-        IndexedMessage probe = m;
-        std::string head = read_head(dir + "/" + file.subdir + "/" + probe.filename(), m.size,
+        std::string head = read_head(dir + "/" + file.subdir + "/" + file.name, m.size,
                                      m.internaldate);
         if (m.internaldate == 0) continue; // vanished meanwhile
         auto uid = insert_message(db_, *f, m);

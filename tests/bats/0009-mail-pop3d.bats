@@ -44,10 +44,13 @@ files() { find "$MAIL/$1/new" "$MAIL/$1/cur" -type f | wc -l; }
 	first=$output
 	for f in "$MAIL"/alice/new/*; do echo "$first" | grep -q "^$(basename "$f") "; done
 	rm "$MAIL/alice/index.sqlite"*
-	# a reader moves them to cur/ and marks one seen, as mutt or mblaze do
+	# a reader moves them to cur/ and marks one seen, as mutt or mblaze do;
+	# one is moved bare, without ":2,", as a careless script would
 	for f in $(ls "$MAIL"/alice/new); do mv "$MAIL/alice/new/$f" "$MAIL/alice/cur/$f:2,"; done
 	f=$(ls "$MAIL"/alice/cur | head -n 1)
 	mv "$MAIL/alice/cur/$f" "$MAIL/alice/cur/${f}S"
+	f=$(ls "$MAIL"/alice/cur | tail -n 1)
+	mv "$MAIL/alice/cur/$f" "$MAIL/alice/cur/${f%:2,}"
 	run python3 "$CLIENTS/poplib_fetch.py" $P alice@example.test pw-alice
 	assert_success
 	[ "$(echo "$output" | sort)" = "$(echo "$first" | sort)" ]

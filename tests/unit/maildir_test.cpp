@@ -101,6 +101,18 @@ TEST_F(StoreTest, DeliverIndexAndScan) {
     EXPECT_EQ(*idx->total_size(), 20 + 6);
 }
 
+TEST_F(StoreTest, FileInCurWithoutInfoIsIndexed) {
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(durable_write(root_ + "/tmp/x", root_ + "/cur/5.bare", {"A: b\n\n"}));
+    auto rep = idx->scan("INBOX", true);
+    ASSERT_TRUE(rep);
+    EXPECT_EQ(rep->added, 1);
+    auto msgs = idx->messages("INBOX");
+    ASSERT_EQ(msgs->size(), 1u);
+    EXPECT_EQ((*msgs)[0].size, 6);
+    EXPECT_EQ(idx->scan("INBOX", true)->changed, 0);
+}
+
 TEST_F(StoreTest, DryRunChangesNothing) {
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(durable_write(root_ + "/tmp/x", root_ + "/new/1.a", {"A: b\n\n"}));
