@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <unistd.h>
 
 #include "auth/password.hpp"
 #include "base/log.hpp"
@@ -123,6 +124,13 @@ int LoginPenalty::fail(const std::string& ip, const std::string& user) {
         worst = std::max(worst, static_cast<int>(st->int64(0)));
     }
     return std::min(max_penalty, 1 << std::min(worst - 1, 4));
+}
+
+void LoginPenalty::wait_after_failure(const std::string& ip, const std::string& user,
+                                      std::string_view tag) {
+    int delay = fail(ip, user);
+    log::warn(tag, "{} failed login for '{}' (delay {}s)", ip, user, delay);
+    sleep(static_cast<unsigned>(delay));
 }
 
 void LoginPenalty::success(const std::string& user) {

@@ -37,6 +37,9 @@ class LoginPenalty {
     explicit LoginPenalty(const Config& cfg) : path_(cfg.state_dir + "/auth.sqlite") {}
     // Seconds to wait before answering this failure (after recording it).
     int fail(const std::string& ip, const std::string& user);
+    // fail(), a log line under `tag`, and the wait itself: the caller then
+    // answers the failure (after flushing what it already owed the client).
+    void wait_after_failure(const std::string& ip, const std::string& user, std::string_view tag);
     void success(const std::string& user);
 
   private:

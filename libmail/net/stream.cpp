@@ -57,16 +57,29 @@ Status LazyTls::load() {
     return {};
 }
 
-int check_tls_in_child(const std::string& cert, const std::string& key) {
+Status LazyTls::start(Stream& io) {
+    MAIL_TRY(load());
+    return io.start_tls(*ctx_);
+}
+
+Result<TlsOptions> tls_options(const Config& cfg, std::string_view mode) {
+    TlsOptions o;
+    if (mode == "none") return o;
+    o.offer = true;
+    o.implicit = mode == "implicit";
+    o.cert = cfg.cert_path();
+    o.key = cfg.key_path();
     pid_t pid = fork();
     if (pid == 0) {
-        auto t = TlsContext::server(cert, key);
+        auto t = TlsContext::server(o.cert, o.key);
         if (!t) log::error("tls", t.error());
         _exit(t ? 0 : 78);
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) return 75;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 75;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return sys_error("check TLS files", o.cert);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return make_error(Errc::config, "cannot load TLS certificate or key " + o.cert);
+    return o;
 }
 
 void on_deadline_exit(const char* log_line) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/config.hpp"
 #include "base/result.hpp"
 
 typedef struct ssl_st SSL;
@@ -31,23 +32,36 @@ class TlsContext {
     std::unique_ptr<SSL_CTX, Free> ctx_;
 };
 
+// What a server offers: TLS on request (STARTTLS, STLS) or from the first
+// byte, with the certificate and key of the configuration.
+struct TlsOptions {
+    bool offer = false;
+    bool implicit = false;
+    std::string cert, key;
+};
+
+// Options for --tls starttls|implicit|none. The certificate and key are
+// tried in a child process, so that a listener (whose connection processes
+// inherit its memory) stays free of OpenSSL's state; the reason for a
+// failure is logged, and the error is Errc::config.
+Result<TlsOptions> tls_options(const Config& cfg, std::string_view mode);
+
+class Stream;
+
 // A server context loaded on first use, so that connections that never ask
 // for TLS never map OpenSSL's state (a smaller process per connection).
 class LazyTls {
   public:
-    LazyTls(std::string cert, std::string key) : cert_(std::move(cert)), key_(std::move(key)) {}
+    explicit LazyTls(const TlsOptions& o) : cert_(o.cert), key_(o.key) {}
     Status load();
+    // load(), then the server handshake on `io`.
+    Status start(Stream& io);
     const TlsContext& context() const { return *ctx_; }
 
   private:
     std::string cert_, key_;
     std::optional<TlsContext> ctx_;
 };
-
-// Whether a certificate and key load, tried in a child process so that the
-// caller (a listener whose children inherit its memory) stays free of
-// OpenSSL's state. Returns 0, or 78 (EX_CONFIG) with the reason logged.
-int check_tls_in_child(const std::string& cert, const std::string& key);
 
 // Arm (seconds > 0) or disarm the alarm that ends a stalled session.
 void set_deadline(unsigned seconds);

@@ -20,9 +20,8 @@ const Session::Handler Session::handlers[] = {
 };
 
 Session::Session(const Config& cfg, Directory& dir, net::Stream& io, const net::Peer& peer,
-                 const SessionOptions& opt)
-    : cfg_(cfg), dir_(dir), io_(io), peer_(peer), opt_(opt), penalty_(cfg),
-      tls_(opt.cert, opt.key) {}
+                 const net::TlsOptions& tls)
+    : cfg_(cfg), dir_(dir), io_(io), peer_(peer), tls_options_(tls), penalty_(cfg), tls_(tls) {}
 
 void Session::ok(std::string_view text) { io_.write(fmt::format("+OK {}\r\n", text)); }
 
@@ -36,9 +35,9 @@ bool Session::secure() const {
 }
 
 int Session::run() {
-    if (opt_.implicit_tls) {
-        if (Status st = tls_.load(); !st || !io_.start_tls(tls_.context())) {
-            log::warn("pop3d.tls", "{}: TLS handshake failed", peer_.ip);
+    if (tls_options_.implicit) {
+        if (Status st = tls_.start(io_); !st) {
+            log::warn("pop3d.tls", "{}: {} ({})", peer_.ip, st.error().user, st.error().detail);
             return 0;
         }
     }
@@ -70,13 +69,13 @@ void Session::cmd_capa(const std::string&) {
     std::string caps = "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
     if (state_ == State::authorization) {
         if (secure()) caps += "USER\r\nSASL PLAIN\r\n";
-        if (opt_.tls && !io_.tls()) caps += "STLS\r\n";
+        if (tls_options_.offer && !io_.tls()) caps += "STLS\r\n";
     }
     io_.write(caps + "IMPLEMENTATION facteur\r\n.\r\n");
 }
 
 void Session::cmd_stls(const std::string&) {
-    if (!opt_.tls || io_.tls()) return err("STLS not available");
+    if (!tls_options_.offer || io_.tls()) return err("STLS not available");
     if (Status loaded = tls_.load(); !loaded) {
         log::error("pop3d.tls", loaded.error());
         return err("[SYS/TEMP] TLS not available");
@@ -84,8 +83,8 @@ void Session::cmd_stls(const std::string&) {
     ok("begin TLS negotiation");
     if (!io_.flush()) return void(quit_ = true);
     // start_tls() drops anything sent in clear after STLS.
-    if (Status st = io_.start_tls(tls_.context()); !st) {
-        log::warn("pop3d.tls", "{}: {}", peer_.ip, st.error().detail);
+    if (Status st = tls_.start(io_); !st) {
+        log::warn("pop3d.tls", "{}: {} ({})", peer_.ip, st.error().user, st.error().detail);
         quit_ = true;
     }
     user_.clear();
@@ -129,10 +128,8 @@ void Session::cmd_auth(const std::string& arg) {
 void Session::login(const std::string& user, const std::string& password) {
     auto who = check_login(dir_, user, password);
     if (!who) {
-        int delay = penalty_.fail(peer_.ip, user);
-        log::warn("pop3d.auth", "{} failed login for '{}' (delay {}s)", peer_.ip, user, delay);
         io_.flush();
-        sleep(static_cast<unsigned>(delay));
+        penalty_.wait_after_failure(peer_.ip, user, "pop3d.auth");
         return err("[AUTH] invalid user name or password");
     }
     penalty_.success(*who);

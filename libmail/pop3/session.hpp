@@ -20,16 +20,10 @@ constexpr size_t max_command_line = 1024; // RFC 2449 says 255; clients send mor
 constexpr unsigned session_timeout = 600; // RFC 1939 3: at least 10 minutes
 constexpr int max_bad_commands = 20;
 
-struct SessionOptions {
-    bool tls = false; // offer STLS (or implicit TLS)
-    bool implicit_tls = false;
-    std::string cert, key;
-};
-
 class Session {
   public:
     Session(const Config& cfg, Directory& dir, net::Stream& io, const net::Peer& peer,
-            const SessionOptions& opt);
+            const net::TlsOptions& tls);
     int run();
 
   private:
@@ -67,7 +61,7 @@ class Session {
     Directory& dir_;
     net::Stream& io_;
     net::Peer peer_;
-    SessionOptions opt_;
+    net::TlsOptions tls_options_;
     LoginPenalty penalty_;
     net::LazyTls tls_;
     State state_ = State::authorization;

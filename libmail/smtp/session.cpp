@@ -1,7 +1,5 @@
 #include "session.hpp"
 
-#include <unistd.h>
-
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "smtp/command.hpp"
@@ -22,7 +20,7 @@ const Session::Handler Session::handlers[] = {
 Session::Session(const Config& cfg, Directory& dir, const queue::Spool& spool, net::Stream& io,
                  const net::Peer& peer, const SessionOptions& opt)
     : cfg_(cfg), dir_(dir), spool_(spool), io_(io), peer_(peer), opt_(opt), penalty_(cfg),
-      tls_ctx_(opt.cert, opt.key) {}
+      tls_ctx_(opt.tls) {}
 
 Session::~Session() = default;
 
@@ -57,17 +55,13 @@ void Session::reset_transaction() {
 }
 
 Status Session::start_tls() {
-    if (Status loaded = tls_ctx_.load(); !loaded) {
-        log::error("smtpd.tls", loaded.error());
-        return loaded;
-    }
-    Status st = io_.start_tls(tls_ctx_.context());
-    if (!st) log::warn("smtpd.tls", "{}: {}", peer_.ip, st.error().detail);
+    Status st = tls_ctx_.start(io_);
+    if (!st) log::warn("smtpd.tls", "{}: {} ({})", peer_.ip, st.error().user, st.error().detail);
     return st;
 }
 
 bool Session::greet() {
-    if (opt_.implicit_tls) {
+    if (opt_.tls.implicit) {
         if (Status st = start_tls(); !st) return false;
     }
     // A client that talks before the greeting is not a mail client.
@@ -136,7 +130,7 @@ void Session::cmd_ehlo(const std::string& arg) {
                                     "ENHANCEDSTATUSCODES",
                                     "CHUNKING",
                                     "DSN"};
-    if (opt_.tls && !io_.tls()) ext.push_back("STARTTLS");
+    if (opt_.tls.offer && !io_.tls()) ext.push_back("STARTTLS");
     if (auth_offered() && !user_) ext.push_back("AUTH PLAIN LOGIN");
     for (size_t i = 0; i < ext.size(); i++)
         io_.write(fmt::format("250{}{}\r\n", i + 1 < ext.size() ? "-" : " ", ext[i]));
@@ -165,7 +159,7 @@ void Session::cmd_help(const std::string&) {
 }
 
 void Session::cmd_starttls(const std::string& arg) {
-    if (!opt_.tls || io_.tls()) return bad(502, "5.5.1", "STARTTLS not available");
+    if (!opt_.tls.offer || io_.tls()) return bad(502, "5.5.1", "STARTTLS not available");
     if (!arg.empty()) return bad(501, "5.5.4", "STARTTLS takes no argument");
     if (Status loaded = tls_ctx_.load(); !loaded) {
         log::error("smtpd.tls", loaded.error());
@@ -243,10 +237,8 @@ void Session::auth_finish(const std::string& user, const std::string& password,
         log::info("smtpd.auth", "{} authenticated as {}", peer_.ip, *who);
         return reply(235, "2.7.0", "authentication successful");
     }
-    int delay = penalty_.fail(peer_.ip, user);
-    log::warn("smtpd.auth", "{} failed login for '{}' (delay {}s)", peer_.ip, user, delay);
     io_.flush();
-    sleep(static_cast<unsigned>(delay));
+    penalty_.wait_after_failure(peer_.ip, user, "smtpd.auth");
     bad(535, "5.7.8", "authentication credentials invalid");
 }
 

@@ -29,12 +29,8 @@ constexpr size_t max_command_line = 4096; // RFC 5321 says 512; we accept 4 KiB
 
 struct SessionOptions {
     Role role = Role::mx;
-    bool implicit_tls = false;
-    bool tls = false; // offer STARTTLS (or implicit TLS)
-    std::string cert, key;
+    net::TlsOptions tls;
 };
-
-class MessageWriter;
 
 class Session {
   public:

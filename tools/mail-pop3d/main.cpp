@@ -16,7 +16,7 @@ struct Options {
     std::vector<std::string> listen;
 };
 
-int session(const mail::Config& cfg, const mail::pop3::SessionOptions& so, int in, int out,
+int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, int out,
             const mail::net::Peer& peer) {
     mail::net::on_deadline_exit("<6>mail-pop3d: pop3d.timeout: client timed out\n");
     mail::net::Stream io(in, out);
@@ -27,7 +27,7 @@ int session(const mail::Config& cfg, const mail::pop3::SessionOptions& so, int i
         io.flush();
         return 75;
     }
-    mail::pop3::Session s(cfg, *dir, io, peer, so);
+    mail::pop3::Session s(cfg, *dir, io, peer, tls);
     return s.run();
 }
 
@@ -37,17 +37,11 @@ int run(const Options& o) {
         mail::log::error("config", cfg.error());
         return 78;
     }
-    mail::pop3::SessionOptions so;
-    if (o.tls != "none") {
-        so.tls = true;
-        so.implicit_tls = o.tls == "implicit";
-        so.cert = cfg->cert_path();
-        so.key = cfg->key_path();
-        if (int rc = mail::net::check_tls_in_child(so.cert, so.key); rc != 0) return rc;
-    }
+    auto tls = mail::net::tls_options(*cfg, o.tls);
+    if (!tls) return static_cast<int>(tls.error().code);
     auto serve = mail::net::serve_options(*cfg, o.listen, "-ERR [SYS/TEMP] too many connections, try again later\r\n");
     return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
-        return session(*cfg, so, in, out, peer);
+        return session(*cfg, *tls, in, out, peer);
     });
 }
 

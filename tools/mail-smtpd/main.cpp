@@ -44,14 +44,9 @@ int run(const Options& o) {
     }
     mail::smtp::SessionOptions so;
     so.role = o.role == "submission" ? mail::smtp::Role::submission : mail::smtp::Role::mx;
-    so.implicit_tls = o.tls == "implicit";
-    if (o.tls != "none") {
-        so.tls = true;
-        so.cert = cfg->cert_path();
-        so.key = cfg->key_path();
-        // Refuse to start with a certificate or key that does not load.
-        if (int rc = mail::net::check_tls_in_child(so.cert, so.key); rc != 0) return rc;
-    }
+    auto tls = mail::net::tls_options(*cfg, o.tls);
+    if (!tls) return static_cast<int>(tls.error().code);
+    so.tls = *tls;
     auto serve = mail::net::serve_options(*cfg, o.listen, "421 4.7.0 too many connections, try again later\r\n");
     return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
         return session(*cfg, so, in, out, peer);
