@@ -92,6 +92,13 @@ size_t Header::count(std::string_view name) const {
     return n;
 }
 
+std::string single_line(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 32) c = ' ';
+    return out;
+}
+
 std::string format_date(long long unix_time) {
     static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

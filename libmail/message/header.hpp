@@ -33,6 +33,11 @@ struct Header {
 // than `max_size`.
 Result<Header> parse_header(std::string_view msg, size_t max_size = default_max_header_size);
 
+// Text from elsewhere (a HELO name, a remote reply, an address) made fit
+// for one header line or one line of a record: every control byte (NUL,
+// tab, CR, LF ...) becomes a space, so that it can never start a new field.
+std::string single_line(std::string_view s);
+
 // An RFC 5322 date-time in UTC: "Sun, 29 Nov 2026 09:30:53 +0000".
 std::string format_date(long long unix_time);
 

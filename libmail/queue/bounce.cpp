@@ -23,13 +23,6 @@ std::string original_recipient(const Recipient& r) {
     return addr ? r.orcpt.substr(0, semi) + "; " + *addr : "";
 }
 
-// Header field text copied from elsewhere: one line, no control bytes.
-std::string safe(std::string_view s) {
-    std::string out;
-    for (char c : s) out += static_cast<unsigned char>(c) < 32 ? ' ' : c;
-    return out;
-}
-
 } // namespace
 
 std::string make_bounce(const Envelope& env, std::string_view message,
@@ -45,21 +38,21 @@ std::string make_bounce(const Envelope& env, std::string_view message,
         "Content-Type: text/plain; charset=us-ascii\n\n"
         "This is the mail system at {0}.\n\n"
         "Your message could not be delivered to one or more recipients.\n\n",
-        host, safe(env.sender), format_date(now), env.id, boundary);
-    for (auto& f : failed) s += fmt::format("<{}>: {}\n", safe(f.address), safe(f.text));
+        host, single_line(env.sender), format_date(now), env.id, boundary);
+    for (auto& f : failed) s += fmt::format("<{}>: {}\n", single_line(f.address), single_line(f.text));
     s += fmt::format("\n--{}\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; {}\n",
                      boundary, host);
     if (auto id = smtp::decode_xtext(env.envid); id && !id->empty())
-        s += "Original-Envelope-Id: " + safe(*id) + "\n";
+        s += "Original-Envelope-Id: " + single_line(*id) + "\n";
     s += "Arrival-Date: " + format_date(env.arrived) + "\n";
     for (auto& f : failed) {
-        s += "\nFinal-Recipient: rfc822; " + safe(f.address) + "\n";
+        s += "\nFinal-Recipient: rfc822; " + single_line(f.address) + "\n";
         for (auto& r : env.rcpts)
             if (r.address == f.address && !original_recipient(r).empty())
-                s += "Original-Recipient: " + safe(original_recipient(r)) + "\n";
+                s += "Original-Recipient: " + single_line(original_recipient(r)) + "\n";
         std::string status = f.dsn.empty() || f.dsn[0] != '5' ? "5.4.7" : f.dsn;
         s += fmt::format("Action: failed\nStatus: {}\nDiagnostic-Code: X-Facteur; {}\n", status,
-                         safe(f.text));
+                         single_line(f.text));
     }
     bool headers_only = ascii_lower(env.ret) == "hdrs";
     std::string_view returned = message;

@@ -1,5 +1,7 @@
 #include "spool.hpp"
 
+#include "message/header.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <dirent.h>
@@ -18,12 +20,6 @@ const char* status_name(RcptStatus s) {
     return s == RcptStatus::done ? "done" : s == RcptStatus::failed ? "failed" : "pending";
 }
 
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-    return s;
-}
-
 } // namespace
 
 std::string spool_dir(const Config& cfg) { return cfg.state_dir + "/queue"; }
@@ -33,7 +29,7 @@ std::string format_state(const std::vector<RcptState>& st) {
     for (auto& r : st)
         s += "rcpt\t" + r.address + "\t" + status_name(r.status) + "\t" +
              std::to_string(r.attempts) + "\t" + std::to_string(r.next) + "\t" +
-             (r.dsn.empty() ? "-" : r.dsn) + "\t" + one_line(r.text) + "\n";
+             (r.dsn.empty() ? "-" : r.dsn) + "\t" + single_line(r.text) + "\n";
     return s;
 }
 

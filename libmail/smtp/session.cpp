@@ -2,6 +2,7 @@
 
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
+#include "message/header.hpp"
 #include "smtp/command.hpp"
 #include "smtp/writer.hpp"
 
@@ -46,8 +47,6 @@ bool Session::auth_offered() const { return opt_.role == Role::submission && sec
 void Session::reset_transaction() {
     has_mail_ = false;
     env_ = queue::Envelope{};
-    smtputf8_ = false;
-    declared_size_ = 0;
     writer_.reset();
     refused_.reset();
     crlf_ = CrlfFilter{};
@@ -112,7 +111,7 @@ int Session::run() {
 void Session::cmd_helo(const std::string& arg) {
     if (arg.empty()) return bad(501, "5.5.4", "HELO needs a host name");
     reset_transaction();
-    helo_ = arg.substr(0, 255);
+    helo_ = single_line(arg.substr(0, 255)); // it goes into Received: and the envelope
     esmtp_ = false;
     reply(250, "2.0.0", host_name(cfg_));
 }
@@ -120,7 +119,7 @@ void Session::cmd_helo(const std::string& arg) {
 void Session::cmd_ehlo(const std::string& arg) {
     if (arg.empty()) return bad(501, "5.5.4", "EHLO needs a host name");
     reset_transaction();
-    helo_ = arg.substr(0, 255);
+    helo_ = single_line(arg.substr(0, 255)); // it goes into Received: and the envelope
     esmtp_ = true;
     std::vector<std::string> ext = {host_name(cfg_),
                                     "PIPELINING",

@@ -102,8 +102,6 @@ class Session {
     // the mail transaction
     bool has_mail_ = false;
     queue::Envelope env_;
-    bool smtputf8_ = false;
-    uint64_t declared_size_ = 0;
     std::unique_ptr<MessageWriter> writer_;
     struct Refusal {
         int code;

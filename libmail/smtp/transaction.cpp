@@ -44,15 +44,14 @@ bool Session::free_space_ok() {
 bool Session::mail_params(const std::vector<Param>& params) {
     for (auto& p : params) {
         if (p.key == "SIZE" && p.has_value) {
-            declared_size_ = std::strtoull(p.value.c_str(), nullptr, 10);
-            if (declared_size_ > cfg_.delivery.max_message_size) {
+            if (std::strtoull(p.value.c_str(), nullptr, 10) > cfg_.delivery.max_message_size) {
                 bad(552, "5.3.4", "message size exceeds fixed maximum message size");
                 return false;
             }
         } else if (p.key == "BODY" && (iequals(p.value, "7BIT") || iequals(p.value, "8BITMIME"))) {
             env_.body = p.value;
         } else if (p.key == "SMTPUTF8" && !p.has_value) {
-            smtputf8_ = env_.smtputf8 = true;
+            env_.smtputf8 = true;
         } else if (p.key == "RET" && (iequals(p.value, "FULL") || iequals(p.value, "HDRS"))) {
             env_.ret = p.value;
         } else if (p.key == "ENVID" && p.has_value && p.value.size() <= 100 && decode_xtext(p.value)) {
@@ -90,7 +89,7 @@ void Session::cmd_mail(const std::string& arg) {
     auto pa = parse_path_arg(arg, "FROM:");
     if (!pa) return bad(501, "5.5.4", "syntax: MAIL FROM:<address>: " + pa.error().user);
     if (!mail_params(pa->params)) return;
-    if (non_ascii(pa->path) && !smtputf8_)
+    if (non_ascii(pa->path) && !env_.smtputf8)
         return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
     std::string sender;
     if (!pa->path.empty()) {
@@ -113,7 +112,7 @@ void Session::cmd_rcpt(const std::string& arg) {
     if (!pa) return bad(501, "5.5.4", "syntax: RCPT TO:<address>: " + pa.error().user);
     if (static_cast<int>(env_.rcpts.size()) >= cfg_.smtpd.max_recipients)
         return reply(452, "4.5.3", "too many recipients");
-    if (non_ascii(pa->path) && !smtputf8_)
+    if (non_ascii(pa->path) && !env_.smtputf8)
         return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
     Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
     if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
@@ -128,8 +127,6 @@ bool Session::open_message() {
     env_.arrived = time(nullptr);
     env_.client = fmt::format("ip={} helo={} tls={} auth={}", peer_.ip.empty() ? "-" : peer_.ip,
                               helo_, io_.tls() ? io_.tls_version() : "-", user_ ? *user_ : "-");
-    for (char& c : env_.client)
-        if (static_cast<unsigned char>(c) < 32) c = '?';
     auto f = spool_.create(env_);
     if (!f) {
         log::error("smtpd.queue", f.error());
@@ -143,8 +140,6 @@ bool Session::open_message() {
 std::string Session::received_header() const {
     bool hide = user_ && !cfg_.smtpd.received_client_ip;
     std::string from = hide ? "" : fmt::format("from {} ([{}])\n\t", helo_, peer_.ip.empty() ? "local" : peer_.ip);
-    for (char& c : from)
-        if (static_cast<unsigned char>(c) < 32 && c != '\n' && c != '\t') c = '?';
     std::string proto = std::string(esmtp_ ? "ESMTP" : "SMTP") + (io_.tls() ? "S" : "") + (user_ ? "A" : "");
     std::string h = fmt::format("Received: {}by {} (facteur) with {} id {}", from, host_name(cfg_), proto, env_.id);
     if (io_.tls()) h += fmt::format("\n\t(version={} cipher={})", io_.tls_version(), io_.tls_cipher());
