@@ -41,22 +41,19 @@ int64_t Runner::retry_delay(int attempts) const {
 
 int64_t Runner::process(const std::string& id, int64_t now, bool force) {
     const int64_t later = now + cfg_.queue.retry_min;
-    auto file = spool_.read(id);
-    if (!file) {
-        if (file.error().code != Errc::noinput) log::error("queue.read", file.error());
-        return file.error().code == Errc::noinput ? 0 : later;
-    }
-    size_t body = 0;
-    auto env = parse_envelope(*file, body);
-    if (!env) {
-        log::err("queue.bad", "{}: {} (left in place)", id, env.error().user);
-        return now + cfg_.queue.retry_max;
-    }
-    auto st = spool_.state(id, *env);
-    if (!st) {
-        log::error("queue.state", st.error());
+    auto entry = spool_.load(id);
+    if (!entry) {
+        const Error& e = entry.error();
+        if (e.code == Errc::noinput) return 0; // delivered or deleted meanwhile
+        if (e.code == Errc::data) {
+            log::err("queue.bad", "{}: {} (left in place)", id, e.user);
+            return now + cfg_.queue.retry_max;
+        }
+        log::error("queue.read", e);
         return later;
     }
+    const Envelope* env = &entry->env;
+    std::vector<RcptState>* st = &entry->state;
     Directory* dir = directory();
     if (!dir) return later;
     std::vector<std::string> local;
@@ -72,7 +69,7 @@ int64_t Runner::process(const std::string& id, int64_t now, bool force) {
         if (*ours) local.push_back(r.address);
         else r.text = remote_waiting, r.next = now + cfg_.queue.retry_max;
     }
-    std::string_view message = std::string_view(*file).substr(body);
+    std::string_view message = entry->message();
     std::vector<RcptState> failed;
     if (!local.empty()) {
         auto results = agent_->deliver(message, env->sender, local);

@@ -101,8 +101,18 @@ Result<std::vector<std::string>> Spool::ids() const {
     return out;
 }
 
-Result<std::string> Spool::read(const std::string& id) const {
-    return read_file(mess_path(id), static_cast<size_t>(1) << 31);
+Result<Entry> Spool::load(const std::string& id) const {
+    Entry e;
+    auto file = read_file(mess_path(id), static_cast<size_t>(1) << 31);
+    if (!file) return file.error();
+    e.file = std::move(*file);
+    auto env = parse_envelope(e.file, e.body);
+    if (!env) return env.error();
+    e.env = std::move(*env);
+    auto st = state(id, e.env);
+    if (!st) return st.error();
+    e.state = std::move(*st);
+    return e;
 }
 
 Result<std::vector<RcptState>> Spool::state(const std::string& id, const Envelope& env) const {

@@ -34,6 +34,16 @@ struct RcptState {
 };
 
 std::string format_state(const std::vector<RcptState>& s);
+
+// A queued message as read from disk: the file, where the message starts,
+// its envelope and what has happened to each recipient.
+struct Entry {
+    std::string file;
+    size_t body = 0;
+    Envelope env;
+    std::vector<RcptState> state;
+    std::string_view message() const { return std::string_view(file).substr(body); }
+};
 Result<std::vector<RcptState>> parse_state(std::string_view text);
 
 class Spool {
@@ -55,9 +65,9 @@ class Spool {
     Status add(Envelope& env, std::string_view message) const;
 
     Result<std::vector<std::string>> ids() const; // sorted, oldest first
-    Result<std::string> read(const std::string& id) const;
-    // No state file yet: every recipient pending, never tried.
-    Result<std::vector<RcptState>> state(const std::string& id, const Envelope& env) const;
+    // Errors: noinput (the entry is gone), data (not readable as a queue
+    // entry: left in place for a person to look at), tempfail.
+    Result<Entry> load(const std::string& id) const;
     Status save_state(const std::string& id, const std::vector<RcptState>& s) const;
     Status remove(const std::string& id) const;
     // Remove files in tmp/ older than `age` seconds: what a killed
@@ -66,6 +76,8 @@ class Spool {
 
   private:
     explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+    // No state file yet: every recipient pending, never tried.
+    Result<std::vector<RcptState>> state(const std::string& id, const Envelope& env) const;
     std::string dir_;
 };
 

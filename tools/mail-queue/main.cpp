@@ -28,17 +28,11 @@ struct Entry {
 };
 
 Result<Entry> load(const queue::Spool& spool, const std::string& id) {
-    auto file = spool.read(id);
-    if (!file) return file.error();
-    size_t body = 0;
-    auto env = queue::parse_envelope(*file, body);
-    if (!env) return env.error();
-    auto st = spool.state(id, *env);
-    if (!st) return st.error();
-    Entry e{std::move(*env), std::move(*st), "", file->size() - body};
-    auto h = parse_header(std::string_view(*file).substr(body));
-    if (h) e.subject = h->get("Subject").value_or("");
-    return e;
+    auto q = spool.load(id);
+    if (!q) return q.error();
+    auto h = parse_header(q->message());
+    return Entry{std::move(q->env), std::move(q->state), h ? h->get("Subject").value_or("") : "",
+                 q->message().size()};
 }
 
 const char* status_name(queue::RcptStatus s) {
