@@ -82,6 +82,19 @@ Setter duration(int& out, std::string_view key) {
     };
 }
 
+// A duration, or 0 / "off" to switch the feature off.
+Setter duration_or_off(int& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        auto s = n.as_string();
+        auto i = n.as_integer();
+        if ((s && (s->get() == "off" || s->get() == "0")) || (i && i->get() == 0)) {
+            out = 0;
+            return {};
+        }
+        return duration(out, key)(n, origin);
+    };
+}
+
 std::map<std::string, Setter> setters(Config& c) {
     return {
         {"state_dir", str(c.state_dir, "state_dir")},
@@ -110,6 +123,23 @@ std::map<std::string, Setter> setters(Config& c) {
         {"queue.retry_max", duration(c.queue.retry_max, "queue.retry_max")},
         {"queue.max_age", duration(c.queue.max_age, "queue.max_age")},
         {"queue.workers", integer(c.queue.workers, "queue.workers", 1, 64)},
+        {"queue.delay_warning", duration_or_off(c.queue.delay_warning, "queue.delay_warning")},
+        {"queue.postmaster", str(c.queue.postmaster, "queue.postmaster")},
+        {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
+        {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},
+        {"outbound.port", integer(c.outbound.port, "outbound.port", 1, 65535)},
+        {"outbound.connect_timeout", duration(c.outbound.connect_timeout, "outbound.connect_timeout")},
+        {"outbound.max_connections", integer(c.outbound.max_connections, "outbound.max_connections", 1, 1000)},
+        {"outbound.max_per_destination", integer(c.outbound.max_per_destination, "outbound.max_per_destination", 1, 1000)},
+        {"outbound.messages_per_connection", integer(c.outbound.messages_per_connection, "outbound.messages_per_connection", 1, 100000)},
+        {"outbound.plaintext_fallback", boolean(c.outbound.plaintext_fallback, "outbound.plaintext_fallback")},
+        {"outbound.helo_name", str(c.outbound.helo_name, "outbound.helo_name")},
+        {"outbound.relay_host", str(c.outbound.relay_host, "outbound.relay_host")},
+        {"outbound.relay_tls", str(c.outbound.relay_tls, "outbound.relay_tls")},
+        {"outbound.relay_ca", str(c.outbound.relay_ca, "outbound.relay_ca")},
+        {"outbound.relay_verify", boolean(c.outbound.relay_verify, "outbound.relay_verify")},
+        {"outbound.relay_user", str(c.outbound.relay_user, "outbound.relay_user")},
+        {"outbound.relay_password_file", str(c.outbound.relay_password_file, "outbound.relay_password_file")},
     };
 }
 

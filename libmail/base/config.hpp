@@ -46,11 +46,34 @@ struct Config {
         int retry_max = 3600;           // the interval doubles up to this
         int max_age = 5 * 24 * 3600;    // then the message bounces
         int workers = 4;                // delivery processes of `mail-queue run`
+        int delay_warning = 4 * 3600;   // warn the sender once after this (0: never)
+        std::string postmaster;         // double bounces; empty: postmaster@hostname
     } queue;
+    struct {
+        std::string dns_servers;        // "ip:port,..."; empty: /etc/resolv.conf
+        int dns_timeout = 5;            // seconds per try
+        int port = 25;                  // of remote MX hosts (another port only for tests)
+        int connect_timeout = 30;
+        int max_connections = 20;       // in all
+        int max_per_destination = 4;    // to one domain (or the relay host)
+        int messages_per_connection = 100;
+        bool plaintext_fallback = true; // retry without TLS when a STARTTLS handshake fails
+        std::string helo_name;          // empty: hostname
+        std::string relay_host;         // "host:port": send everything there (smart host)
+        std::string relay_tls = "starttls"; // starttls (required), implicit, none
+        std::string relay_ca;           // CA file to verify the relay host; empty: system CAs
+        bool relay_verify = true;
+        std::string relay_user;
+        std::string relay_password_file;
+    } outbound;
     std::string log_level = "info";
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }
     std::string mail_root() const { return state_dir + "/mail"; }
+    // A DKIM private key (PEM, readable by the mail user only).
+    std::string dkim_key_path(const std::string& domain, const std::string& selector) const {
+        return state_dir + "/dkim/" + domain + "/" + selector + ".pem";
+    }
     std::string cert_path() const { return tls.cert.empty() ? state_dir + "/tls/cert.pem" : tls.cert; }
     std::string key_path() const { return tls.key.empty() ? state_dir + "/tls/key.pem" : tls.key; }
 };

@@ -31,6 +31,15 @@ CREATE TABLE targets(
   target TEXT NOT NULL COLLATE NOCASE,
   PRIMARY KEY(address_id, target));
 )",
+    R"(
+CREATE TABLE dkim_keys(
+  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  selector TEXT NOT NULL COLLATE NOCASE,
+  algorithm TEXT NOT NULL CHECK(algorithm IN ('rsa-sha256','ed25519-sha256')),
+  public_key TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY(domain_id, selector));
+)",
 };
 constexpr int schema_version = sizeof migrations / sizeof migrations[0];
 
@@ -311,6 +320,47 @@ Status Directory::remove(const Address& a, AddressKind kind) {
     if (!st) return st.error();
     st->bind(1, e->id);
     return st->run();
+}
+
+Status Directory::add_dkim_key(const DkimKeyInfo& k) {
+    auto id = domain_id(k.domain);
+    if (!id) return id.error();
+    auto st = db_.prepare("INSERT INTO dkim_keys(domain_id, selector, algorithm, public_key, created) "
+                          "VALUES(?,?,?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, *id).bind(2, k.selector).bind(3, k.algorithm).bind(4, k.public_key).bind(5, time(nullptr));
+    Status r = st->run();
+    if (!r && r.error().code == Errc::cantcreat)
+        return make_error(Errc::cantcreat, "DKIM selector " + k.selector + " already exists for " + k.domain);
+    return r;
+}
+
+Result<std::vector<DkimKeyInfo>> Directory::dkim_keys(const std::string& domain) {
+    auto st = db_.prepare("SELECT d.name, k.selector, k.algorithm, k.public_key, k.created "
+                          "FROM dkim_keys k JOIN domains d ON d.id=k.domain_id "
+                          "WHERE ?1='' OR d.name=?1 ORDER BY d.name, k.selector");
+    if (!st) return st.error();
+    st->bind(1, domain);
+    std::vector<DkimKeyInfo> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(DkimKeyInfo{st->text(0), st->text(1), st->text(2), st->text(3), st->int64(4)});
+    }
+    return out;
+}
+
+Status Directory::remove_dkim_key(const std::string& domain, const std::string& selector) {
+    auto id = domain_id(domain);
+    if (!id) return id.error();
+    auto st = db_.prepare("DELETE FROM dkim_keys WHERE domain_id=? AND selector=?");
+    if (!st) return st.error();
+    st->bind(1, *id).bind(2, selector);
+    MAIL_TRY(st->run());
+    if (db_.changes() == 0)
+        return make_error(Errc::nouser, "no DKIM key " + selector + " for " + domain);
+    return {};
 }
 
 } // namespace mail

@@ -35,6 +35,13 @@ struct Entry {
     std::vector<std::string> targets;
 };
 
+// A DKIM key's public part; the private key is a file (dkim_key_path).
+struct DkimKeyInfo {
+    std::string domain, selector, algorithm; // "rsa-sha256" or "ed25519-sha256"
+    std::string public_key;                  // the p= value
+    int64_t created = 0;
+};
+
 class Directory {
   public:
     // Readers (delivery, daemons) open it read_only: they never write or
@@ -62,6 +69,11 @@ class Directory {
     Status remove_targets(const Address& a, AddressKind kind,
                           const std::vector<std::string>& targets);
     Status remove(const Address& a, AddressKind kind);
+
+    Status add_dkim_key(const DkimKeyInfo& k);
+    // All keys (domain ""), or one domain's.
+    Result<std::vector<DkimKeyInfo>> dkim_keys(const std::string& domain);
+    Status remove_dkim_key(const std::string& domain, const std::string& selector);
 
     Db& db() { return db_; }
 

@@ -1,5 +1,8 @@
 #include "stream.hpp"
 
+#include <arpa/inet.h>
+#include <openssl/x509v3.h>
+
 #include "base/log.hpp"
 
 #include <cerrno>
@@ -46,6 +49,22 @@ Result<TlsContext> TlsContext::server(const std::string& cert, const std::string
     if (SSL_CTX_use_PrivateKey_file(t.get(), key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(t.get()) != 1)
         return make_error(Errc::config, "cannot load TLS key " + key, ssl_error_text());
+    return t;
+}
+
+Result<TlsContext> TlsContext::client(bool verify, const std::string& ca_file) {
+    TlsContext t;
+    t.ctx_.reset(SSL_CTX_new(TLS_client_method()));
+    if (!t.ctx_) return make_error(Errc::software, "TLS unavailable", ssl_error_text());
+    SSL_CTX_set_min_proto_version(t.get(), TLS1_2_VERSION);
+    if (verify) {
+        SSL_CTX_set_verify(t.get(), SSL_VERIFY_PEER, nullptr);
+        int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(t.get())
+                                 : SSL_CTX_load_verify_locations(t.get(), ca_file.c_str(), nullptr);
+        if (ok != 1)
+            return make_error(Errc::config, "cannot load TLS CA certificates " + ca_file,
+                              ssl_error_text());
+    }
     return t;
 }
 
@@ -187,6 +206,31 @@ Status Stream::start_tls(const TlsContext& ctx) {
         SSL_free(ssl_);
         ssl_ = nullptr;
         return make_error(Errc::data, "TLS handshake failed", why);
+    }
+    return {};
+}
+
+Status Stream::start_tls_client(const TlsContext& ctx, const std::string& host) {
+    discard_input();
+    ssl_ = SSL_new(ctx.get());
+    if (!ssl_) return make_error(Errc::tempfail, "TLS not available", ssl_error_text());
+    SSL_set_rfd(ssl_, in_);
+    SSL_set_wfd(ssl_, out_);
+    in6_addr ip;
+    bool numeric = inet_pton(AF_INET, host.c_str(), &ip) == 1 || inet_pton(AF_INET6, host.c_str(), &ip) == 1;
+    if (!numeric) SSL_set_tlsext_host_name(ssl_, host.c_str());
+    if (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+        if (numeric) X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+        else X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    }
+    if (SSL_connect(ssl_) != 1) {
+        std::string why = ssl_error_text();
+        long v = SSL_get_verify_result(ssl_);
+        if (v != X509_V_OK) why = X509_verify_cert_error_string(v);
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+        return make_error(Errc::tempfail, "TLS handshake failed: " + why);
     }
     return {};
 }

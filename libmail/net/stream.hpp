@@ -23,6 +23,10 @@ class TlsContext {
     // A server context: TLS 1.2 and later, the certificate chain and key
     // from PEM files.
     static Result<TlsContext> server(const std::string& cert, const std::string& key);
+    // A client context (outbound SMTP): TLS 1.2 and later; with `verify`,
+    // the peer's chain must lead to `ca_file` (empty: the system's CAs)
+    // and name the host connected to. Without, TLS is opportunistic.
+    static Result<TlsContext> client(bool verify, const std::string& ca_file);
     SSL_CTX* get() const { return ctx_.get(); }
 
   private:
@@ -95,6 +99,9 @@ class Stream {
     // Handshake as the server. Buffered plaintext is discarded first: a
     // command sent before the handshake must never run inside TLS.
     Status start_tls(const TlsContext& ctx);
+    // Handshake as the client, naming `host` (SNI and, when the context
+    // verifies, the name checked in the certificate).
+    Status start_tls_client(const TlsContext& ctx, const std::string& host);
     bool tls() const { return ssl_ != nullptr; }
     std::string tls_version() const;
     std::string tls_cipher() const;

@@ -18,7 +18,97 @@ const Recipient* find_rcpt(const Envelope& env, const std::string& a) {
     return nullptr;
 }
 
+constexpr std::string_view double_bounce_mark = "double-bounce-of=";
+
+// Queue a report (bounce or delay warning) about `which` recipients of
+// `env`. A failed message with the null sender is reported to the
+// postmaster (a double bounce), unless it is itself such a report.
+Status report(const Config& cfg, const Spool& spool, const Entry& e,
+              const std::vector<RcptState>& which, bool delayed, int64_t now) {
+    const Envelope& env = e.env;
+    Envelope b;
+    b.id = spool.new_id();
+    b.arrived = now;
+    if (!env.sender.empty()) {
+        b.rcpts.push_back(Recipient{env.sender, "NEVER", ""});
+        b.client = "bounce-of=" + env.id;
+    } else {
+        if (delayed || env.client.starts_with(double_bounce_mark)) return {};
+        std::string pm = cfg.queue.postmaster.empty() ? "postmaster@" + host_name(cfg)
+                                                      : cfg.queue.postmaster;
+        b.rcpts.push_back(Recipient{pm, "NEVER", ""});
+        b.client = std::string(double_bounce_mark) + env.id;
+    }
+    Envelope to = env; // make_bounce addresses the report to to.sender
+    to.sender = b.rcpts[0].address;
+    std::string text = make_bounce(to, e.message(), which, host_name(cfg), now,
+                                   delayed ? Report::delayed : Report::failed);
+    MAIL_TRY(spool.add(b, text));
+    log::info(delayed ? "queue.delayed" : "queue.bounce", "id={} report={} to=<{}>", env.id, b.id,
+              b.rcpts[0].address);
+    return {};
+}
+
 } // namespace
+
+int64_t retry_delay(const Config& cfg, int attempts) {
+    int64_t d = cfg.queue.retry_min;
+    for (int i = 1; i < attempts && d < cfg.queue.retry_max; i++) d *= 2;
+    return std::min<int64_t>(d, cfg.queue.retry_max);
+}
+
+Result<bool> is_local(Directory& dir, const std::string& address) {
+    auto a = parse_address(address);
+    return a ? dir.has_domain(a->domain) : Result<bool>(true);
+}
+
+Status record(const Config& cfg, const Spool& spool, const std::string& id,
+              const std::vector<RecipientStatus>& results, int64_t now) {
+    auto lock = spool.lock(id);
+    if (!lock) return lock.error().code == Errc::noinput ? Status{} : Status(lock.error());
+    auto entry = spool.load(id);
+    if (!entry) return entry.error().code == Errc::noinput ? Status{} : Status(entry.error());
+    const Envelope& env = entry->env;
+    std::vector<RcptState>& st = entry->state;
+    std::vector<RcptState> failed, delayed;
+    for (auto& res : results) {
+        auto it = std::find_if(st.begin(), st.end(), [&](auto& r) {
+            return r.address == res.recipient && !final_state(r);
+        });
+        if (it == st.end()) continue;
+        it->attempts++;
+        it->dsn = res.dsn;
+        it->text = res.text;
+        const Recipient* r = find_rcpt(env, it->address);
+        if (res.ok()) {
+            it->status = RcptStatus::done;
+        } else if (!res.temporary() || now - env.arrived >= cfg.queue.max_age) {
+            if (res.temporary()) it->text = "delivery time expired: " + res.text;
+            it->status = RcptStatus::failed;
+            if (!r || wants_failure_report(*r)) failed.push_back(*it);
+        } else {
+            it->next = now + retry_delay(cfg, it->attempts);
+            if (cfg.queue.delay_warning > 0 && !it->warned &&
+                now - env.arrived >= cfg.queue.delay_warning && (!r || wants_delay_report(*r))) {
+                it->warned = true;
+                delayed.push_back(*it);
+            }
+        }
+        log::info("queue.delivery", "id={} to=<{}> status={} {}", id, it->address, res.dsn, res.text);
+    }
+    // Without its report a failure must not be recorded as final.
+    if (!failed.empty()) MAIL_TRY(report(cfg, spool, *entry, failed, false, now));
+    if (!delayed.empty()) {
+        if (Status s = report(cfg, spool, *entry, delayed, true, now); !s)
+            log::error("queue.delayed", s.error()); // a warning is not worth a retry
+    }
+    if (std::all_of(st.begin(), st.end(), final_state)) {
+        MAIL_TRY(spool.remove(id));
+        log::info("queue.done", "id={}", id);
+        return {};
+    }
+    return spool.save_state(id, st);
+}
 
 Directory* Runner::directory() {
     if (!dir_) {
@@ -31,12 +121,6 @@ Directory* Runner::directory() {
         agent_.emplace(cfg_, *dir_);
     }
     return &*dir_;
-}
-
-int64_t Runner::retry_delay(int attempts) const {
-    int64_t d = cfg_.queue.retry_min;
-    for (int i = 1; i < attempts && d < cfg_.queue.retry_max; i++) d *= 2;
-    return std::min<int64_t>(d, cfg_.queue.retry_max);
 }
 
 int64_t Runner::process(const std::string& id, int64_t now, bool force) {
@@ -52,72 +136,30 @@ int64_t Runner::process(const std::string& id, int64_t now, bool force) {
         log::error("queue.read", e);
         return later;
     }
-    const Envelope* env = &entry->env;
-    std::vector<RcptState>* st = &entry->state;
     Directory* dir = directory();
     if (!dir) return later;
-    std::vector<std::string> local;
-    for (auto& r : *st) {
-        if (final_state(r) || (!force && r.next > now)) continue;
-        auto a = parse_address(r.address);
-        auto ours = a ? dir->has_domain(a->domain) : Result<bool>(false);
-        if (!ours) {
-            agent_.reset();
-            dir_.reset(); // reopen next time
-            return later;
-        }
-        if (*ours) local.push_back(r.address);
-        else r.text = remote_waiting, r.next = now + cfg_.queue.retry_max;
-    }
-    std::string_view message = entry->message();
-    std::vector<RcptState> failed;
-    if (!local.empty()) {
-        auto results = agent_->deliver(message, env->sender, local);
-        for (auto& res : results) {
-            auto it = std::find_if(st->begin(), st->end(),
-                                   [&](auto& r) { return r.address == res.recipient && !final_state(r); });
-            if (it == st->end()) continue;
-            it->attempts++;
-            it->dsn = res.dsn;
-            it->text = res.text;
-            if (res.ok()) it->status = RcptStatus::done;
-            else if (!res.temporary() || now - env->arrived >= cfg_.queue.max_age) {
-                if (res.temporary()) it->text = "delivery time expired: " + res.text;
-                it->status = RcptStatus::failed;
-                const Recipient* r = find_rcpt(*env, it->address);
-                if (!env->sender.empty() && (!r || wants_failure_report(*r))) failed.push_back(*it);
-            } else {
-                it->next = now + retry_delay(it->attempts);
-            }
-            log::info("queue.delivery", "id={} to=<{}> status={} {}", id, it->address, res.dsn,
-                      res.text);
-        }
-    }
-    if (!failed.empty()) {
-        Envelope b;
-        b.id = spool_.new_id();
-        b.arrived = now;
-        b.rcpts.push_back(Recipient{env->sender, "NEVER", ""});
-        b.client = "bounce-of=" + id;
-        std::string text = make_bounce(*env, message, failed, host_name(cfg_), now);
-        if (Status added = spool_.add(b, text); !added) {
-            // Without its bounce the failure must not be recorded as final.
-            log::error("queue.bounce", added.error());
-            return later;
-        }
-        log::info("queue.bounce", "id={} bounce={} to=<{}>", id, b.id, env->sender);
-    }
-    if (std::all_of(st->begin(), st->end(), final_state)) {
-        if (Status rm = spool_.remove(id); !rm) log::error("queue.remove", rm.error());
-        log::info("queue.done", "id={}", id);
-        return 0;
-    }
-    if (!exists(spool_.mess_path(id))) return 0; // deleted meanwhile
-    if (Status saved = spool_.save_state(id, *st); !saved) log::error("queue.state", saved.error());
+    std::vector<std::string> due;
     int64_t next = INT64_MAX;
-    for (auto& r : *st)
-        if (!final_state(r)) next = std::min(next, r.next);
-    return next;
+    for (auto& r : entry->state) {
+        if (final_state(r)) continue;
+        auto local = is_local(*dir, r.address);
+        if (!local) {
+            release(); // reopen next time
+            return later;
+        }
+        if (!*local) continue; // remote.hpp's
+        if (force || r.next <= now) due.push_back(r.address);
+        else next = std::min(next, r.next);
+    }
+    if (due.empty()) return next;
+    auto results = agent_->deliver(entry->message(), entry->env.sender, due);
+    if (Status s = record(cfg_, spool_, id, results, now); !s) {
+        log::error("queue.record", s.error());
+        return later;
+    }
+    for (auto& res : results)
+        if (res.temporary()) next = std::min(next, now + retry_delay(cfg_, 1));
+    return exists(spool_.mess_path(id)) ? next : 0;
 }
 
 } // namespace mail::queue

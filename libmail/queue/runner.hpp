@@ -1,8 +1,8 @@
-// The delivery side of the queue: one pass over an entry delivers its due
-// local recipients through LocalDelivery (the code behind mail-deliver),
-// records what happened, queues a bounce for permanent failures and
-// removes the entry when nothing is left. Remote recipients wait, visible
-// in `mail-queue list`, until outbound delivery exists.
+// The delivery side of the queue. Local recipients are delivered by the
+// Runner through LocalDelivery (the code behind mail-deliver); remote ones
+// by remote.hpp. Both report through record(), which updates the entry
+// under its lock, queues bounces and delay warnings, and removes the entry
+// when nothing is left.
 #pragma once
 
 #include <optional>
@@ -15,11 +15,28 @@
 
 namespace mail::queue {
 
+// Record what happened to some recipients of entry `id`. The state is
+// re-read under the entry's lock, so that local and remote deliveries of
+// one entry never undo each other's results. A permanent failure (or a
+// temporary one past queue.max_age) is final, and its bounce is queued
+// before it is recorded; a temporary one is retried on the backoff
+// schedule, with a delay warning once past queue.delay_warning.
+Status record(const Config& cfg, const Spool& spool, const std::string& id,
+              const std::vector<RecipientStatus>& results, int64_t now);
+
+// When a recipient that failed `attempts` times is tried next.
+int64_t retry_delay(const Config& cfg, int attempts);
+
+// Whether `address` is delivered here (its domain is one of ours). An
+// address that does not parse counts as local: local delivery refuses it.
+Result<bool> is_local(Directory& dir, const std::string& address);
+
 class Runner {
   public:
     Runner(const Config& cfg, const Spool& spool) : cfg_(cfg), spool_(spool) {}
-    // Work on entry `id` if anything in it is due (`force`: everything
-    // pending is due). Returns when it next needs attention (0: removed).
+    // Deliver the due local recipients of entry `id` (`force`: everything
+    // pending is due). Returns when a local recipient next needs attention,
+    // INT64_MAX when none is left, 0 when the entry is gone.
     int64_t process(const std::string& id, int64_t now, bool force);
     // Close the directory and the mailbox indexes kept open between
     // deliveries (before sleeping), so that none is held while idle.
@@ -30,13 +47,10 @@ class Runner {
 
   private:
     Directory* directory();
-    int64_t retry_delay(int attempts) const;
     const Config& cfg_;
     const Spool& spool_;
     std::optional<Directory> dir_;
     std::optional<LocalDelivery> agent_; // uses *dir_; reset with it
 };
-
-constexpr const char* remote_waiting = "waiting for outbound delivery (not available yet)";
 
 } // namespace mail::queue

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -16,8 +18,11 @@ namespace {
 
 constexpr std::string_view state_magic = "facteur-state 1";
 
-const char* status_name(RcptStatus s) {
-    return s == RcptStatus::done ? "done" : s == RcptStatus::failed ? "failed" : "pending";
+const char* status_name(const RcptState& r) {
+    return r.status == RcptStatus::done     ? "done"
+           : r.status == RcptStatus::failed ? "failed"
+           : r.warned                       ? "delayed"
+                                            : "pending";
 }
 
 } // namespace
@@ -27,7 +32,7 @@ std::string spool_dir(const Config& cfg) { return cfg.state_dir + "/queue"; }
 std::string format_state(const std::vector<RcptState>& st) {
     std::string s = std::string(state_magic) + "\n";
     for (auto& r : st)
-        s += "rcpt\t" + r.address + "\t" + status_name(r.status) + "\t" +
+        s += "rcpt\t" + r.address + "\t" + status_name(r) + "\t" +
              std::to_string(r.attempts) + "\t" + std::to_string(r.next) + "\t" +
              (r.dsn.empty() ? "-" : r.dsn) + "\t" + single_line(r.text) + "\n";
     return s;
@@ -53,6 +58,7 @@ Result<std::vector<RcptState>> parse_state(std::string_view text) {
         r.address = f[1];
         r.status = f[2] == "done" ? RcptStatus::done
                    : f[2] == "failed" ? RcptStatus::failed : RcptStatus::pending;
+        r.warned = f[2] == "delayed";
         std::from_chars(f[3].begin(), f[3].end(), r.attempts);
         std::from_chars(f[4].begin(), f[4].end(), r.next);
         r.dsn = f[5] == "-" ? "" : std::string(f[5]);
@@ -101,11 +107,21 @@ Result<std::vector<std::string>> Spool::ids() const {
     return out;
 }
 
-Result<Entry> Spool::load(const std::string& id) const {
+Result<Entry> Spool::load(const std::string& id, bool whole) const {
     Entry e;
-    auto file = read_file(mess_path(id), static_cast<size_t>(1) << 31);
-    if (!file) return file.error();
-    e.file = std::move(*file);
+    if (whole) {
+        auto file = read_file(mess_path(id), static_cast<size_t>(1) << 31);
+        if (!file) return file.error();
+        e.file = std::move(*file);
+    } else {
+        Fd fd(::open(mess_path(id).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return errno == ENOENT ? make_error(Errc::noinput, "no queue entry " + id)
+                                        : sys_error("open", mess_path(id));
+        e.file.resize(max_envelope);
+        ssize_t n = ::pread(fd.get(), e.file.data(), e.file.size(), 0);
+        if (n < 0) return sys_error("read", mess_path(id));
+        e.file.resize(static_cast<size_t>(n));
+    }
     auto env = parse_envelope(e.file, e.body);
     if (!env) return env.error();
     e.env = std::move(*env);
@@ -113,6 +129,18 @@ Result<Entry> Spool::load(const std::string& id) const {
     if (!st) return st.error();
     e.state = std::move(*st);
     return e;
+}
+
+Result<Fd> Spool::lock(const std::string& id) const {
+    Fd fd(::open(mess_path(id).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno == ENOENT ? make_error(Errc::noinput, "no queue entry " + id)
+                                    : sys_error("open", mess_path(id));
+    struct stat st;
+    while (flock(fd.get(), LOCK_EX) != 0)
+        if (errno != EINTR) return sys_error("flock", mess_path(id));
+    if (fstat(fd.get(), &st) != 0) return sys_error("fstat", mess_path(id));
+    if (st.st_nlink == 0) return make_error(Errc::noinput, "no queue entry " + id); // removed meanwhile
+    return fd;
 }
 
 Result<std::vector<RcptState>> Spool::state(const std::string& id, const Envelope& env) const {

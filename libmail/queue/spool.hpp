@@ -31,6 +31,7 @@ struct RcptState {
     int64_t next = 0; // time of the next attempt (pending)
     std::string dsn;  // last result, "4.2.2"
     std::string text; // last result text (one line)
+    bool warned = false; // a delay warning was sent (stored as status "delayed")
 };
 
 std::string format_state(const std::vector<RcptState>& s);
@@ -67,7 +68,12 @@ class Spool {
     Result<std::vector<std::string>> ids() const; // sorted, oldest first
     // Errors: noinput (the entry is gone), data (not readable as a queue
     // entry: left in place for a person to look at), tempfail.
-    Result<Entry> load(const std::string& id) const;
+    // With `whole` false, only the envelope and state are read (message()
+    // is then incomplete): enough to schedule.
+    Result<Entry> load(const std::string& id, bool whole = true) const;
+    // Hold entry `id` against other updates of its state (flock on the
+    // queue file) while the descriptor is open. noinput when it is gone.
+    Result<Fd> lock(const std::string& id) const;
     Status save_state(const std::string& id, const std::vector<RcptState>& s) const;
     Status remove(const std::string& id) const;
     // Remove files in tmp/ older than `age` seconds: what a killed

@@ -88,7 +88,8 @@ assert len(q) == 1, q
 r = {x["address"]: x for x in q[0]["recipients"]}
 assert r["bob@example.test"]["status"] == "delivered", r
 d = r["dave@elsewhere.test"]
-assert d["status"] == "pending" and "outbound" in d["last_result"] and d["next_attempt"] > 0, d
+assert d["status"] == "pending" and "DNS lookup for elsewhere.test failed" in d["last_result"], d
+assert d["attempts"] == 1 and d["dsn"] == "4.4.3" and d["next_attempt"] > 0, d
 ' "$output"
 	run mail-queue show "$id"
 	assert_success
@@ -103,18 +104,23 @@ assert d["status"] == "pending" and "outbound" in d["last_result"] and d["next_a
 	assert_failure 64
 }
 
-@test "a permanent failure bounces to the sender as a DSN; never for the null sender" {
+@test "a permanent failure bounces to the sender as a DSN; for the null sender, to the postmaster" {
+	printf 'queue.postmaster = "postmaster@example.test"\n' >> "$FACTEUR_CONFIG"
+	mail-admin alias add postmaster@example.test alice@example.test
 	sample_message doomed | MAILPARAMS=" ENVID=env+2B1" RCPTPARAMS=" ORCPT=rfc822;bob@example.test" \
 		submit alice@example.test bob@example.test
 	sample_message doomed-too | submit "" bob@example.test
 	mail-admin mailbox remove bob@example.test
 	run mail-queue run --once
 	assert_success
-	# the bounce itself was queued and, once run, delivered to alice
+	# the bounce and the double bounce were queued and, once run, delivered to alice
 	mail-queue run --once
 	[ "$(queued_files | wc -l)" -eq 0 ]
-	[ "$(count_files "$MAIL/alice/new")" -eq 1 ]
-	f=$(find "$MAIL/alice/new" -type f)
+	[ "$(count_files "$MAIL/alice/new")" -eq 2 ]
+	double=$(grep -l "^To: <postmaster@example.test>" "$MAIL"/alice/new/*)
+	grep -q "^Subject: Undelivered Mail Returned to Sender" "$double"
+	grep -q "^Subject: doomed-too" "$double"
+	f=$(grep -L "^To: <postmaster@example.test>" "$MAIL"/alice/new/*)
 	run cat "$f"
 	assert_line "Return-Path: <>"
 	assert_line "Subject: Undelivered Mail Returned to Sender"

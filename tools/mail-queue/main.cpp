@@ -35,9 +35,10 @@ Result<Entry> load(const queue::Spool& spool, const std::string& id) {
                  q->message().size()};
 }
 
-const char* status_name(queue::RcptStatus s) {
+const char* status_name(const queue::RcptState& r) {
     using S = queue::RcptStatus;
-    return s == S::done ? "delivered" : s == S::failed ? "failed" : "pending";
+    return r.status == S::done ? "delivered" : r.status == S::failed ? "failed"
+           : r.warned ? "delayed" : "pending";
 }
 
 void print_entry(JsonWriter* j, const std::string& id, const Entry& e, bool details) {
@@ -47,7 +48,7 @@ void print_entry(JsonWriter* j, const std::string& id, const Entry& e, bool deta
         if (details) j->key("subject").value(e.subject).key("client").value(e.env.client);
         j->key("recipients").begin_array();
         for (auto& r : e.state)
-            j->begin_object().key("address").value(r.address).key("status").value(status_name(r.status))
+            j->begin_object().key("address").value(r.address).key("status").value(status_name(r))
                 .key("attempts").value(static_cast<int64_t>(r.attempts)).key("next_attempt").value(r.next)
                 .key("dsn").value(r.dsn).key("last_result").value(r.text).end_object();
         j->end_array().end_object();
@@ -56,7 +57,7 @@ void print_entry(JsonWriter* j, const std::string& id, const Entry& e, bool deta
     fmt::print("{}  {}  {} bytes  from <{}>\n", id, format_date(e.env.arrived), e.size, e.env.sender);
     if (details) fmt::print("  subject: {}\n  client: {}\n", e.subject, e.env.client);
     for (auto& r : e.state) {
-        fmt::print("  <{}> {}", r.address, status_name(r.status));
+        fmt::print("  <{}> {}", r.address, status_name(r));
         if (r.attempts) fmt::print(", {} attempts", r.attempts);
         if (r.status == queue::RcptStatus::pending && r.next) fmt::print(", next {}", format_date(r.next));
         if (!r.text.empty()) fmt::print(": {} {}", r.dsn, r.text);
@@ -103,7 +104,8 @@ int flush(const queue::Spool& spool, const std::vector<std::string>& only) {
     if (!ids) return 75;
     int rc = 0;
     for (auto& id : *ids) {
-        auto e = load(spool, id);
+        auto lock = valid_id(id) ? spool.lock(id) : Result<Fd>(make_error(Errc::noinput, ""));
+        auto e = lock ? load(spool, id) : Result<Entry>(lock.error());
         if (!e) {
             fmt::print(stderr, "mail-queue: no such entry: {}\n", id);
             rc = 67;
@@ -122,7 +124,8 @@ int flush(const queue::Spool& spool, const std::vector<std::string>& only) {
 int remove(const queue::Spool& spool, const std::vector<std::string>& ids) {
     int rc = 0;
     for (auto& id : ids) {
-        if (!valid_id(id) || !exists(spool.mess_path(id))) {
+        auto lock = valid_id(id) ? spool.lock(id) : Result<Fd>(make_error(Errc::noinput, ""));
+        if (!lock) {
             fmt::print(stderr, "mail-queue: no such entry: {}\n", id);
             rc = 67;
             continue;

@@ -3,6 +3,8 @@
 // until the next retry. A full rescan every minute catches anything an
 // event missed. One runner at a time (flock on queue/lock).
 #include <climits>
+#include <deque>
+#include <optional>
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #include "base/files.hpp"
 #include "base/log.hpp"
+#include "queue/remote.hpp"
 #include "queue/runner.hpp"
 
 using namespace mail;
@@ -103,9 +106,12 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
         if (workers) workers->keep_running();
         int64_t now = time(nullptr);
         if (now >= next_scan) {
-            if (auto ids = spool.ids())
+            if (auto ids = spool.ids()) {
+                std::map<std::string, int64_t> fresh; // forget entries removed by others
                 for (auto& id : *ids)
-                    if (mine(id, k, n)) due.try_emplace(id, 0);
+                    if (mine(id, k, n)) fresh.emplace(id, due.count(id) ? due[id] : 0);
+                due.swap(fresh);
+            }
             if (k == 0) spool.sweep_tmp(now, tmp_max_age);
             next_scan = now + rescan_interval;
         }
@@ -137,6 +143,160 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
     return 0;
 }
 
+// The outbound scheduler: finds the due remote recipients of every entry,
+// groups them by destination and starts a delivery process per
+// destination (remote.hpp), within outbound.max_connections in all and
+// outbound.max_per_destination each. `once`: one pass, waiting for the
+// deliveries to end.
+int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
+    Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
+        inotify_add_watch(ino.get(), spool.dir().c_str(), IN_CLOSE_WRITE) < 0) {
+        log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
+        return 75;
+    }
+    struct Destination {
+        std::deque<queue::Job> waiting;
+        int running = 0;
+    };
+    struct Child {
+        std::string destination;
+        std::vector<std::string> ids;
+    };
+    std::map<std::string, int64_t> entries; // id -> next remote attempt (0: look again)
+    std::map<std::string, int> busy;        // id -> deliveries waiting or running
+    std::map<std::string, Destination> dests;
+    std::map<pid_t, Child> children;
+    std::optional<Directory> dir;
+    int64_t next_scan = 0;
+    bool force = once;
+    while (!stopping) {
+        int64_t now = time(nullptr);
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            auto it = children.find(pid);
+            if (it == children.end()) continue;
+            bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+            if (crashed) log::warn("queue.remote", "delivery to {} ended abnormally (status {})",
+                                   it->second.destination, status);
+            dests[it->second.destination].running--;
+            for (auto& id : it->second.ids) {
+                if (--busy[id] == 0) busy.erase(id);
+                // Look at the entry again (its state has the next attempt);
+                // after a crash, not before the first retry.
+                entries[id] = crashed ? now + cfg.queue.retry_min : 0;
+            }
+            children.erase(it);
+        }
+        if (now >= next_scan) {
+            if (auto ids = spool.ids()) {
+                std::map<std::string, int64_t> fresh;
+                for (auto& id : *ids) fresh.emplace(id, entries.count(id) ? entries[id] : 0);
+                entries.swap(fresh);
+            }
+            next_scan = now + rescan_interval;
+            dir.reset(); // see directory changes
+        }
+        if (!dir) {
+            auto d = Directory::open(cfg.directory_path(), Db::Access::read_only);
+            if (!d) log::error("queue.directory", d.error());
+            else dir.emplace(std::move(*d));
+        }
+        for (auto it = entries.begin(); dir && it != entries.end();) {
+            auto& [id, next] = *it;
+            if (busy.count(id) || (!force && next > now)) {
+                ++it;
+                continue;
+            }
+            auto e = spool.load(id, false);
+            if (!e) {
+                if (e.error().code == Errc::noinput) {
+                    it = entries.erase(it);
+                    continue;
+                }
+                next = now + cfg.queue.retry_min;
+                ++it;
+                continue;
+            }
+            std::map<std::string, std::vector<std::string>> due;
+            next = INT64_MAX;
+            for (auto& r : e->state) {
+                if (r.status != queue::RcptStatus::pending) continue;
+                auto local = queue::is_local(*dir, r.address);
+                if (!local) {
+                    next = now + cfg.queue.retry_min;
+                    break;
+                }
+                if (*local) continue;
+                if (force || r.next <= now) due[queue::destination_of(cfg, r.address)].push_back(r.address);
+                else next = std::min(next, r.next);
+            }
+            for (auto& [d, rcpts] : due) {
+                dests[d].waiting.push_back(queue::Job{id, rcpts});
+                busy[id]++;
+            }
+            ++it;
+        }
+        force = false;
+        // Start deliveries, one destination after the other, round robin.
+        for (bool started = true; started && !stopping;) {
+            started = false;
+            for (auto& [name, d] : dests) {
+                if (d.waiting.empty() || d.running >= cfg.outbound.max_per_destination ||
+                    children.size() >= static_cast<size_t>(cfg.outbound.max_connections))
+                    continue;
+                std::vector<queue::Job> batch;
+                while (!d.waiting.empty() &&
+                       batch.size() < static_cast<size_t>(cfg.outbound.messages_per_connection)) {
+                    batch.push_back(std::move(d.waiting.front()));
+                    d.waiting.pop_front();
+                }
+                pid_t parent = getpid();
+                pid_t child = fork();
+                if (child == 0) {
+                    signal(SIGTERM, SIG_DFL);
+                    signal(SIGINT, SIG_DFL);
+                    prctl(PR_SET_PDEATHSIG, SIGTERM);
+                    if (getppid() != parent) _exit(0);
+                    queue::Signer signer(cfg);
+                    queue::deliver_remote(cfg, spool, name, batch, signer);
+                    _exit(0);
+                }
+                if (child < 0) { // try again at the next turn
+                    for (auto it = batch.rbegin(); it != batch.rend(); ++it) d.waiting.push_front(*it);
+                    break;
+                }
+                Child c{name, {}};
+                for (auto& j : batch) c.ids.push_back(j.id);
+                children.emplace(child, std::move(c));
+                d.running++;
+                started = true;
+            }
+        }
+        for (auto it = dests.begin(); it != dests.end();)
+            it = it->second.waiting.empty() && it->second.running == 0 ? dests.erase(it) : std::next(it);
+        if (once && children.empty() && dests.empty()) break;
+        int64_t wake = next_scan;
+        for (auto& [id, t] : entries)
+            if (!busy.count(id)) wake = std::min(wake, t);
+        int64_t wait_s = std::clamp<int64_t>(wake - time(nullptr), 0, 60);
+        int wait_ms = children.empty() ? static_cast<int>(wait_s * 1000) : std::min<int>(wait_s * 1000, 200);
+        pollfd p{ino.get(), POLLIN, 0};
+        if (poll(&p, 1, wait_ms) > 0) {
+            std::vector<std::string> fresh;
+            bool flush = false;
+            read_events(ino.get(), fresh, flush);
+            for (auto& id : fresh)
+                if (!busy.count(id)) entries[id] = 0;
+            if (flush) next_scan = 0, force = true;
+        }
+    }
+    for (auto& [p, c] : children) kill(p, SIGTERM);
+    for (auto& [p, c] : children) waitpid(p, nullptr, 0);
+    return 0;
+}
+
 } // namespace
 
 int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
@@ -155,8 +315,18 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
     log::info("queue.start", "delivering from {} with {} workers", spool.dir(), n);
     sa.sa_handler = on_child; // a worker's end interrupts poll(), so it is restarted soon
     sigaction(SIGCHLD, &sa, nullptr);
-    Workers workers(n, lock.get(), [&](unsigned k) { return work(cfg, spool, false, k, n, nullptr); });
-    int rc = work(cfg, spool, once, 0, n, n > 1 ? &workers : nullptr);
+    if (once) {
+        int rc = work(cfg, spool, true, 0, 1, nullptr);
+        int rc2 = outbound(cfg, spool, true);
+        log::info("queue.stop", "stopped");
+        return rc ? rc : rc2;
+    }
+    // Processes 1..n-1 deliver locally with this one; process n schedules
+    // remote deliveries.
+    Workers workers(n + 1, lock.get(), [&](unsigned k) {
+        return k == n ? outbound(cfg, spool, false) : work(cfg, spool, false, k, n, nullptr);
+    });
+    int rc = work(cfg, spool, false, 0, n, &workers);
     log::info("queue.stop", "stopped");
     return rc;
 }

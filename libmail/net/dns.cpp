@@ -1,0 +1,183 @@
+#include "dns.hpp"
+
+#include <algorithm>
+#include <ares.h>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <random>
+
+namespace mail::net {
+
+namespace {
+
+constexpr int type_mx = 15, class_in = 1;
+
+bool numeric(const std::string& host) {
+    in6_addr a;
+    return inet_pton(AF_INET, host.c_str(), &a) == 1 || inet_pton(AF_INET6, host.c_str(), &a) == 1;
+}
+
+bool temporary(int status) { return status != ARES_ENOTFOUND && status != ARES_ENODATA; }
+
+Error dns_error(int status, const std::string& name) {
+    if (status == ARES_ENOTFOUND)
+        return make_error(Errc::unavailable, "5.1.2 domain " + name + " does not exist");
+    return make_error(Errc::tempfail,
+                      fmt::format("4.4.3 DNS lookup for {} failed: {}", name, ares_strerror(status)));
+}
+
+struct MxAnswer {
+    int status = ARES_ETIMEOUT;
+    std::vector<MailHost> hosts;
+    bool null_mx = false;
+};
+
+void on_mx(void* arg, int status, int, unsigned char* abuf, int alen) {
+    auto* a = static_cast<MxAnswer*>(arg);
+    a->status = status;
+    if (status != ARES_SUCCESS) return;
+    ares_mx_reply* mx = nullptr;
+    a->status = ares_parse_mx_reply(abuf, alen, &mx);
+    for (ares_mx_reply* m = mx; m; m = m->next) {
+        std::string host = m->host ? m->host : "";
+        if (host.empty() || host == ".") a->null_mx = true;
+        else a->hosts.push_back(MailHost{host, m->priority, {}});
+    }
+    if (mx) ares_free_data(mx);
+}
+
+struct AddrAnswer {
+    MailHost* host;
+    int* status;
+};
+
+void on_addr(void* arg, int status, int, ares_addrinfo* res) {
+    auto* a = static_cast<AddrAnswer*>(arg);
+    *a->status = status;
+    if (status == ARES_SUCCESS && res)
+        for (ares_addrinfo_node* n = res->nodes; n; n = n->ai_next) {
+            char buf[INET6_ADDRSTRLEN] = "";
+            const void* p = n->ai_family == AF_INET6
+                                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(n->ai_addr)->sin6_addr)
+                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(n->ai_addr)->sin_addr);
+            if (inet_ntop(n->ai_family, p, buf, sizeof buf) &&
+                std::find(a->host->addresses.begin(), a->host->addresses.end(), buf) ==
+                    a->host->addresses.end())
+                a->host->addresses.push_back(buf);
+        }
+    if (res) ares_freeaddrinfo(res);
+    delete a;
+}
+
+} // namespace
+
+std::string dsn_of(const Error& e) {
+    size_t sp = e.user.find(' ');
+    std::string code = e.user.substr(0, sp);
+    return code.size() >= 5 && code[1] == '.' ? code : e.code == Errc::tempfail ? "4.4.3" : "5.4.4";
+}
+
+Result<Resolver> Resolver::open(const std::string& servers, int timeout_ms) {
+    static int init = ares_library_init(ARES_LIB_INIT_ALL);
+    if (init != ARES_SUCCESS)
+        return make_error(Errc::tempfail, "4.4.3 DNS not available", ares_strerror(init));
+    ares_options o{};
+    o.timeout = std::max(timeout_ms, 100);
+    o.tries = 2;
+    ares_channel ch = nullptr;
+    int r = ares_init_options(&ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    if (r != ARES_SUCCESS)
+        return make_error(Errc::tempfail, "4.4.3 DNS not available", ares_strerror(r));
+    Resolver res(ch);
+    if (!servers.empty() && (r = ares_set_servers_ports_csv(ch, servers.c_str())) != ARES_SUCCESS)
+        return make_error(Errc::config, "invalid DNS servers '" + servers + "'", ares_strerror(r));
+    return res;
+}
+
+Resolver::~Resolver() {
+    if (ch_) ares_destroy(ch_);
+}
+
+void Resolver::wait() {
+    for (;;) {
+        ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+        int bits = ares_getsock(ch_, socks, ARES_GETSOCK_MAXNUM);
+        pollfd pf[ARES_GETSOCK_MAXNUM];
+        int n = 0;
+        for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+            bool r = ARES_GETSOCK_READABLE(bits, i), w = ARES_GETSOCK_WRITABLE(bits, i);
+            if (r || w) pf[n++] = pollfd{socks[i], short((r ? POLLIN : 0) | (w ? POLLOUT : 0)), 0};
+        }
+        if (n == 0) return; // nothing in flight
+        timeval tv{};
+        timeval* t = ares_timeout(ch_, nullptr, &tv);
+        int ms = t ? static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000) : 1000;
+        int got = ::poll(pf, static_cast<nfds_t>(n), ms);
+        if (got <= 0) {
+            ares_process_fd(ch_, ARES_SOCKET_BAD, ARES_SOCKET_BAD); // timeouts
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!pf[i].revents) continue;
+            bool r = pf[i].revents & (POLLIN | POLLERR | POLLHUP);
+            bool w = pf[i].revents & POLLOUT;
+            ares_process_fd(ch_, r ? pf[i].fd : ARES_SOCKET_BAD, w ? pf[i].fd : ARES_SOCKET_BAD);
+        }
+    }
+}
+
+void Resolver::lookup_addresses(std::vector<MailHost>& hosts, std::vector<int>& status) {
+    status.assign(hosts.size(), ARES_SUCCESS);
+    ares_addrinfo_hints hints{};
+    hints.ai_family = AF_UNSPEC;
+    for (size_t i = 0; i < hosts.size(); i++) {
+        if (numeric(hosts[i].name)) {
+            hosts[i].addresses = {hosts[i].name};
+            continue;
+        }
+        ares_getaddrinfo(ch_, hosts[i].name.c_str(), nullptr, &hints, on_addr,
+                         new AddrAnswer{&hosts[i], &status[i]});
+    }
+    wait();
+}
+
+Result<std::vector<std::string>> Resolver::addresses(const std::string& host) {
+    std::vector<MailHost> hosts{MailHost{host, 0, {}}};
+    std::vector<int> status;
+    lookup_addresses(hosts, status);
+    if (!hosts[0].addresses.empty()) return hosts[0].addresses;
+    if (temporary(status[0])) return dns_error(status[0], host);
+    return make_error(Errc::unavailable, "5.4.4 host " + host + " has no address");
+}
+
+Result<std::vector<MailHost>> Resolver::mail_hosts(const std::string& domain) {
+    MxAnswer mx;
+    ares_query(ch_, domain.c_str(), class_in, type_mx, on_mx, &mx);
+    wait();
+    if (mx.status == ARES_ENODATA) { // no MX: the domain itself (RFC 5321 5.1)
+        mx.hosts = {MailHost{domain, 0, {}}};
+    } else if (mx.status != ARES_SUCCESS) {
+        return dns_error(mx.status, domain);
+    } else if (mx.hosts.empty()) {
+        return make_error(Errc::unavailable, "5.1.10 domain " + domain + " accepts no mail (null MX)");
+    }
+    static std::mt19937 rng{std::random_device{}()};
+    std::shuffle(mx.hosts.begin(), mx.hosts.end(), rng);
+    std::stable_sort(mx.hosts.begin(), mx.hosts.end(),
+                     [](auto& a, auto& b) { return a.preference < b.preference; });
+    std::vector<int> status;
+    lookup_addresses(mx.hosts, status);
+    bool temp = false;
+    std::vector<MailHost> out;
+    for (size_t i = 0; i < mx.hosts.size(); i++) {
+        if (!mx.hosts[i].addresses.empty()) out.push_back(std::move(mx.hosts[i]));
+        else if (temporary(status[i])) temp = true;
+    }
+    if (!out.empty()) return out;
+    if (temp) return make_error(Errc::tempfail, "4.4.3 no address found for the mail hosts of " + domain);
+    return make_error(Errc::unavailable, "5.4.4 no mail host of " + domain + " has an address");
+}
+
+} // namespace mail::net

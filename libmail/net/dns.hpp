@@ -1,0 +1,51 @@
+// Where mail for a domain goes (RFC 5321 5.1), looked up with c-ares: the
+// MX hosts in preference order (equal preferences shuffled), each with its
+// addresses; no MX record means the domain's own address; a null MX
+// (RFC 7505) means the domain takes no mail. Lookups are synchronous for
+// the caller (one delivery process per destination) but the address
+// queries of all MX hosts run at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+typedef struct ares_channeldata* ares_channel;
+
+namespace mail::net {
+
+struct MailHost {
+    std::string name;
+    int preference = 0;
+    std::vector<std::string> addresses; // numeric, IPv6 and IPv4
+};
+
+class Resolver {
+  public:
+    // `servers`: "" for /etc/resolv.conf, or "ip:port,[ip6]:port".
+    // `timeout_ms`: for each try (two tries per server).
+    static Result<Resolver> open(const std::string& servers, int timeout_ms);
+    Resolver(Resolver&& o) noexcept : ch_(o.ch_) { o.ch_ = nullptr; }
+    Resolver& operator=(Resolver&&) = delete;
+    ~Resolver();
+
+    // The hosts that receive mail for `domain`, best first, only those with
+    // an address. Errors carry an enhanced status code at the start of
+    // their text: Errc::unavailable for a permanent answer (no such domain
+    // 5.1.2, null MX 5.1.10, no address 5.4.4), Errc::tempfail otherwise.
+    Result<std::vector<MailHost>> mail_hosts(const std::string& domain);
+    // The addresses of one host (a numeric address is returned as it is).
+    Result<std::vector<std::string>> addresses(const std::string& host);
+
+  private:
+    explicit Resolver(ares_channel ch) : ch_(ch) {}
+    void lookup_addresses(std::vector<MailHost>& hosts, std::vector<int>& status);
+    void wait();
+    ares_channel ch_;
+};
+
+// The enhanced status code at the start of a DNS error's text ("4.4.3").
+std::string dsn_of(const Error& e);
+
+} // namespace mail::net
