@@ -19,7 +19,7 @@ struct Admin {
     std::optional<mail::Directory> dir;
     // Arguments of the one subcommand that runs.
     struct {
-        std::string name, domain, quota;
+        std::string name, domain, quota, selector = "mail", algorithm = "rsa-sha256";
         std::vector<std::string> values;
         bool force = false, purge = false, password_stdin = false, no_password = false,
              repair = false;
@@ -65,6 +65,14 @@ void add_mailbox_commands(CLI::App& app, Admin& a);
 void add_alias_commands(CLI::App& app, Admin& a);
 void add_group_commands(CLI::App& app, Admin& a);
 void add_check_commands(CLI::App& app, Admin& a);
+void add_dkim_commands(CLI::App& app, Admin& a);
+
+// The DNS records a domain needs: MX, SPF, DKIM (one per key), DMARC.
+struct DnsRecord {
+    std::string name, type, value;
+};
+std::vector<DnsRecord> dns_records(Admin& a, const std::string& domain);
+void print_dns_records(Admin& a, const std::vector<DnsRecord>& records, mail::JsonWriter* w);
 
 // A subcommand's callback: AdminExit ends it quietly (rc already set).
 template <typename F> std::function<void()> guard(F f) {

@@ -59,13 +59,17 @@ void show(Admin& a, const std::string& name) {
             w.begin_object().key("address").value(e.address.local.empty() ? "@" + d.name
                                                                            : e.address.str())
                 .key("kind").value(mail::kind_name(e.kind)).end_object();
-        print_json(w.end_array().end_object());
+        w.end_array().key("dns");
+        print_dns_records(a, dns_records(a, d.name), &w);
+        print_json(w.end_object());
         return;
     }
     fmt::print("domain: {}\ncreated: {}\n", d.name, format_time(d.created));
     for (auto& e : entries)
         fmt::print("{}\t{}\n", e.address.local.empty() ? "@" + d.name : e.address.str(),
                    mail::kind_name(e.kind));
+    fmt::print("\nDNS records to publish (MX, SPF, DKIM, DMARC):\n");
+    print_dns_records(a, dns_records(a, d.name), nullptr);
 }
 
 void remove(Admin& a, const std::string& name, bool force, bool purge) {

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
     app.add_flag("--json", a.json, "machine-readable output for list and show");
     add_init_commands(app, a);
     add_domain_commands(app, a);
+    add_dkim_commands(app, a);
     add_mailbox_commands(app, a);
     add_alias_commands(app, a);
     add_group_commands(app, a);

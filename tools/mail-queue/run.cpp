@@ -170,6 +170,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
     std::optional<Directory> dir;
     int64_t next_scan = 0;
     bool force = once;
+    int passes = 0; // `once`: schedule in the first pass only
     while (!stopping) {
         int64_t now = time(nullptr);
         int status;
@@ -203,7 +204,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
             if (!d) log::error("queue.directory", d.error());
             else dir.emplace(std::move(*d));
         }
-        for (auto it = entries.begin(); dir && it != entries.end();) {
+        for (auto it = entries.begin(); dir && !(once && passes > 0) && it != entries.end();) {
             auto& [id, next] = *it;
             if (busy.count(id) || (!force && next > now)) {
                 ++it;
@@ -239,6 +240,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
             ++it;
         }
         force = false;
+        passes++;
         // Start deliveries, one destination after the other, round robin.
         for (bool started = true; started && !stopping;) {
             started = false;

@@ -1,0 +1,345 @@
+#!/usr/bin/env bats
+# Outbound delivery: DNS (dnsmasq on loopback), remote servers (smtp-sink,
+# a raw recorder, a second facteur installation), retries, bounces, delay
+# warnings, DKIM verified with python3-dkim, a smart host, kill -9.
+
+load helper
+
+setup() {
+	setup_smtp
+	PORT=$(free_port)
+	SUB=$(free_port)
+	DNS_PORT=$(free_udp_port)
+	BLACKHOLE=$(free_udp_port)
+	SINKS="$BATS_TEST_TMPDIR/sinks"
+	mkdir -p "$SINKS"
+	chmod 777 "$SINKS"
+	write_config
+	start_dns
+}
+teardown() { stop_daemons; }
+
+free_udp_port() {
+	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# write_config [EXTRA-LINES]: installation A (example.test) sends through
+# the test DNS to port $PORT of the remote hosts.
+write_config() {
+	printf 'hostname = "mx.example.test"\noutbound.dns_servers = "127.0.0.1:%s"\noutbound.dns_timeout = 1\noutbound.port = %s\n%s\n' \
+		"$DNS_PORT" "$PORT" "${1:-}" > "$FACTEUR_CONFIG"
+}
+
+start_dns() {
+	cat > "$BATS_TEST_TMPDIR/dns.conf" <<-EOF
+	no-resolv
+	no-hosts
+	local=/test/
+	mx-host=example.test,mx.example.test,10
+	host-record=mx.example.test,127.0.0.2
+	mx-host=b.test,mx.b.test,10
+	host-record=mx.b.test,127.0.0.3
+	host-record=amx.test,127.0.0.4
+	mx-host=temp.test,mx.temp.test,10
+	host-record=mx.temp.test,127.0.0.5
+	mx-host=perm.test,mx.perm.test,10
+	host-record=mx.perm.test,127.0.0.6
+	mx-host=down.test,mx.down.test,10
+	host-record=mx.down.test,127.0.0.7
+	mx-host=drop.test,mx.drop.test,10
+	host-record=mx.drop.test,127.0.0.8
+	mx-host=c.test,mx.c.test,10
+	host-record=mx.c.test,127.0.0.9
+	dns-rr=null.test,15,000000
+	server=/slow.test/127.0.0.1#$BLACKHOLE
+	EOF
+	# slow.test's server never answers
+	daemon python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(3600)' "$BLACKHOLE"
+	daemon dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+		--conf-file="$BATS_TEST_TMPDIR/dns.conf" --pid-file= --user=nobody
+	/usr/bin/python3 - "$DNS_PORT" <<-'EOF'
+	import sys, time, dns.resolver
+	r = dns.resolver.Resolver(configure=False)
+	r.nameservers, r.port, r.lifetime = ["127.0.0.1"], int(sys.argv[1]), 0.5
+	for _ in range(50):
+	    try:
+	        r.resolve("b.test", "MX")
+	        sys.exit(0)
+	    except Exception:
+	        time.sleep(0.1)
+	sys.exit("dnsmasq did not start")
+	EOF
+}
+
+# wait_addr IP PORT: until something accepts connections there.
+wait_addr() {
+	for _ in $(seq 50); do
+		python3 -c "import socket; socket.create_connection(('$1',$2),1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# sink IP NAME [smtp-sink options]: smtp-sink on IP:$PORT, dumping each
+# message into $SINKS/NAME/.
+sink() {
+	local ip=$1 name=$2
+	shift 2
+	mkdir -p "$SINKS/$name"
+	chmod 777 "$SINKS/$name"
+	daemon smtp-sink -u root -d "$SINKS/$name/%M." "$@" "$ip:$PORT" 100
+	wait_addr "$ip" "$PORT"
+}
+
+# send RCPT... (message on stdin): alice submits it (AUTH on loopback).
+send() {
+	{
+		printf '@args --role submission\n< 220\n> EHLO c\n< 250\n'
+		printf '> AUTH PLAIN %s\n< 235\n' "$(printf '\0alice@example.test\0pw-alice' | base64)"
+		printf '> MAIL FROM:<alice@example.test>\n< 250\n'
+		for r in "$@"; do printf '> RCPT TO:<%s>\n< 250\n' "$r"; done
+		printf '> DATA\n< 354\n>raw '
+		sed 's/^\./../; s/$/\\r\\n/' | tr -d '\n'
+		printf '.\\r\\n\n< 250 2.0.0\n'
+	} > "$BATS_TEST_TMPDIR/send.txt"
+	python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "$BUILD/tools/mail-smtpd" "$BATS_TEST_TMPDIR/send.txt"
+}
+
+message() { printf 'From: Alice <alice@example.test>\nTo: someone@b.test\nSubject: %s\n\n.a line with a dot\n..two dots\nend of %s\n' "$1" "$1"; }
+
+# state ADDRESS: "status attempts dsn last_result" of a queued recipient
+state() {
+	mail-queue list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    for r in e["recipients"]:
+        if r["address"] == sys.argv[1]:
+            print(r["status"], r["attempts"], r["dsn"], r["last_result"])' "$1"
+}
+
+# body_of FILE: the message part of a queue file (after the envelope)
+body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.buffer.write(d[d.index(b"\n\n")+2:])' "$1"; }
+
+@test "end to end: alice@example.test to bob@b.test through DNS, STARTTLS and DKIM (RSA and Ed25519)" {
+	mail-admin dkim generate example.test >/dev/null
+	mail-admin dkim generate example.test --selector ed --algorithm ed25519-sha256 >/dev/null
+	mail-admin --json dkim show example.test > "$BATS_TEST_TMPDIR/records.json"
+	# installation B, for b.test, listening on 127.0.0.3
+	B="$BATS_TEST_TMPDIR/b"
+	printf 'hostname = "mx.b.test"\nstate_dir = "%s"\n' "$B" > "$BATS_TEST_TMPDIR/b.toml"
+	(
+		export FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B"
+		mail-admin init >/dev/null
+		mail-admin domain add b.test
+		mail-admin mailbox add bob@b.test --no-password
+	)
+	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" \
+		daemon mail-smtpd --role mx --tls starttls --listen "127.0.0.3:$PORT"
+	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" daemon mail-queue run
+	wait_addr 127.0.0.3 "$PORT"
+	message hello | send bob@b.test
+	run mail-queue run --once
+	assert_success
+	assert_output --partial "relay=mx.b.test[127.0.0.3] tls=TLSv1.3"
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	for _ in $(seq 50); do
+		[ "$(count_files "$B/mail/b.test/bob/new")" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ "$(count_files "$B/mail/b.test/bob/new")" -eq 1 ]
+	f=$(find "$B/mail/b.test/bob/new" -type f)
+	grep -q "^Received: from mx.example.test (.*\[127.0.0.1\])" "$f"
+	grep -q "with ESMTPS id" "$f"
+	grep -q "^\.a line with a dot" "$f"
+	grep -q "^\.\.two dots" "$f"
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_verify.py" "$f" "$BATS_TEST_TMPDIR/records.json"
+	assert_success
+	assert_line "signature 0: pass"
+	assert_line "signature 1: pass"
+	grep -q "a=ed25519-sha256" "$f"
+	grep -q "a=rsa-sha256" "$f"
+	# an altered body no longer verifies
+	sed -i 's/^end of hello/end of HELLO/' "$f"
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_verify.py" "$f" "$BATS_TEST_TMPDIR/records.json"
+	assert_failure
+}
+
+@test "on the wire: CRLF line ends only, leading dots doubled, then exactly the message (smtp-sink -d)" {
+	daemon python3 "$BATS_TEST_DIRNAME/raw_sink.py" 127.0.0.3 "$PORT" "$BATS_TEST_TMPDIR/wire"
+	wait_addr 127.0.0.3 "$PORT"
+	message dots | send bob@b.test
+	q=$(queued_files)
+	body_of "$q" > "$BATS_TEST_TMPDIR/queued"
+	run mail-queue run --once
+	assert_success
+	python3 - "$BATS_TEST_TMPDIR/queued" "$BATS_TEST_TMPDIR/wire" <<-'EOF'
+	import sys
+	queued, wire = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+	assert b"\n" not in wire.replace(b"\r\n", b""), "bare LF on the wire"
+	assert b"\r" not in wire.replace(b"\r\n", b""), "bare CR on the wire"
+	lines = queued.decode().split("\n")[:-1]
+	expect = "".join(("." + l if l.startswith(".") else l) + "\r\n" for l in lines) + ".\r\n"
+	assert wire.decode() == expect, (wire, expect)
+	assert b"\r\n..a line with a dot\r\n...two dots\r\n" in wire
+	EOF
+	# smtp-sink undoes the stuffing: it stores exactly the queued message
+	sink 127.0.0.4 amx
+	message exact | send x@amx.test
+	body_of "$(queued_files)" > "$BATS_TEST_TMPDIR/queued"
+	run mail-queue run --once
+	assert_success
+	f=$(find "$SINKS/amx" -type f)
+	python3 - "$BATS_TEST_TMPDIR/queued" "$f" <<-'EOF'
+	import sys
+	queued, dump = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+	# the dump: smtp-sink's own header lines, its 3-line Received, the message, an empty line
+	lines = dump.split(b"\n")
+	i = next(k for k, l in enumerate(lines) if l.startswith(b"Received: from"))
+	assert b"\n".join(lines[i + 3:]) == queued + b"\n", (dump, queued)
+	EOF
+}
+
+@test "per recipient: 2xx done, 5xx bounced, 4xx retried with the remote reply; null MX; no MX uses the A record" {
+	sink 127.0.0.4 amx
+	sink 127.0.0.5 temp -r RCPT
+	sink 127.0.0.6 perm -f RCPT
+	message mixed | send a@amx.test t@temp.test p@perm.test n@null.test
+	run mail-queue run --once
+	echo "$output"
+	assert_success
+	[ "$(count_files "$SINKS/amx")" -eq 1 ]
+	run state t@temp.test
+	assert_output "pending 1 4.3.0 mx.temp.test[127.0.0.5] said: 450 4.3.0 Error: command failed"
+	run mail-queue list
+	assert_output --partial "<t@temp.test> pending, 1 attempts, next"
+	assert_output --partial "<a@amx.test> delivered"
+	assert_output --partial "<p@perm.test> failed"
+	# the bounces (one per destination) reach alice at the next run
+	run mail-queue run --once
+	[ "$(grep -l "^Subject: Undelivered Mail" "$MAIL"/alice/new/* | wc -l)" -eq 2 ]
+	f=$(grep -l "^Final-Recipient: rfc822; p@perm.test" "$MAIL"/alice/new/*)
+	grep -q "^Diagnostic-Code: smtp; 500 5.3.0 Error: command failed" "$f"
+	grep -q "^Status: 5.3.0" "$f"
+	f=$(grep -l "^Final-Recipient: rfc822; n@null.test" "$MAIL"/alice/new/*)
+	grep -q "^Status: 5.1.10" "$f"
+	! grep -q "^Final-Recipient: rfc822; t@temp.test" "$MAIL"/alice/new/*
+	[ "$(state t@temp.test | cut -d' ' -f1)" = pending ]
+}
+
+@test "a server that drops the connection after the data keeps the message queued; it goes at the next try" {
+	sink 127.0.0.8 drop -q .
+	message dropped | send x@drop.test
+	run mail-queue run --once
+	assert_success
+	run state x@drop.test
+	assert_output --regexp "^pending 1 4\.4\.2 "
+	stop_daemons
+	start_dns
+	sink 127.0.0.8 drop2
+	mail-queue flush
+	run mail-queue run --once
+	assert_success
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	[ "$(count_files "$SINKS/drop2")" -eq 1 ]
+}
+
+@test "a server down and a DNS timeout: retried, a delay warning, then bounced at queue.max_age" {
+	write_config "$(printf 'queue.retry_min = "1s"\nqueue.max_age = "7s"\nqueue.delay_warning = "1s"')"
+	message late | send x@down.test y@slow.test
+	sleep 1.2
+	run mail-queue run --once
+	echo "$output"
+	assert_success
+	run state x@down.test
+	assert_output --regexp "^delayed 1 4\.4\.1 connection to \[127\.0\.0\.7\]:$PORT failed: Connection refused"
+	run state y@slow.test
+	assert_output --regexp "^delayed 1 4\.4\.3 DNS lookup for slow.test failed"
+	sleep 4
+	mail-queue flush
+	run mail-queue run --once
+	assert_success
+	run mail-queue run --once
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	# one warning and one bounce per destination
+	[ "$(grep -l "^Subject: Delayed Mail" "$MAIL"/alice/new/* | wc -l)" -eq 2 ]
+	[ "$(grep -l "^Subject: Undelivered Mail" "$MAIL"/alice/new/* | wc -l)" -eq 2 ]
+	w=$(grep -l "^Subject: Delayed Mail" "$MAIL"/alice/new/* | xargs grep -l "^Final-Recipient: rfc822; x@down.test")
+	grep -q "^Action: delayed" "$w"
+	grep -q "^Status: 4.4.1" "$w"
+	grep -q "^Content-Type: text/rfc822-headers" "$w"
+	b=$(grep -l "^Subject: Undelivered Mail" "$MAIL"/alice/new/* | xargs grep -l "^Final-Recipient: rfc822; y@slow.test")
+	grep -q "^Action: failed" "$b"
+	grep -q "^Status: 5.4.7" "$b"
+	grep -q "delivery time expired" "$b"
+}
+
+@test "delay warnings can be switched off" {
+	write_config "$(printf 'queue.retry_min = "1s"\nqueue.delay_warning = "off"')"
+	message late | send x@down.test
+	sleep 1.2
+	mail-queue run --once
+	mail-queue run --once
+	run state x@down.test
+	assert_output --regexp "^pending 2 "
+	[ "$(count_files "$MAIL/alice/new")" -eq 0 ]
+}
+
+@test "kill -9 of mail-queue run during remote delivery: nothing lost, at most one copy more per connection" {
+	write_config "$(printf 'outbound.max_per_destination = 3\noutbound.messages_per_connection = 4')"
+	sink 127.0.0.3 b -W .:1
+	for i in $(seq 12); do message "m$i" | send "r$i@b.test"; done
+	setsid mail-queue run 2>"$BATS_TEST_TMPDIR/run1.log" &
+	pid=$!
+	sleep 2.5
+	kill -9 -- "-$pid"
+	wait "$pid" || true
+	[ "$(queued_files | wc -l)" -gt 0 ]
+	daemon mail-queue run
+	for _ in $(seq 300); do
+		[ "$(queued_files | wc -l)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	total=$(count_files "$SINKS/b")
+	distinct=$(cat "$SINKS"/b/* | grep -c "^Subject: m[0-9]*$" || true)
+	subjects=$(cat "$SINKS"/b/* | grep "^Subject: m" | sort -u | wc -l)
+	echo "total=$total subjects=$subjects"
+	[ "$subjects" -eq 12 ]
+	[ "$total" -le 15 ]
+	[ "$distinct" -eq "$total" ]
+}
+
+@test "smart host: everything through one host with STARTTLS (certificate checked) and AUTH" {
+	# installation B: the provider's submission server, on mx.b.test (127.0.0.3)
+	B="$BATS_TEST_TMPDIR/b"
+	printf 'hostname = "mx.b.test"\nstate_dir = "%s"\n' "$B" > "$BATS_TEST_TMPDIR/b.toml"
+	(
+		export FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B"
+		mail-admin init >/dev/null
+		mail-admin domain add example.test
+		echo relay-pw | mail-admin mailbox add alice@example.test --password-stdin
+	)
+	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" \
+		daemon mail-smtpd --role submission --tls starttls --listen "127.0.0.3:$SUB"
+	wait_addr 127.0.0.3 "$SUB"
+	echo relay-pw > "$BATS_TEST_TMPDIR/relay-pw"
+	write_config "$(printf 'outbound.relay_host = "mx.b.test:%s"\noutbound.relay_ca = "%s"\noutbound.relay_user = "alice@example.test"\noutbound.relay_password_file = "%s"' \
+		"$SUB" "$B/tls/cert.pem" "$BATS_TEST_TMPDIR/relay-pw")"
+	message relayed | send carol@c.test dave@b.test
+	run mail-queue run --once
+	assert_success
+	assert_output --partial "relay=mx.b.test[127.0.0.3] tls=TLSv1.3"
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	# B queued it, authenticated as alice over TLS
+	f=$(find "$B/queue/mess" -type f)
+	grep -q "^client ip=127.0.0.1 helo=mx.example.test tls=TLSv1.3 auth=alice@example.test" "$f"
+	grep -q "^rcpt	carol@c.test" "$f"
+	grep -q "^rcpt	dave@b.test" "$f"
+	# a certificate that does not match: not sent, retried later
+	write_config "$(printf 'outbound.relay_host = "mx.b.test:%s"\noutbound.relay_ca = "%s"\noutbound.relay_user = "alice@example.test"\noutbound.relay_password_file = "%s"' \
+		"$SUB" "$FACTEUR_STATE_DIR/tls/cert.pem" "$BATS_TEST_TMPDIR/relay-pw")"
+	message refused | send carol@c.test
+	run mail-queue run --once
+	run state carol@c.test
+	assert_output --regexp "^pending 1 4\.4\.1 .*TLS handshake failed: self-signed certificate"
+}
