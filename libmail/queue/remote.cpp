@@ -183,10 +183,11 @@ std::optional<RecipientStatus> prepare(const Entry& e, const smtp::Extensions& e
                                        const std::vector<const Recipient*>& rcpts,
                                        smtp::Outgoing& m) {
     const Envelope& env = e.env;
-    auto h = parse_header(e.message());
-    size_t body_at = h ? h->body_offset : 0;
-    bool eight = has_8bit(e.message().substr(body_at));
-    bool utf8 = has_8bit(env.sender) || has_8bit(e.message().substr(0, body_at)) ||
+    // SMTPUTF8 is needed for a UTF-8 address, or for UTF-8 header fields
+    // of a message that came with SMTPUTF8; other 8-bit bytes (legacy
+    // charsets in a header, 8-bit bodies) need 8BITMIME.
+    bool eight = has_8bit(e.message());
+    bool utf8 = has_8bit(env.sender) || (env.smtputf8 && eight) ||
                 std::any_of(rcpts.begin(), rcpts.end(), [](auto* r) { return has_8bit(r->address); });
     if (utf8 && !ext.smtputf8)
         return status("", "5.6.7", "the receiving server does not support SMTPUTF8, "

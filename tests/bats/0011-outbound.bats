@@ -96,7 +96,7 @@ send() {
 	{
 		printf '@args --role submission\n< 220\n> EHLO c\n< 250\n'
 		printf '> AUTH PLAIN %s\n< 235\n' "$(printf '\0alice@example.test\0pw-alice' | base64)"
-		printf '> MAIL FROM:<alice@example.test>\n< 250\n'
+		printf '> MAIL FROM:<alice@example.test>%s\n< 250\n' "${MAILPARAMS:-}"
 		for r in "$@"; do printf '> RCPT TO:<%s>\n< 250\n' "$r"; done
 		printf '> DATA\n< 354\n>raw '
 		sed 's/^\./../; s/$/\\r\\n/' | tr -d '\n'
@@ -224,6 +224,52 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 	grep -q "^Status: 5.1.10" "$f"
 	! grep -q "^Final-Recipient: rfc822; t@temp.test" "$MAIL"/alice/new/*
 	[ "$(state t@temp.test | cut -d' ' -f1)" = pending ]
+}
+
+@test "8-bit data or UTF-8 addresses to a server without 8BITMIME or SMTPUTF8 bounce (5.6.3, 5.6.7)" {
+	sink 127.0.0.4 amx -8
+	printf 'From: alice@example.test\nSubject: caf\xc3\xa9\n\nd\xc3\xa9j\xc3\xa0 vu\n' | MAILPARAMS=" BODY=8BITMIME" send x@amx.test
+	printf 'From: alice@example.test\nSubject: plain\n\nascii\n' | MAILPARAMS=" SMTPUTF8" send $'j\xc3\xb6rg@amx.test'
+	run mail-queue run --once
+	assert_success
+	[ "$(count_files "$SINKS/amx")" -eq 0 ]
+	mail-queue run --once
+	cat "$MAIL"/alice/new/* > "$BATS_TEST_TMPDIR/bounces"
+	grep -q "^Status: 5.6.3" "$BATS_TEST_TMPDIR/bounces"
+	grep -q "^Status: 5.6.7" "$BATS_TEST_TMPDIR/bounces"
+	grep -q "does not accept 8-bit data" "$BATS_TEST_TMPDIR/bounces"
+	# 7-bit mail declared 8BITMIME still goes (as 7-bit)
+	printf 'From: alice@example.test\nSubject: seven\n\nascii only\n' | MAILPARAMS=" BODY=8BITMIME" send y@amx.test
+	mail-queue run --once
+	[ "$(count_files "$SINKS/amx")" -eq 1 ]
+}
+
+@test "a failed STARTTLS handshake falls back to plain text, unless outbound.plaintext_fallback = false" {
+	daemon python3 "$BATS_TEST_DIRNAME/raw_sink.py" 127.0.0.3 "$PORT" "$BATS_TEST_TMPDIR/wire" --broken-tls
+	wait_addr 127.0.0.3 "$PORT"
+	write_config "outbound.plaintext_fallback = false"
+	message strict | send bob@b.test
+	run mail-queue run --once
+	run state bob@b.test
+	assert_output --regexp "^pending 1 4\.4\.1 mx\.b\.test\[127\.0\.0\.3\]: TLS handshake failed"
+	[ ! -e "$BATS_TEST_TMPDIR/wire" ]
+	write_config
+	mail-queue flush
+	run mail-queue run --once
+	assert_success
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	grep -q "^Subject: strict" "$BATS_TEST_TMPDIR/wire"
+}
+
+@test "several messages to one destination share one connection" {
+	sink 127.0.0.3 b
+	for i in 1 2 3 4 5; do message "same$i" | send "r$i@b.test"; done
+	run mail-queue run --once
+	assert_success
+	[ "$(count_files "$SINKS/b")" -eq 5 ]
+	# one delivery process (one connection) sent all five
+	[ "$(grep "queue.sent:" <<<"$output" | sed 's/.*mail-queue\[\([0-9]*\)\].*/\1/' | sort -u | wc -l)" -eq 1 ]
+	[ "$(grep -c "queue.sent:" <<<"$output")" -eq 5 ]
 }
 
 @test "a server that drops the connection after the data keeps the message queued; it goes at the next try" {

@@ -8,6 +8,8 @@ import socket
 import sys
 
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# --broken-tls: offer STARTTLS, then answer the handshake with garbage
+broken_tls = "--broken-tls" in sys.argv[4:]
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((host, port))
@@ -29,7 +31,13 @@ def serve(conn):
                 line, buf = buf.split(b"\r\n", 1)
                 verb = line[:4].upper()
                 if verb == b"EHLO":
-                    conn.sendall(b"250-raw-sink\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+                    tls = b"250-STARTTLS\r\n" if broken_tls else b""
+                    conn.sendall(b"250-raw-sink\r\n" + tls + b"250-8BITMIME\r\n250 PIPELINING\r\n")
+                elif line.upper() == b"STARTTLS" and broken_tls:
+                    conn.sendall(b"220 go ahead\r\n")
+                    conn.recv(65536)
+                    conn.sendall(b"this is not TLS\r\n")
+                    return
                 elif verb == b"DATA":
                     conn.sendall(b"354 go on\r\n")
                     data = b""
