@@ -27,12 +27,23 @@ _mail_admin() {
 	fi
 	local opts="--json --config --help"
 	case $cmd in
-	"") COMPREPLY=($(compgen -W "init domain mailbox alias group check $opts" -- "$cur")) ;;
+	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group check $opts" -- "$cur")) ;;
 	domain)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list show remove" -- "$cur")) ;;
 		remove) COMPREPLY=($(compgen -W "--force --purge $(_mail_admin_names domain)" -- "$cur")) ;;
 		show) COMPREPLY=($(compgen -W "$(_mail_admin_names domain)" -- "$cur")) ;;
+		esac ;;
+	dkim)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "generate list show remove" -- "$cur")) ;;
+		generate)
+			case $prev in
+			--algorithm) COMPREPLY=($(compgen -W "rsa-sha256 ed25519-sha256" -- "$cur")) ;;
+			--selector) ;;
+			*) COMPREPLY=($(compgen -W "--selector --algorithm $(_mail_admin_names domain)" -- "$cur")) ;;
+			esac ;;
+		list | show | remove) COMPREPLY=($(compgen -W "$(_mail_admin_names domain)" -- "$cur")) ;;
 		esac ;;
 	mailbox)
 		case $sub in

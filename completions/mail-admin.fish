@@ -1,15 +1,20 @@
 # fish completion for mail-admin
-set -l cmds init domain mailbox alias group check
+set -l cmds init domain dkim mailbox alias group check
 complete -c mail-admin -f
 complete -c mail-admin -l json -d 'JSON output'
 complete -c mail-admin -l config -r -F -d 'configuration file'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a init -d 'create the state directory'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a domain -d 'manage domains'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a dkim -d 'manage DKIM keys'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a mailbox -d 'manage mailboxes'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'manage aliases'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a group -d 'manage groups'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a check -d 'check folders and indexes'
 complete -c mail-admin -n "__fish_seen_subcommand_from domain; and not __fish_seen_subcommand_from add list show remove" -a 'add list show remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from dkim; and not __fish_seen_subcommand_from generate list show remove" -a 'generate list show remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from generate list show remove" -a '(mail-admin domain list 2>/dev/null | cut -f1)'
+complete -c mail-admin -n "__fish_seen_subcommand_from generate" -l selector -r -d 'DKIM selector'
+complete -c mail-admin -n "__fish_seen_subcommand_from generate" -l algorithm -r -a 'rsa-sha256 ed25519-sha256' -d 'key type'
 complete -c mail-admin -n "__fish_seen_subcommand_from mailbox; and not __fish_seen_subcommand_from add list show remove passwd quota" -a 'add list show remove passwd quota'
 complete -c mail-admin -n "__fish_seen_subcommand_from mailbox; and __fish_seen_subcommand_from show remove passwd quota" -a '(mail-admin mailbox list 2>/dev/null)'
 complete -c mail-admin -n "__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from add list remove" -a 'add list remove'

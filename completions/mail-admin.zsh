@@ -6,7 +6,7 @@ _mail_admin_domains() { compadd -- ${${(f)"$(mail-admin domain list 2>/dev/null)
 
 _mail_admin() {
 	local -a cmds
-	cmds=(init:'create the state directory' domain:'manage domains' mailbox:'manage mailboxes'
+	cmds=(init:'create the state directory' domain:'manage domains' dkim:'manage DKIM keys' mailbox:'manage mailboxes'
 		alias:'manage aliases' group:'manage groups' check:'check folders and indexes')
 	_arguments -C '--json[JSON output]' '--config[configuration file]:file:_files' \
 		'1:command:->cmd' '*::arg:->args'
@@ -15,6 +15,8 @@ _mail_admin() {
 	args)
 		case $words[1] in
 		domain) _arguments '1:action:(add list show remove)' '*:domain:_mail_admin_domains' '--force' '--purge' ;;
+		dkim) _arguments '1:action:(generate list show remove)' '*:domain:_mail_admin_domains' \
+			'--selector[DKIM selector]:selector:' '--algorithm[key type]:algorithm:(rsa-sha256 ed25519-sha256)' ;;
 		mailbox) _arguments '1:action:(add list show remove passwd quota)' '*:mailbox:_mail_admin_mailboxes' \
 			'--password-stdin' '--no-password' '--quota[size]:size:' '--purge' '--domain[domain]:domain:_mail_admin_domains' ;;
 		alias) _arguments '1:action:(add list remove)' '*:address:' ;;

@@ -32,6 +32,17 @@ Setter str(std::string& out, std::string_view key) {
     };
 }
 
+// One of a few words.
+Setter one_of(std::string& out, std::string_view key, std::vector<std::string> words) {
+    return [&out, key, words](const toml::node& n, std::string_view origin) -> Status {
+        auto v = n.value<std::string>();
+        if (!n.is_string() || !v || std::find(words.begin(), words.end(), *v) == words.end())
+            return bad(n, origin, key, "expected one of: " + fmt::format("{}", fmt::join(words, ", ")));
+        out = *v;
+        return {};
+    };
+}
+
 Setter integer(int& out, std::string_view key, int lo, int hi) {
     return [&out, key, lo, hi](const toml::node& n, std::string_view origin) -> Status {
         auto v = n.value<int64_t>();
@@ -135,7 +146,7 @@ std::map<std::string, Setter> setters(Config& c) {
         {"outbound.plaintext_fallback", boolean(c.outbound.plaintext_fallback, "outbound.plaintext_fallback")},
         {"outbound.helo_name", str(c.outbound.helo_name, "outbound.helo_name")},
         {"outbound.relay_host", str(c.outbound.relay_host, "outbound.relay_host")},
-        {"outbound.relay_tls", str(c.outbound.relay_tls, "outbound.relay_tls")},
+        {"outbound.relay_tls", one_of(c.outbound.relay_tls, "outbound.relay_tls", {"starttls", "implicit", "none"})},
         {"outbound.relay_ca", str(c.outbound.relay_ca, "outbound.relay_ca")},
         {"outbound.relay_verify", boolean(c.outbound.relay_verify, "outbound.relay_verify")},
         {"outbound.relay_user", str(c.outbound.relay_user, "outbound.relay_user")},

@@ -226,3 +226,40 @@ assert d["members"] == ["alice@example.test","bob@example.test"], d'
 	run mail-admin --help
 	assert_success
 }
+
+@test "dkim: generate, list, show, remove; key files readable by the mail user only; records in domain show" {
+	run mail-admin dkim generate example.test
+	assert_success
+	assert_line --partial 'mail._domainkey.example.test. IN TXT "v=DKIM1; k=rsa; p=MIIB'
+	key="$FACTEUR_STATE_DIR/dkim/example.test/mail.pem"
+	[ "$(stat -c %a "$key")" = 600 ]
+	[ "$(stat -c %a "$(dirname "$key")")" = 700 ]
+	openssl pkey -in "$key" -noout -text | grep -q "Private-Key: (2048 bit"
+	run mail-admin --json dkim generate example.test --selector ed --algorithm ed25519-sha256
+	assert_success
+	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["record"]["name"]=="ed._domainkey.example.test" and r["record"]["value"].startswith("v=DKIM1; k=ed25519; p="), r' "$output"
+	run mail-admin dkim generate example.test
+	assert_failure 73
+	run mail-admin dkim generate example.test --algorithm dsa
+	assert_failure 64
+	run mail-admin dkim generate nowhere.test
+	assert_failure 67
+	run mail-admin dkim generate example.test --selector "a/b"
+	assert_failure 64
+	run mail-admin dkim list
+	assert_line --regexp "^example.test	ed	ed25519-sha256	"
+	assert_line --regexp "^example.test	mail	rsa-sha256	"
+	run mail-admin domain show example.test
+	assert_line "example.test. IN MX 10 $(mail-admin --json domain show example.test | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin)["dns"] if r["type"]=="MX"][0]["value"].split()[1])')"
+	assert_line 'example.test. IN TXT "v=spf1 mx -all"'
+	assert_line --partial 'ed._domainkey.example.test. IN TXT "v=DKIM1; k=ed25519; p='
+	assert_line '_dmarc.example.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.test"'
+	run mail-admin dkim remove example.test mail
+	assert_success
+	[ ! -e "$key" ]
+	run mail-admin dkim remove example.test mail
+	assert_failure 67
+	run mail-admin dkim show example.test
+	assert_success
+	refute_output --partial "mail._domainkey"
+}

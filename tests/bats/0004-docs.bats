@@ -26,6 +26,10 @@ complete_line() { # words... -> completions for the last word
 	assert_output "alice@example.test"
 	run complete_line mail-admin --json domain sh
 	assert_output "show"
+	run complete_line mail-admin dkim generate example.test --algorithm ed
+	assert_output "ed25519-sha256"
+	run complete_line mail-admin dkim show ex
+	assert_output "example.test"
 	CFILE=mail-deliver.bash
 	run complete_line mail-deliver b
 	assert_output "bob@example.test"
