@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 #include "directory/resolve.hpp"
 #include "message/header.hpp"
+#include "queue/spool.hpp"
 #include "store/maildir.hpp"
 
 namespace mail {
@@ -97,18 +98,33 @@ RecipientStatus LocalDelivery::deliver_one(std::string_view message, const std::
         if (e.code == Errc::data) return status(rcpt, Errc::data, "5.4.6", e.user);
         return temp(rcpt, e);
     }
-    if (!res->external.empty())
-        return status(rcpt, Errc::tempfail, "4.3.5",
-                      "forwarding to " + res->external.front() + " needs the outbound queue");
     if (contains_ci(delivered_to_, addr->str()))
         return status(rcpt, Errc::data, "5.4.6", "mail loop: already delivered to " + addr->str());
     RecipientStatus worst = status(rcpt, Errc::tempfail, "2.0.0", "delivered");
+    if (!res->external.empty()) worst = forward(message, sender, addr->str(), res->external);
     for (auto& t : res->local) {
         auto r = to_mailbox(message, sender, t);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;
     }
     return worst;
+}
+
+RecipientStatus LocalDelivery::forward(std::string_view message, const std::string& sender,
+                                       const std::string& rcpt,
+                                       const std::vector<std::string>& targets) {
+    auto spool = queue::Spool::open(queue::spool_dir(cfg_));
+    if (!spool) return temp(rcpt, spool.error());
+    queue::Envelope env;
+    env.arrived = time(nullptr);
+    env.sender = sender;
+    for (auto& t : targets) env.rcpts.push_back(queue::Recipient{t, "", ""});
+    env.client = "forwarded-for=" + rcpt;
+    // Delivered-To marks the hop: the copy coming back here is a loop.
+    std::string head = "Delivered-To: " + rcpt + "\n";
+    if (Status added = spool->add(env, head + std::string(message)); !added) return temp(rcpt, added.error());
+    log::info("deliver.forward", "{} -> {} queued as {}", rcpt, fmt::format("{}", fmt::join(targets, ",")), env.id);
+    return status(rcpt, Errc::tempfail, "2.0.0", "forwarded to " + fmt::format("{}", fmt::join(targets, ", ")));
 }
 
 Result<MailboxIndex*> LocalDelivery::index(const std::string& root) {

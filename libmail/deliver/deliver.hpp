@@ -39,6 +39,10 @@ class LocalDelivery {
                                 const std::string& recipient);
     RecipientStatus to_mailbox(std::string_view message, const std::string& sender,
                                const LocalTarget& target);
+    // Queue the message for alias targets and group members outside our
+    // domains (the envelope sender kept, as Postfix does without SRS).
+    RecipientStatus forward(std::string_view message, const std::string& sender,
+                            const std::string& rcpt, const std::vector<std::string>& targets);
     Result<MailboxIndex*> index(const std::string& root);
     const Config& cfg_;
     Directory& dir_;

@@ -106,11 +106,24 @@ PY
 	tail -n +3 "$f" | cmp - "$BATS_TEST_TMPDIR/msg"
 }
 
-@test "external alias targets are not lost: temporary failure until the queue exists" {
+@test "external alias targets are forwarded through the queue (sender kept); a forwarding loop is stopped" {
 	mail-admin alias add fwd@example.test alice@example.test out@elsewhere.test
-	run bash -c "sample_message x | mail-deliver --status fwd@example.test"
-	assert_failure 75
-	assert_output --partial "4.3.5"
+	run bash -c "sample_message x | mail-deliver -f carol@elsewhere.test --status fwd@example.test"
+	assert_success
+	assert_output --partial "forwarded to out@elsewhere.test"
+	[ -n "$(inbox alice)" ]
+	q=$(find "$FACTEUR_STATE_DIR/queue/mess" -type f)
+	[ "$(echo "$q" | wc -l)" -eq 1 ]
+	grep -q "^from	carol@elsewhere.test$" "$q"
+	grep -q "^rcpt	out@elsewhere.test" "$q"
+	grep -q "^client forwarded-for=fwd@example.test$" "$q"
+	grep -q "^Delivered-To: fwd@example.test$" "$q"
+	grep -q "^Subject: x$" "$q"
+	# the forwarded copy coming back is a loop
+	sed '1,/^$/d' "$q" > "$BATS_TEST_TMPDIR/back"
+	run bash -c "mail-deliver --status fwd@example.test < '$BATS_TEST_TMPDIR/back'"
+	assert_failure
+	assert_output --partial "5.4.6"
 }
 
 @test "every write or sync error is a temporary failure and leaves nothing in new/" {
