@@ -71,15 +71,6 @@ start_dns() {
 	EOF
 }
 
-# wait_addr IP PORT: until something accepts connections there.
-wait_addr() {
-	for _ in $(seq 50); do
-		python3 -c "import socket; socket.create_connection(('$1',$2),1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # sink IP NAME [smtp-sink options]: smtp-sink on IP:$PORT, dumping each
 # message into $SINKS/NAME/.
 sink() {
@@ -88,15 +79,17 @@ sink() {
 	mkdir -p "$SINKS/$name"
 	chmod 777 "$SINKS/$name"
 	daemon smtp-sink -u root -d "$SINKS/$name/%M." "$@" "$ip:$PORT" 100
-	wait_addr "$ip" "$PORT"
+	wait_port "$PORT" "$ip"
 }
 
-# send RCPT... (message on stdin): alice submits it (AUTH on loopback).
+# send RCPT... (message on stdin): alice (or $AS, "user:password")
+# submits it (AUTH on loopback).
 send() {
+	local as=${AS:-alice@example.test:pw-alice}
 	{
 		printf '@args --role submission\n< 220\n> EHLO c\n< 250\n'
-		printf '> AUTH PLAIN %s\n< 235\n' "$(printf '\0alice@example.test\0pw-alice' | base64)"
-		printf '> MAIL FROM:<alice@example.test>%s\n< 250\n' "${MAILPARAMS:-}"
+		printf '> AUTH PLAIN %s\n< 235\n' "$(printf '\0%s\0%s' "${as%%:*}" "${as#*:}" | base64)"
+		printf '> MAIL FROM:<%s>%s\n< 250\n' "${as%%:*}" "${MAILPARAMS:-}"
 		for r in "$@"; do printf '> RCPT TO:<%s>\n< 250\n' "$r"; done
 		printf '> DATA\n< 354\n>raw '
 		sed 's/^\./../; s/$/\\r\\n/' | tr -d '\n'
@@ -120,33 +113,35 @@ for e in json.load(sys.stdin):
 # body_of FILE: the message part of a queue file (after the envelope)
 body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.buffer.write(d[d.index(b"\n\n")+2:])' "$1"; }
 
-@test "end to end: alice@example.test to bob@b.test through DNS, STARTTLS and DKIM (RSA and Ed25519)" {
+@test "end to end: alice@example.test and bob@b.test, two installations, through DNS, STARTTLS and DKIM (RSA and Ed25519)" {
 	mail-admin dkim generate example.test >/dev/null
 	mail-admin dkim generate example.test --selector ed --algorithm ed25519-sha256 >/dev/null
 	mail-admin --json dkim show example.test > "$BATS_TEST_TMPDIR/records.json"
-	# installation B, for b.test, listening on 127.0.0.3
+	# installation A (example.test) receives on 127.0.0.2
+	daemon mail-smtpd --role mx --tls starttls --listen "127.0.0.2:$PORT"
+	daemon mail-queue run
+	# installation B (b.test) on 127.0.0.3
 	B="$BATS_TEST_TMPDIR/b"
-	printf 'hostname = "mx.b.test"\nstate_dir = "%s"\n' "$B" > "$BATS_TEST_TMPDIR/b.toml"
+	printf 'hostname = "mx.b.test"\nstate_dir = "%s"\noutbound.dns_servers = "127.0.0.1:%s"\noutbound.port = %s\n' \
+		"$B" "$DNS_PORT" "$PORT" > "$BATS_TEST_TMPDIR/b.toml"
 	(
 		export FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B"
 		mail-admin init >/dev/null
 		mail-admin domain add b.test
-		mail-admin mailbox add bob@b.test --no-password
-	)
-	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" \
+		echo pw-bob | mail-admin mailbox add bob@b.test --password-stdin
 		daemon mail-smtpd --role mx --tls starttls --listen "127.0.0.3:$PORT"
-	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" daemon mail-queue run
-	wait_addr 127.0.0.3 "$PORT"
+		daemon mail-queue run
+	)
+	wait_port "$PORT" 127.0.0.2
+	wait_port "$PORT" 127.0.0.3
 	message hello | send bob@b.test
-	run mail-queue run --once
-	assert_success
-	assert_output --partial "relay=mx.b.test[127.0.0.3] tls=TLSv1.3"
-	[ "$(queued_files | wc -l)" -eq 0 ]
-	for _ in $(seq 50); do
+	for _ in $(seq 100); do
 		[ "$(count_files "$B/mail/b.test/bob/new")" -eq 1 ] && break
 		sleep 0.1
 	done
 	[ "$(count_files "$B/mail/b.test/bob/new")" -eq 1 ]
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	grep -q "queue.sent: .* relay=mx.b.test\[127.0.0.3\] tls=TLSv1.3" "$BATS_TEST_TMPDIR/daemon.log"
 	f=$(find "$B/mail/b.test/bob/new" -type f)
 	grep -q "^Received: from mx.example.test (.*\[127.0.0.1\])" "$f"
 	grep -q "with ESMTPS id" "$f"
@@ -162,11 +157,21 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 	sed -i 's/^end of hello/end of HELLO/' "$f"
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_verify.py" "$f" "$BATS_TEST_TMPDIR/records.json"
 	assert_failure
+	# and bob answers: B finds example.test's MX (127.0.0.2) and A delivers to alice
+	printf 'From: bob@b.test\nTo: alice@example.test\nSubject: re: hello\n\nthanks\n' |
+		FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" AS=bob@b.test:pw-bob send alice@example.test
+	for _ in $(seq 100); do
+		[ "$(count_files "$MAIL/alice/new")" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ "$(count_files "$MAIL/alice/new")" -eq 1 ]
+	grep -q "^Subject: re: hello" "$MAIL"/alice/new/*
+	grep -q "^Received: from mx.b.test (.*\[127.0.0.1\]).*" "$MAIL"/alice/new/*
 }
 
 @test "on the wire: CRLF line ends only, leading dots doubled, then exactly the message (smtp-sink -d)" {
 	daemon python3 "$BATS_TEST_DIRNAME/raw_sink.py" 127.0.0.3 "$PORT" "$BATS_TEST_TMPDIR/wire"
-	wait_addr 127.0.0.3 "$PORT"
+	wait_port "$PORT" 127.0.0.3
 	message dots | send bob@b.test
 	q=$(queued_files)
 	body_of "$q" > "$BATS_TEST_TMPDIR/queued"
@@ -246,7 +251,7 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 
 @test "a failed STARTTLS handshake falls back to plain text, unless outbound.plaintext_fallback = false" {
 	daemon python3 "$BATS_TEST_DIRNAME/raw_sink.py" 127.0.0.3 "$PORT" "$BATS_TEST_TMPDIR/wire" --broken-tls
-	wait_addr 127.0.0.3 "$PORT"
+	wait_port "$PORT" 127.0.0.3
 	write_config "outbound.plaintext_fallback = false"
 	message strict | send bob@b.test
 	run mail-queue run --once
@@ -272,13 +277,22 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 	[ "$(grep -c "queue.sent:" <<<"$output")" -eq 5 ]
 }
 
-@test "a server that drops the connection after the data keeps the message queued; it goes at the next try" {
-	sink 127.0.0.8 drop -q .
+@test "a server that drops the connection in or after the data keeps the message queued; it goes at the next try" {
+	daemon python3 "$BATS_TEST_DIRNAME/raw_sink.py" 127.0.0.8 "$PORT" "$BATS_TEST_TMPDIR/wire" --drop-in-data
+	wait_port "$PORT" 127.0.0.8
 	message dropped | send x@drop.test
 	run mail-queue run --once
 	assert_success
 	run state x@drop.test
-	assert_output --regexp "^pending 1 4\.4\.2 "
+	assert_output --regexp "^pending 1 4\.4\.2 mx.drop.test\[127.0.0.8\] said: connection lost"
+	stop_daemons
+	start_dns
+	sink 127.0.0.8 drop -q .
+	mail-queue flush
+	run mail-queue run --once
+	assert_success
+	run state x@drop.test
+	assert_output --regexp "^pending 2 4\.4\.2 "
 	stop_daemons
 	start_dns
 	sink 127.0.0.8 drop2
@@ -367,7 +381,7 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 	)
 	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/b.toml" FACTEUR_STATE_DIR="$B" \
 		daemon mail-smtpd --role submission --tls starttls --listen "127.0.0.3:$SUB"
-	wait_addr 127.0.0.3 "$SUB"
+	wait_port "$SUB" 127.0.0.3
 	echo relay-pw > "$BATS_TEST_TMPDIR/relay-pw"
 	write_config "$(printf 'outbound.relay_host = "mx.b.test:%s"\noutbound.relay_ca = "%s"\noutbound.relay_user = "alice@example.test"\noutbound.relay_password_file = "%s"' \
 		"$SUB" "$B/tls/cert.pem" "$BATS_TEST_TMPDIR/relay-pw")"

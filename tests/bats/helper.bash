@@ -31,10 +31,11 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_port PORT: until something accepts connections there (5 s at most).
+# wait_port PORT [IP]: until something accepts connections there (5 s at
+# most; IP 127.0.0.1 by default).
 wait_port() {
 	for _ in $(seq 50); do
-		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null && return 0
+		python3 -c "import socket,sys; socket.create_connection(('${2:-127.0.0.1}',$1),1)" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1

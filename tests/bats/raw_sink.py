@@ -10,6 +10,8 @@ import sys
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 # --broken-tls: offer STARTTLS, then answer the handshake with garbage
 broken_tls = "--broken-tls" in sys.argv[4:]
+# --drop-in-data: close the connection in the middle of the message
+drop_in_data = "--drop-in-data" in sys.argv[4:]
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((host, port))
@@ -49,6 +51,8 @@ def serve(conn):
         if data is not None:
             data += buf
             buf = b""
+            if drop_in_data and data:
+                return
             if data.endswith(b"\r\n.\r\n"):
                 open(out, "wb").write(data)
                 conn.sendall(b"250 2.0.0 kept\r\n")
