@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "base/log.hpp"
+#include "deliver/autoreply.hpp"
 #include "directory/resolve.hpp"
 #include "message/header.hpp"
 #include "queue/spool.hpp"
@@ -172,6 +173,12 @@ RecipientStatus LocalDelivery::to_mailbox(std::string_view message, const std::s
     auto uid = idx->add_delivered(folder, *name, size, time(nullptr), fields_);
     if (!uid) log::warn("deliver.index", "{}: {} (the next scan indexes it)", who,
                         uid.error().detail);
+    // The message is safe: an out-of-office reply may follow. Its trouble
+    // never fails the delivery.
+    if (auto ar = dir_.autoreply(mbox); ar && *ar) {
+        auto r = autoreply(cfg_, **ar, message, sender, time(nullptr));
+        if (!r.sent) log::info("autoreply.skip", "{} <{}>: {}", who, sender, r.reason);
+    }
     return status(who, Errc::tempfail, "2.0.0", "delivered");
 }
 

@@ -40,6 +40,19 @@ CREATE TABLE dkim_keys(
   created INTEGER NOT NULL,
   PRIMARY KEY(domain_id, selector));
 )",
+    R"(
+CREATE TABLE signatures(
+  address_id INTEGER PRIMARY KEY REFERENCES addresses(id) ON DELETE CASCADE,
+  text TEXT NOT NULL, html TEXT NOT NULL);
+CREATE TABLE disclaimers(
+  domain_id INTEGER PRIMARY KEY REFERENCES domains(id) ON DELETE CASCADE,
+  text TEXT NOT NULL, html TEXT NOT NULL);
+CREATE TABLE autoreplies(
+  address_id INTEGER PRIMARY KEY REFERENCES addresses(id) ON DELETE CASCADE,
+  subject TEXT NOT NULL, body TEXT NOT NULL, html TEXT NOT NULL,
+  start INTEGER NOT NULL, until INTEGER NOT NULL, interval INTEGER NOT NULL,
+  extra TEXT NOT NULL);
+)",
 };
 constexpr int schema_version = sizeof migrations / sizeof migrations[0];
 
@@ -361,6 +374,110 @@ Status Directory::remove_dkim_key(const std::string& domain, const std::string& 
     if (db_.changes() == 0)
         return make_error(Errc::nouser, "no DKIM key " + selector + " for " + domain);
     return {};
+}
+
+namespace {
+
+// One row keyed by an id: (text, html) pairs for signatures and disclaimers.
+Result<std::optional<TextPair>> get_pair(Db& db, const char* sql, int64_t id) {
+    auto st = db.prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<TextPair>{};
+    return std::optional<TextPair>(TextPair{st->text(0), st->text(1)});
+}
+
+Status run_with(Db& db, const char* sql, int64_t id, const std::vector<std::string>& values) {
+    auto st = db.prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, id);
+    for (size_t i = 0; i < values.size(); i++) st->bind(static_cast<int>(i + 2), values[i]);
+    return st->run();
+}
+
+} // namespace
+
+Result<std::optional<TextPair>> Directory::signature(const Address& mailbox) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    return get_pair(db_, "SELECT text, html FROM signatures WHERE address_id=?", e->id);
+}
+
+Status Directory::set_signature(const Address& mailbox, const TextPair& s) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    return run_with(db_, "INSERT OR REPLACE INTO signatures(address_id, text, html) VALUES(?,?,?)", e->id,
+                    {s.text, s.html});
+}
+
+Status Directory::remove_signature(const Address& mailbox) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    return run_with(db_, "DELETE FROM signatures WHERE address_id=?", e->id, {});
+}
+
+Result<std::optional<TextPair>> Directory::disclaimer(const std::string& domain) {
+    auto id = domain_id(domain);
+    if (!id) return id.error();
+    return get_pair(db_, "SELECT text, html FROM disclaimers WHERE domain_id=?", *id);
+}
+
+Status Directory::set_disclaimer(const std::string& domain, const TextPair& s) {
+    auto id = domain_id(domain);
+    if (!id) return id.error();
+    return run_with(db_, "INSERT OR REPLACE INTO disclaimers(domain_id, text, html) VALUES(?,?,?)", *id,
+                    {s.text, s.html});
+}
+
+Status Directory::remove_disclaimer(const std::string& domain) {
+    auto id = domain_id(domain);
+    if (!id) return id.error();
+    return run_with(db_, "DELETE FROM disclaimers WHERE domain_id=?", *id, {});
+}
+
+Result<std::optional<AutoreplySettings>> Directory::autoreply(const Address& mailbox) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    auto st = db_.prepare("SELECT subject, body, html, start, until, interval, extra FROM autoreplies "
+                          "WHERE address_id=?");
+    if (!st) return st.error();
+    st->bind(1, e->id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<AutoreplySettings>{};
+    AutoreplySettings a;
+    a.address = e->address.str();
+    a.subject = st->text(0), a.body = st->text(1), a.html = st->text(2);
+    a.start = st->int64(3), a.until = st->int64(4), a.interval = st->int64(5);
+    std::string extra = st->text(6);
+    for (size_t p = 0; p < extra.size();) {
+        size_t nl = extra.find('\n', p);
+        if (nl == std::string::npos) nl = extra.size();
+        if (nl > p) a.extra.push_back(extra.substr(p, nl - p));
+        p = nl + 1;
+    }
+    return std::optional<AutoreplySettings>(std::move(a));
+}
+
+Status Directory::set_autoreply(const Address& mailbox, const AutoreplySettings& a) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    std::string extra;
+    for (auto& x : a.extra) extra += x + "\n";
+    auto st = db_.prepare("INSERT OR REPLACE INTO autoreplies(address_id, subject, body, html, start, until,"
+                          " interval, extra) VALUES(?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    st->bind(1, e->id).bind(2, a.subject).bind(3, a.body).bind(4, a.html).bind(5, a.start).bind(6, a.until);
+    st->bind(7, a.interval).bind(8, extra);
+    return st->run();
+}
+
+Status Directory::remove_autoreply(const Address& mailbox) {
+    auto e = expect(mailbox, AddressKind::mailbox);
+    if (!e) return e.error();
+    return run_with(db_, "DELETE FROM autoreplies WHERE address_id=?", e->id, {});
 }
 
 } // namespace mail

@@ -42,6 +42,21 @@ struct DkimKeyInfo {
     int64_t created = 0;
 };
 
+// A signature or a disclaimer: plain text and (optional) HTML.
+struct TextPair {
+    std::string text, html;
+};
+
+// A mailbox's out-of-office reply (see deliver/autoreply.hpp).
+struct AutoreplySettings {
+    std::string address;              // the mailbox
+    std::string subject;              // empty: "Auto: <original subject>"
+    std::string body, html;           // UTF-8
+    int64_t start = 0, until = 0;     // active in [start, until); 0: open
+    int64_t interval = 7 * 24 * 3600; // one reply per sender per interval
+    std::vector<std::string> extra;   // other addresses of the user (aliases)
+};
+
 class Directory {
   public:
     // Readers (delivery, daemons) open it read_only: they never write or
@@ -74,6 +89,17 @@ class Directory {
     // All keys (domain ""), or one domain's.
     Result<std::vector<DkimKeyInfo>> dkim_keys(const std::string& domain);
     Status remove_dkim_key(const std::string& domain, const std::string& selector);
+
+    // Signatures (per mailbox), disclaimers (per domain), auto-replies.
+    Result<std::optional<TextPair>> signature(const Address& mailbox);
+    Status set_signature(const Address& mailbox, const TextPair& s);
+    Status remove_signature(const Address& mailbox);
+    Result<std::optional<TextPair>> disclaimer(const std::string& domain);
+    Status set_disclaimer(const std::string& domain, const TextPair& s);
+    Status remove_disclaimer(const std::string& domain);
+    Result<std::optional<AutoreplySettings>> autoreply(const Address& mailbox);
+    Status set_autoreply(const Address& mailbox, const AutoreplySettings& a);
+    Status remove_autoreply(const Address& mailbox);
 
     Db& db() { return db_; }
 

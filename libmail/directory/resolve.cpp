@@ -1,5 +1,7 @@
 #include "resolve.hpp"
 
+#include "base/log.hpp"
+
 #include <set>
 
 namespace mail {
@@ -81,6 +83,17 @@ Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) 
     if (w.out.local.empty() && w.out.external.empty())
         return make_error(Errc::data, "alias loop at " + a.str() + ": no final recipient");
     return std::move(w.out);
+}
+
+Signature signature_for(Directory& dir, const std::string& user) {
+    Signature s;
+    auto a = parse_address(user);
+    if (!a) return s;
+    if (auto sig = dir.signature(*a); sig && *sig) s.text = (*sig)->text, s.html = (*sig)->html;
+    else if (!sig && sig.error().code != Errc::nouser) log::error("signature", sig.error());
+    if (auto d = dir.disclaimer(a->domain); d && *d) s.disclaimer_text = (*d)->text, s.disclaimer_html = (*d)->html;
+    else if (!d && d.error().code != Errc::nouser) log::error("signature", d.error());
+    return s;
 }
 
 } // namespace mail

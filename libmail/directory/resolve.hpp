@@ -10,6 +10,7 @@
 
 #include "base/config.hpp"
 #include "directory/directory.hpp"
+#include "message/signature.hpp"
 
 namespace mail {
 
@@ -26,5 +27,9 @@ struct Resolution {
 
 // Errors: nouser (unknown address or domain), data (loop / too deep).
 Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg);
+
+// The signature of mailbox `user` and the disclaimer of its domain (empty
+// when neither is set, or on a lookup error, which is logged).
+Signature signature_for(Directory& dir, const std::string& user);
 
 } // namespace mail

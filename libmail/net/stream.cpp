@@ -1,15 +1,14 @@
 #include "stream.hpp"
 
-#include <arpa/inet.h>
-#include <openssl/x509v3.h>
-
 #include "base/log.hpp"
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>

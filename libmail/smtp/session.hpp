@@ -14,6 +14,7 @@
 #include "auth/sasl.hpp"
 #include "base/config.hpp"
 #include "directory/directory.hpp"
+#include "message/signature.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
 #include "queue/envelope.hpp"
@@ -108,6 +109,7 @@ class Session {
         std::string dsn, text;
     };
     std::optional<Refusal> refused_; // the reply at the end of the message
+    Signature signature_;            // submission: added at commit
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

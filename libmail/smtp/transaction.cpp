@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "base/log.hpp"
+#include "directory/resolve.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "smtp/data.hpp"
@@ -171,6 +172,8 @@ void Session::start_body() {
         if (!h->get("Date")) prefix += "Date: " + format_date(env_.arrived) + "\n";
         if (!h->get("Message-ID"))
             prefix += "Message-ID: <" + env_.id + "@" + host_name(cfg_) + ">\n";
+        signature_ = signature_for(dir_, *user_);
+        if (!signature_.empty()) w.hold();
     }
     w.start(prefix);
 }
@@ -192,7 +195,10 @@ void Session::end_message(uint64_t size) {
         bad(refused_->code, refused_->dsn, refused_->text);
         return reset_transaction();
     }
-    Status st = writer_->commit(spool_.mess_path(env_.id));
+    Status st = writer_->commit(spool_.mess_path(env_.id), [this](std::string m) {
+        auto signed_ = add_signature(m, signature_);
+        return signed_ ? std::move(*signed_) : m;
+    });
     if (!st) {
         log::error("smtpd.queue", st.error());
         log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result=451", env_.id,

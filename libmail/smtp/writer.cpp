@@ -9,7 +9,8 @@ void MessageWriter::check(Status st) {
 bool MessageWriter::add(std::string_view text) {
     if (error_ || too_big_) return false;
     if (started_) {
-        check(file_.write(text));
+        if (hold_) held_.append(text);
+        else check(file_.write(text));
         return !error_;
     }
     size_t old = head_.size();
@@ -27,15 +28,21 @@ bool MessageWriter::add(std::string_view text) {
 }
 
 bool MessageWriter::start(std::string_view prefix) {
-    check(file_.write(prefix));
-    check(file_.write(head_));
+    if (hold_) {
+        held_.assign(prefix).append(head_);
+    } else {
+        check(file_.write(prefix));
+        check(file_.write(head_));
+    }
     head_.clear();
     head_.shrink_to_fit();
     started_ = true;
     return !error_;
 }
 
-Status MessageWriter::commit(const std::string& final_path) {
+Status MessageWriter::commit(const std::string& final_path,
+                             const std::function<std::string(std::string)>& transform) {
+    if (hold_ && !error_) check(file_.write(transform ? transform(std::move(held_)) : held_));
     if (error_) return *error_;
     return file_.commit(final_path);
 }

@@ -4,6 +4,7 @@
 // to the file. Line ends are LF, as in the queue and Maildir.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -25,7 +26,11 @@ class MessageWriter {
     // Write `prefix` (Received: and added fields) then the held header.
     // Called once the header is complete; add() then writes through.
     bool start(std::string_view prefix);
-    Status commit(const std::string& final_path);
+    // Keep the whole message in memory instead (bounded by the message
+    // size limit), for commit() to transform it first (signatures).
+    void hold() { hold_ = true; }
+    Status commit(const std::string& final_path,
+                  const std::function<std::string(std::string)>& transform = {});
     bool header_too_big() const { return too_big_; }
     const std::optional<Error>& error() const { return error_; }
 
@@ -33,8 +38,8 @@ class MessageWriter {
     void check(Status st);
     DurableFile file_;
     size_t max_header_;
-    std::string head_;
-    bool in_body_ = false, started_ = false, too_big_ = false;
+    std::string head_, held_;
+    bool in_body_ = false, started_ = false, too_big_ = false, hold_ = false;
     std::optional<Error> error_;
 };
 

@@ -20,6 +20,7 @@ struct Admin {
     // Arguments of the one subcommand that runs.
     struct {
         std::string name, domain, quota, selector = "mail", algorithm = "rsa-sha256";
+        std::string text_file, html_file, subject, from, until, interval = "7d";
         std::vector<std::string> values;
         bool force = false, purge = false, password_stdin = false, no_password = false,
              repair = false;
@@ -66,6 +67,8 @@ void add_alias_commands(CLI::App& app, Admin& a);
 void add_group_commands(CLI::App& app, Admin& a);
 void add_check_commands(CLI::App& app, Admin& a);
 void add_dkim_commands(CLI::App& app, Admin& a);
+// signature, domain disclaimer (under `domain`), autoreply
+void add_message_commands(CLI::App& app, CLI::App& domain, Admin& a);
 
 // The DNS records a domain needs: MX, SPF, DKIM (one per key), DMARC.
 struct DnsRecord {

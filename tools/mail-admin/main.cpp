@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
     add_init_commands(app, a);
     add_domain_commands(app, a);
     add_dkim_commands(app, a);
+    add_message_commands(app, *app.get_subcommand("domain"), a);
     add_mailbox_commands(app, a);
     add_alias_commands(app, a);
     add_group_commands(app, a);

@@ -1,0 +1,73 @@
+// MIME (RFC 2045-2047, 2231): the encodings, Content-Type parsing, and the
+// builder that writes the messages the system makes for people (mail-send,
+// auto-replies). Pure: text in, text out; LF line ends.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mail::mime {
+
+struct ContentType {
+    std::string type = "text", subtype = "plain"; // lower case
+    std::map<std::string, std::string> params;     // names in lower case
+    bool is(std::string_view t, std::string_view s = "") const {
+        return type == t && (s.empty() || subtype == s);
+    }
+    std::string param(const std::string& name) const {
+        auto it = params.find(name);
+        return it == params.end() ? "" : it->second;
+    }
+    std::string str() const; // "text/plain; charset=utf-8", quoting as needed
+};
+// A missing or unreadable value gives text/plain.
+ContentType parse_content_type(std::string_view value);
+
+// Base64 in lines of 76 characters, each ending in LF.
+std::string base64_lines(std::string_view data);
+// Lenient: whitespace and anything outside the alphabet skipped.
+std::string base64_decode_body(std::string_view text);
+// Quoted-printable (RFC 2045 6.7) of text with LF line ends: lines stay
+// lines, long ones get soft breaks, trailing white space is encoded.
+std::string qp_encode(std::string_view text);
+std::string qp_decode(std::string_view text);
+
+// A header value for unstructured text (Subject): as it is when printable
+// ASCII, else RFC 2047 encoded words (UTF-8, B), folded.
+std::string encode_text(std::string_view utf8);
+// "Name <address>" with the display name quoted or encoded as needed.
+std::string format_mailbox(std::string_view name, std::string_view address);
+// The filename parameter: filename="x" for ASCII, RFC 2231 filename*= else.
+std::string filename_param(std::string_view utf8_name);
+// The media type of a file from its extension (application/octet-stream
+// when unknown).
+std::string media_type_for(std::string_view filename);
+// Characters that may not appear in a header value: CR, LF, NUL (and the
+// other control characters but TAB) removed.
+std::string header_safe(std::string_view value);
+
+struct Attachment {
+    std::string filename; // UTF-8
+    std::string media_type;
+    std::string data;
+};
+
+struct Message {
+    std::vector<std::pair<std::string, std::string>> headers; // values ready (encoded)
+    std::string text;                                         // UTF-8, LF
+    std::string html;                                         // optional
+    std::vector<Attachment> attachments;
+};
+
+// The whole message (LF line ends): the headers, MIME-Version, and the
+// body as text/plain, multipart/alternative (text + html) and, with
+// attachments, multipart/mixed around them.
+std::string build(const Message& m);
+
+// A text body part's header and encoded body for UTF-8 text: 7bit when it
+// is ASCII with short lines, quoted-printable otherwise.
+std::string text_part(std::string_view subtype, std::string_view utf8);
+
+} // namespace mail::mime
