@@ -27,11 +27,12 @@ _mail_admin() {
 	fi
 	local opts="--json --config --help"
 	case $cmd in
-	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group check $opts" -- "$cur")) ;;
+	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group signature autoreply check $opts" -- "$cur")) ;;
 	domain)
 		case $sub in
-		"") COMPREPLY=($(compgen -W "add list show remove" -- "$cur")) ;;
+		"") COMPREPLY=($(compgen -W "add list show remove disclaimer" -- "$cur")) ;;
 		remove) COMPREPLY=($(compgen -W "--force --purge $(_mail_admin_names domain)" -- "$cur")) ;;
+		disclaimer) COMPREPLY=($(compgen -W "set show remove --text-file --html-file $(_mail_admin_names domain)" -- "$cur")) ;;
 		show) COMPREPLY=($(compgen -W "$(_mail_admin_names domain)" -- "$cur")) ;;
 		esac ;;
 	dkim)
@@ -63,6 +64,17 @@ _mail_admin() {
 		"") COMPREPLY=($(compgen -W "add list show remove member" -- "$cur")) ;;
 		member) COMPREPLY=($(compgen -W "add remove" -- "$cur")) ;;
 		show | remove) COMPREPLY=($(compgen -W "$(_mail_admin_names group)" -- "$cur")) ;;
+		esac ;;
+	signature)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "set show remove" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "--text-file --html-file $(_mail_admin_names mailbox)" -- "$cur")) ;;
+		esac ;;
+	autoreply)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "set show off" -- "$cur")) ;;
+		set) COMPREPLY=($(compgen -W "--subject --body-file --html-file --from --until --interval --extra-address $(_mail_admin_names mailbox)" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "$(_mail_admin_names mailbox)" -- "$cur")) ;;
 		esac ;;
 	check) COMPREPLY=($(compgen -W "--repair --json" -- "$cur")) ;;
 	esac

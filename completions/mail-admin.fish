@@ -1,5 +1,5 @@
 # fish completion for mail-admin
-set -l cmds init domain dkim mailbox alias group check
+set -l cmds init domain dkim mailbox alias group signature autoreply check
 complete -c mail-admin -f
 complete -c mail-admin -l json -d 'JSON output'
 complete -c mail-admin -l config -r -F -d 'configuration file'
@@ -9,8 +9,21 @@ complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a dkim -d 'ma
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a mailbox -d 'manage mailboxes'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'manage aliases'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a group -d 'manage groups'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a signature -d 'signatures'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a autoreply -d 'out-of-office replies'
 complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a check -d 'check folders and indexes'
-complete -c mail-admin -n "__fish_seen_subcommand_from domain; and not __fish_seen_subcommand_from add list show remove" -a 'add list show remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from signature; and not __fish_seen_subcommand_from set show remove" -a 'set show remove'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply; and not __fish_seen_subcommand_from set show off" -a 'set show off'
+complete -c mail-admin -n "__fish_seen_subcommand_from signature autoreply; and __fish_seen_subcommand_from set show remove off" -a '(mail-admin mailbox list 2>/dev/null | cut -f1)'
+complete -c mail-admin -n "__fish_seen_subcommand_from signature disclaimer" -l text-file -r -F -d 'plain text'
+complete -c mail-admin -n "__fish_seen_subcommand_from signature disclaimer autoreply" -l html-file -r -F -d 'HTML'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l body-file -r -F -d 'reply text'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l subject -x -d 'reply subject'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l from -x -d 'first day (YYYY-MM-DD)'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l until -x -d 'end (YYYY-MM-DD)'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l interval -x -d 'one reply per sender per interval'
+complete -c mail-admin -n "__fish_seen_subcommand_from autoreply" -l extra-address -x -d "another of the user's addresses"
+complete -c mail-admin -n "__fish_seen_subcommand_from domain; and not __fish_seen_subcommand_from add list show remove" -a 'add list show remove disclaimer'
 complete -c mail-admin -n "__fish_seen_subcommand_from dkim; and not __fish_seen_subcommand_from generate list show remove" -a 'generate list show remove'
 complete -c mail-admin -n "__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from generate list show remove" -a '(mail-admin domain list 2>/dev/null | cut -f1)'
 complete -c mail-admin -n "__fish_seen_subcommand_from generate" -l selector -r -d 'DKIM selector'

@@ -7,6 +7,7 @@ _mail_admin_domains() { compadd -- ${${(f)"$(mail-admin domain list 2>/dev/null)
 _mail_admin() {
 	local -a cmds
 	cmds=(init:'create the state directory' domain:'manage domains' dkim:'manage DKIM keys' mailbox:'manage mailboxes'
+		signature:'signatures' autoreply:'out-of-office replies'
 		alias:'manage aliases' group:'manage groups' check:'check folders and indexes')
 	_arguments -C '--json[JSON output]' '--config[configuration file]:file:_files' \
 		'1:command:->cmd' '*::arg:->args'
@@ -14,7 +15,14 @@ _mail_admin() {
 	cmd) _describe command cmds ;;
 	args)
 		case $words[1] in
-		domain) _arguments '1:action:(add list show remove)' '*:domain:_mail_admin_domains' '--force' '--purge' ;;
+		domain) _arguments '1:action:(add list show remove disclaimer)' '*:domain:_mail_admin_domains' '--force' '--purge' \
+			'--text-file[plain text]:file:_files' '--html-file[HTML]:file:_files' ;;
+		signature) _arguments '1:action:(set show remove)' '*:mailbox:_mail_admin_mailboxes' \
+			'--text-file[plain text]:file:_files' '--html-file[HTML]:file:_files' ;;
+		autoreply) _arguments '1:action:(set show off)' '*:mailbox:_mail_admin_mailboxes' \
+			'--subject[reply subject]:subject:' '--body-file[reply text]:file:_files' '--html-file[HTML]:file:_files' \
+			'--from[first day]:date:' '--until[end]:date:' '--interval[one reply per sender per interval]:duration:' \
+			'*--extra-address[another address of the user]:address:' ;;
 		dkim) _arguments '1:action:(generate list show remove)' '*:domain:_mail_admin_domains' \
 			'--selector[DKIM selector]:selector:' '--algorithm[key type]:algorithm:(rsa-sha256 ed25519-sha256)' ;;
 		mailbox) _arguments '1:action:(add list show remove passwd quota)' '*:mailbox:_mail_admin_mailboxes' \

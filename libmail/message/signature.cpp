@@ -126,16 +126,15 @@ std::optional<std::string> Signer::entity(std::string_view e, int depth) {
 }
 
 std::string Signer::add_text(std::string body) const {
-    if (!body.empty() && body.back() != '\n') body += '\n';
-    if (!sig_.text.empty() && !ends_with_text(body, sig_.text)) {
-        body += "-- \n" + sig_.text;
-        if (body.back() != '\n') body += '\n';
-    }
-    if (!sig_.disclaimer_text.empty() && !ends_with_text(body, sig_.disclaimer_text)) {
-        body += "\n" + sig_.disclaimer_text;
-        if (body.back() != '\n') body += '\n';
-    }
-    return body;
+    auto line_end = [](std::string t) { return t.empty() || t.back() == '\n' ? t : t + "\n"; };
+    std::string sig = sig_.text.empty() ? "" : "-- \n" + line_end(sig_.text);
+    std::string dis = sig_.disclaimer_text.empty() ? "" : "\n" + line_end(sig_.disclaimer_text);
+    // Already signed (what we add, or the signature alone): unchanged.
+    if (ends_with_text(body, sig + dis)) return body;
+    if (!sig.empty() && ends_with_text(body, sig_.text)) sig.clear();
+    if (!dis.empty() && ends_with_text(body, sig_.disclaimer_text)) dis.clear();
+    if (sig.empty() && dis.empty()) return body;
+    return line_end(body) + sig + dis;
 }
 
 std::optional<std::string> Signer::add_html(std::string body) const {
@@ -191,7 +190,7 @@ std::optional<std::string> Signer::text(Entity e, const mime::ContentType& ct, b
         changed = *b;
     } else {
         changed = add_text(body);
-        if (changed == body || changed == body + "\n") return std::nullopt;
+        if (changed == body) return std::nullopt;
     }
     std::string encoded, out_cte = cte;
     if (cte == "base64") encoded = mime::base64_lines(changed);
@@ -237,9 +236,7 @@ std::optional<std::string> Signer::multipart(Entity e, const mime::ContentType& 
         auto [begin, end] = parts[i];
         auto r = entity(e.body.substr(begin, end - begin), depth + 1);
         if (!r) continue;
-        std::string part = *r;
-        if (!part.empty() && part.back() == '\n') part.pop_back();
-        body.replace(begin, end - begin, part);
+        body.replace(begin, end - begin, *r);
         changed = true;
     }
     if (!changed) return std::nullopt;

@@ -252,8 +252,10 @@ const std::vector<dkim::Key>& Signer::keys(const std::string& domain) {
 }
 
 std::string Signer::sign(const Envelope& env, std::string_view message, int64_t now) {
-    // Ours: submitted by an authenticated user, or a report we wrote.
+    // Ours: submitted by an authenticated user (or mail-send), or a report
+    // or auto-reply we wrote.
     bool ours = env.client.starts_with("bounce-of=") || env.client.starts_with("double-bounce-of=") ||
+                env.client.starts_with("autoreply-of=") ||
                 (env.client.find(" auth=") != std::string::npos &&
                  env.client.find(" auth=-") == std::string::npos);
     if (!ours) return "";

@@ -47,10 +47,23 @@ complete_line() { # words... -> completions for the last word
 	CFILE=mail-smtpd.bash
 	run complete_line mail-smtpd --role s
 	assert_output "submission"
+	CFILE=mail-send.bash
+	run complete_line mail-send --from al
+	assert_output "alice@example.test"
+	run complete_line mail-send --pr
+	assert_output "--print"
+	CFILE=mail-autoreply.bash
+	run complete_line mail-autoreply bo
+	assert_output "bob@example.test"
+	CFILE=mail-admin.bash
+	run complete_line mail-admin autoreply ""
+	assert_output --partial "off"
+	run complete_line mail-admin domain disclaimer ""
+	assert_output --partial "set"
 }
 
 @test "zsh and fish completions parse" {
-	for t in mail-admin mail-queue mail-smtpd mail-pop3d; do
+	for t in mail-admin mail-queue mail-smtpd mail-pop3d mail-send mail-autoreply; do
 		if command -v zsh >/dev/null; then zsh -n "$BATS_TEST_DIRNAME/../../completions/$t.zsh"; fi
 		if command -v fish >/dev/null; then fish -n "$BATS_TEST_DIRNAME/../../completions/$t.fish"; fi
 		grep -q "^#compdef $t" "$BATS_TEST_DIRNAME/../../completions/$t.zsh"
@@ -58,10 +71,10 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "man pages are built and have an EXIT STATUS section" {
-	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8; do
+	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1; do
 		[ -s "$BUILD/$p" ]
 	done
-	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8; do
+	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1; do
 		grep -q 'EXIT STATUS' "$BUILD/man/$p"
 	done
 	grep -q 'QUEUE FORMAT' "$BUILD/man/mail-queue.8"
