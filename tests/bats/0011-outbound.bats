@@ -51,6 +51,10 @@ start_dns() {
 	mx-host=c.test,mx.c.test,10
 	host-record=mx.c.test,127.0.0.9
 	dns-rr=null.test,15,000000
+	mx-host=multi.test,mx1.multi.test,10
+	mx-host=multi.test,mx2.multi.test,20
+	host-record=mx1.multi.test,127.0.0.10
+	host-record=mx2.multi.test,127.0.0.11
 	server=/slow.test/127.0.0.1#$BLACKHOLE
 	EOF
 	# slow.test's server never answers
@@ -229,6 +233,22 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 	grep -q "^Status: 5.1.10" "$f"
 	! grep -q "^Final-Recipient: rfc822; t@temp.test" "$MAIL"/alice/new/*
 	[ "$(state t@temp.test | cut -d' ' -f1)" = pending ]
+}
+
+@test "MX preference: the best host that answers; a host down is skipped" {
+	sink 127.0.0.11 second
+	message fallback | send x@multi.test
+	run mail-queue run --once
+	assert_success
+	assert_output --partial "relay=mx2.multi.test[127.0.0.11]"
+	[ "$(count_files "$SINKS/second")" -eq 1 ]
+	# with the preferred host up, it gets the mail
+	sink 127.0.0.10 first
+	message preferred | send y@multi.test
+	run mail-queue run --once
+	assert_output --partial "relay=mx1.multi.test[127.0.0.10]"
+	[ "$(count_files "$SINKS/first")" -eq 1 ]
+	[ "$(count_files "$SINKS/second")" -eq 1 ]
 }
 
 @test "8-bit data or UTF-8 addresses to a server without 8BITMIME or SMTPUTF8 bounce (5.6.3, 5.6.7)" {
