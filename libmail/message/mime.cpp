@@ -326,4 +326,106 @@ std::string build(const Message& m) {
     return out + "\n--" + b + "--\n";
 }
 
+Entity split_entity(std::string_view e) {
+    if (e.starts_with("\n")) return {e.substr(0, 0), e.substr(1)};
+    size_t end = e.find("\n\n");
+    if (end == std::string_view::npos) return {e, e.substr(e.size())};
+    return {e.substr(0, end + 1), e.substr(end + 2)};
+}
+
+std::string replace_content_fields(std::string_view header, const std::string& ct, const std::string& cte) {
+    std::string block = std::string(header) + "\n"; // the fields point into it
+    auto h = parse_header(block, block.size());
+    std::string out;
+    if (h)
+        for (auto& f : h->fields)
+            if (!iequals(f.name, "Content-Type") && !iequals(f.name, "Content-Transfer-Encoding"))
+                out += std::string(f.name) + ":" + std::string(f.value) + "\n";
+    return out + "Content-Type: " + ct + "\nContent-Transfer-Encoding: " + cte + "\n";
+}
+
+std::vector<std::pair<size_t, size_t>> multipart_parts(std::string_view body, const std::string& b) {
+    std::string delim = "--" + b;
+    std::vector<size_t> starts; // offsets of the delimiter lines
+    size_t close = std::string_view::npos;
+    for (size_t pos = 0; pos < body.size();) {
+        size_t nl = body.find('\n', pos);
+        std::string_view line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+        if (line == delim) starts.push_back(pos);
+        else if (line == delim + "--") {
+            close = pos;
+            break;
+        }
+        if (nl == std::string_view::npos) break;
+        pos = nl + 1;
+    }
+    std::vector<std::pair<size_t, size_t>> parts;
+    if (starts.empty() || close == std::string_view::npos) return parts;
+    for (size_t i = 0; i < starts.size(); i++) {
+        size_t begin = body.find('\n', starts[i]) + 1;
+        size_t end = i + 1 < starts.size() ? starts[i + 1] : close;
+        if (end > begin && body[end - 1] == '\n') end--; // the line end belongs to the delimiter
+        parts.emplace_back(begin, std::max(begin, end));
+    }
+    return parts;
+}
+
+namespace {
+
+bool eight_bit(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return true;
+    return false;
+}
+
+std::optional<std::string> downgrade(std::string_view e, int depth) {
+    if (depth > 20) return std::nullopt;
+    Entity ent = split_entity(e);
+    if (eight_bit(ent.header)) return std::nullopt; // would need SMTPUTF8 or RFC 2047: not ours to guess
+    if (!eight_bit(ent.body)) return std::string(e);
+    std::string block = std::string(ent.header) + "\n";
+    auto h = parse_header(block, block.size());
+    if (!h) return std::nullopt;
+    auto raw = h->get("Content-Type");
+    ContentType ct = raw ? parse_content_type(*raw) : ContentType{};
+    std::string cte = ascii_lower(unfold(h->get("Content-Transfer-Encoding").value_or("7bit")));
+    if (ct.is("multipart")) {
+        auto parts = multipart_parts(ent.body, ct.param("boundary"));
+        if (parts.empty()) return std::nullopt;
+        std::string body(ent.body);
+        for (size_t i = parts.size(); i-- > 0;) {
+            auto [begin, end] = parts[i];
+            auto r = downgrade(ent.body.substr(begin, end - begin), depth + 1);
+            if (!r) return std::nullopt;
+            if (!r->empty() && r->back() == '\n' && (end == begin || ent.body[end - 1] != '\n')) r->pop_back();
+            body.replace(begin, end - begin, *r);
+        }
+        if (eight_bit(body)) return std::nullopt; // 8-bit preamble or epilogue
+        return std::string(ent.header) + "\n" + body;
+    }
+    if (ct.is("message", "rfc822")) {
+        auto inner = downgrade(ent.body, depth + 1);
+        if (!inner) return std::nullopt;
+        return replace_content_fields(ent.header, raw ? unfold(*raw) : "message/rfc822", "7bit") + "\n" + *inner;
+    }
+    if (cte != "7bit" && cte != "8bit" && cte != "binary") return std::nullopt; // encoded, yet 8-bit: broken
+    std::string type = raw ? unfold(*raw) : "text/plain; charset=utf-8"; // unlabelled 8-bit: most likely UTF-8
+    if (ct.is("text")) return replace_content_fields(ent.header, type, "quoted-printable") + "\n" + qp_encode(ent.body);
+    return replace_content_fields(ent.header, type, "base64") + "\n" + base64_lines(ent.body);
+}
+
+} // namespace
+
+std::optional<std::string> downgrade_to_7bit(std::string_view message) {
+    auto r = downgrade(message, 0);
+    if (!r || *r == message) return r;
+    // Content-Transfer-Encoding means something only under MIME-Version.
+    Entity top = split_entity(*r);
+    std::string block = std::string(top.header) + "\n";
+    auto h = parse_header(block, block.size());
+    if (h && !h->get("MIME-Version")) r->insert(top.header.size(), "MIME-Version: 1.0\n");
+    return r;
+}
+
 } // namespace mail::mime

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,26 @@ std::string media_type_for(std::string_view filename);
 // Characters that may not appear in a header value: CR, LF, NUL (and the
 // other control characters but TAB) removed.
 std::string header_safe(std::string_view value);
+
+// One entity (a message or a body part): its header block, ending with
+// its last field's LF, and its body.
+struct Entity {
+    std::string_view header, body;
+};
+Entity split_entity(std::string_view e);
+// The header block with Content-Type and Content-Transfer-Encoding
+// replaced by `ct` and `cte` (placed at the end of the block).
+std::string replace_content_fields(std::string_view header, const std::string& ct, const std::string& cte);
+// The parts of a multipart body with boundary `b`: [begin, end) offsets of
+// each part's content, without the delimiter lines and the line end before
+// them. Empty when the structure is broken (no part, no closing line).
+std::vector<std::pair<size_t, size_t>> multipart_parts(std::string_view body, const std::string& b);
+
+// The message converted to 7-bit for a server without 8BITMIME (RFC 6152
+// 3): every 8-bit part becomes quoted-printable (text) or base64, through
+// multiparts and message/rfc822. nullopt when the header itself (of the
+// message or a part) has 8-bit bytes, or the structure is too deep.
+std::optional<std::string> downgrade_to_7bit(std::string_view message);
 
 struct Attachment {
     std::string filename; // UTF-8

@@ -71,31 +71,6 @@ size_t find_ci_last(std::string_view hay, std::string_view needle) {
     return h.rfind(ascii_lower(needle));
 }
 
-// One entity: its header block (as in the message) and its body.
-struct Entity {
-    std::string_view header, body;
-};
-
-Entity split(std::string_view e) {
-    if (e.starts_with("\n")) return {e.substr(0, 0), e.substr(1)};
-    size_t end = e.find("\n\n");
-    if (end == std::string_view::npos) return {e, e.substr(e.size())};
-    return {e.substr(0, end + 1), e.substr(end + 2)};
-}
-
-// The header block with Content-Type and Content-Transfer-Encoding
-// replaced by `ct` and `cte` (appended at the end of the block).
-std::string rewrite_header(std::string_view header, const std::string& ct, const std::string& cte) {
-    std::string block = std::string(header) + "\n"; // the fields point into it
-    auto h = parse_header(block, block.size());
-    std::string out;
-    if (h)
-        for (auto& f : h->fields)
-            if (!iequals(f.name, "Content-Type") && !iequals(f.name, "Content-Transfer-Encoding"))
-                out += std::string(f.name) + ":" + std::string(f.value) + "\n";
-    return out + "Content-Type: " + ct + "\nContent-Transfer-Encoding: " + cte + "\n";
-}
-
 class Signer {
   public:
     explicit Signer(const Signature& s) : sig_(s) {}
@@ -103,8 +78,8 @@ class Signer {
     std::optional<std::string> entity(std::string_view e, int depth);
 
   private:
-    std::optional<std::string> text(Entity e, const mime::ContentType& ct, bool html);
-    std::optional<std::string> multipart(Entity e, const mime::ContentType& ct, int depth);
+    std::optional<std::string> text(mime::Entity e, const mime::ContentType& ct, bool html);
+    std::optional<std::string> multipart(mime::Entity e, const mime::ContentType& ct, int depth);
     std::string add_text(std::string body) const;
     std::optional<std::string> add_html(std::string body) const;
     const Signature& sig_;
@@ -112,7 +87,7 @@ class Signer {
 
 std::optional<std::string> Signer::entity(std::string_view e, int depth) {
     if (depth > max_depth) return std::nullopt;
-    Entity ent = split(e);
+    mime::Entity ent = mime::split_entity(e);
     std::string block = std::string(ent.header) + "\n"; // the fields point into it
     auto h = parse_header(block, block.size());
     if (!h) return std::nullopt;
@@ -156,7 +131,7 @@ std::optional<std::string> Signer::add_html(std::string body) const {
     return body;
 }
 
-std::optional<std::string> Signer::text(Entity e, const mime::ContentType& ct, bool html) {
+std::optional<std::string> Signer::text(mime::Entity e, const mime::ContentType& ct, bool html) {
     std::string block = std::string(e.header) + "\n"; // the fields point into it
     auto h = parse_header(block, block.size());
     std::string cte = ascii_lower(unfold(h ? h->get("Content-Transfer-Encoding").value_or("7bit") : "7bit"));
@@ -197,36 +172,14 @@ std::optional<std::string> Signer::text(Entity e, const mime::ContentType& ct, b
     else if (cte == "quoted-printable") encoded = mime::qp_encode(changed);
     else if (cte == "7bit" && has_8bit(changed)) encoded = mime::qp_encode(changed), out_cte = "quoted-printable";
     else encoded = changed;
-    return rewrite_header(e.header, out_ct.str(), out_cte) + "\n" + encoded;
+    return mime::replace_content_fields(e.header, out_ct.str(), out_cte) + "\n" + encoded;
 }
 
-std::optional<std::string> Signer::multipart(Entity e, const mime::ContentType& ct, int depth) {
+std::optional<std::string> Signer::multipart(mime::Entity e, const mime::ContentType& ct, int depth) {
     std::string b = ct.param("boundary");
     if (b.empty()) return std::nullopt;
-    std::string delim = "--" + b;
-    // Part boundaries: lines that are "--b" (or "--b--" at the end).
-    std::vector<size_t> starts; // offsets of delimiter lines in e.body
-    size_t close = std::string_view::npos;
-    for (size_t pos = 0; pos < e.body.size();) {
-        size_t nl = e.body.find('\n', pos);
-        std::string_view line = e.body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-        if (line == delim) starts.push_back(pos);
-        else if (line == delim + "--") {
-            close = pos;
-            break;
-        }
-        if (nl == std::string_view::npos) break;
-        pos = nl + 1;
-    }
-    if (starts.empty() || close == std::string_view::npos) return std::nullopt;
-    std::vector<std::pair<size_t, size_t>> parts; // content [begin, end) without the delimiter lines
-    for (size_t i = 0; i < starts.size(); i++) {
-        size_t begin = e.body.find('\n', starts[i]) + 1;
-        size_t end = i + 1 < starts.size() ? starts[i + 1] : close;
-        if (end > begin && e.body[end - 1] == '\n') end--; // the line end belongs to the delimiter
-        parts.emplace_back(begin, std::max(begin, end));
-    }
+    auto parts = mime::multipart_parts(e.body, b);
+    if (parts.empty()) return std::nullopt;
     bool alternative = ct.subtype == "alternative";
     std::string body(e.body);
     bool changed = false;

@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
+#include "message/mime.hpp"
 #include "net/dns.hpp"
 #include "queue/runner.hpp"
 #include "smtp/client.hpp"
@@ -177,11 +178,12 @@ class Session {
     bool tls_failed_ = false;
 };
 
-// The MAIL and RCPT parameters, or the reason the message cannot go to
-// this server at all (a permanent failure).
+// The message as it goes to this server (converted to 7 bits, in
+// `converted`, for one without 8BITMIME), DKIM-signed, and the MAIL and
+// RCPT parameters; or the reason it cannot go there (a permanent failure).
 std::optional<RecipientStatus> prepare(const Entry& e, const smtp::Extensions& ext,
-                                       const std::vector<const Recipient*>& rcpts,
-                                       smtp::Outgoing& m) {
+                                       const std::vector<const Recipient*>& rcpts, Signer& signer,
+                                       std::string& converted, std::string& signature, smtp::Outgoing& m) {
     const Envelope& env = e.env;
     // SMTPUTF8 is needed for a UTF-8 address, or for UTF-8 header fields
     // of a message that came with SMTPUTF8; other 8-bit bytes (legacy
@@ -192,10 +194,20 @@ std::optional<RecipientStatus> prepare(const Entry& e, const smtp::Extensions& e
     if (utf8 && !ext.smtputf8)
         return status("", "5.6.7", "the receiving server does not support SMTPUTF8, "
                                    "which this message needs");
-    if (eight && !ext.eightbitmime)
-        return status("", "5.6.3", "the receiving server does not accept 8-bit data "
-                                   "(no 8BITMIME), which this message contains");
-    if (ext.size) m.mail_params += " SIZE=" + std::to_string(e.message().size() + m.prefix.size());
+    m.message = e.message();
+    if (eight && !ext.eightbitmime) {
+        auto seven = mime::downgrade_to_7bit(e.message());
+        if (!seven)
+            return status("", "5.6.3", "the receiving server does not accept 8-bit data (no 8BITMIME), "
+                                       "and this message has 8-bit header fields that cannot be converted");
+        converted = std::move(*seven);
+        m.message = converted;
+        eight = false;
+    }
+    // Signed as sent: after any conversion.
+    signature = signer.sign(env, m.message, time(nullptr));
+    m.prefix = signature;
+    if (ext.size) m.mail_params += " SIZE=" + std::to_string(m.message.size() + m.prefix.size());
     if (eight) m.mail_params += " BODY=8BITMIME";
     if (utf8) m.mail_params += " SMTPUTF8";
     if (ext.dsn) {
@@ -316,12 +328,10 @@ void deliver_remote(const Config& cfg, const Spool& spool, const std::string& de
             return;
         }
         smtp::Client& c = **conn;
-        std::string signature = signer.sign(entry->env, entry->message(), time(nullptr));
+        std::string converted, signature;
         smtp::Outgoing m;
-        m.prefix = signature;
-        m.message = entry->message();
         std::vector<RecipientStatus> res;
-        if (auto refused = prepare(*entry, c.extensions(), rcpts, m)) {
+        if (auto refused = prepare(*entry, c.extensions(), rcpts, signer, converted, signature, m)) {
             for (auto* r : rcpts) res.push_back(status(r->address, refused->dsn, refused->text));
         } else {
             smtp::Sent sent = c.send(m);

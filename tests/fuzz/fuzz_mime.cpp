@@ -1,6 +1,7 @@
 // Fuzz the MIME readers: Content-Type parameters, quoted-printable and
 // base64 bodies, and the structure walk of add_signature (multipart
-// nesting, boundaries, encodings) on any message.
+// nesting, boundaries, encodings) and of the 7-bit conversion (whose
+// result must be 7-bit) on any message.
 #include <cstdint>
 #include <string_view>
 
@@ -25,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     s.text = "Sig";
     s.html = "<b>Sig</b>";
     s.disclaimer_text = "Confidential \xc3\xa9";
+    if (auto seven = mail::mime::downgrade_to_7bit(in))
+        for (unsigned char c : *seven)
+            if (c >= 0x80) __builtin_trap();
     if (auto r = mail::add_signature(in, s)) (void)mail::add_signature(*r, s); // the result is read again
     return 0;
 }

@@ -98,3 +98,24 @@ TEST(Signature, Base64PartKeepsEncoding) {
     EXPECT_EQ(mime::base64_decode_body(b64), "Caf\xc3\xa9\n\n-- \nAl\xc3\xaf" "ce\n");
     EXPECT_NE(r->find("--b\nContent-Type: application/pdf\n\nPDF\n--b--\n"), std::string::npos);
 }
+
+TEST(Mime, DowngradeTo7bit) {
+    std::string msg = "Subject: s\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; "
+                      "charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nd\xc3\xa9j\xc3\xa0\n--b\n"
+                      "Content-Type: message/rfc822\n\nSubject: inner\n\n\xc3\xa9\n--b\nContent-Type: "
+                      "application/x-bin\n\n\xff\n--b--\n";
+    auto r = mime::downgrade_to_7bit(msg);
+    ASSERT_TRUE(r);
+    for (unsigned char c : *r) EXPECT_LT(c, 0x80);
+    EXPECT_NE(r->find("Content-Transfer-Encoding: quoted-printable\n\nd=C3=A9j=C3=A0\n--b"), std::string::npos) << *r;
+    EXPECT_NE(r->find("Content-Type: message/rfc822\nContent-Transfer-Encoding: 7bit\n\nSubject: inner\n"
+                      "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n=C3=A9"),
+              std::string::npos)
+        << *r;
+    EXPECT_NE(r->find("Content-Transfer-Encoding: base64\n\n/w==\n--b--"), std::string::npos) << *r;
+    EXPECT_EQ(*mime::downgrade_to_7bit("Subject: s\n\nascii\n"), "Subject: s\n\nascii\n");
+    EXPECT_FALSE(mime::downgrade_to_7bit("Subject: caf\xc3\xa9\n\nx\n"));
+    EXPECT_EQ(*mime::downgrade_to_7bit("Subject: s\n\n\xc3\xa9\n"),
+              "Subject: s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n"
+              "MIME-Version: 1.0\n\n=C3=A9\n");
+}
