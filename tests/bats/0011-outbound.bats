@@ -7,10 +7,7 @@ load helper
 
 setup() {
 	setup_smtp
-	PORT=$(free_port)
-	SUB=$(free_port)
-	DNS_PORT=$(free_udp_port)
-	BLACKHOLE=$(free_udp_port)
+	read -r PORT SUB DNS_PORT BLACKHOLE < <(free_ports 4)
 	SINKS="$BATS_TEST_TMPDIR/sinks"
 	mkdir -p "$SINKS"
 	chmod 777 "$SINKS"
@@ -19,8 +16,25 @@ setup() {
 }
 teardown() { stop_daemons; }
 
-free_udp_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct ports free for both TCP and UDP on 127.0.0.1
+# (dnsmasq takes both; separate calls could return the same port twice).
+free_ports() {
+	python3 - "$1" <<-'EOF'
+	import socket, sys
+	held, ports = [], []
+	while len(ports) < int(sys.argv[1]):
+	    t = socket.socket()
+	    t.bind(("127.0.0.1", 0))
+	    port = t.getsockname()[1]
+	    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    try:
+	        u.bind(("127.0.0.1", port))
+	    except OSError:
+	        continue
+	    held += [t, u]
+	    ports.append(port)
+	print(*ports)
+	EOF
 }
 
 # write_config [EXTRA-LINES]: installation A (example.test) sends through
@@ -61,7 +75,7 @@ start_dns() {
 	daemon python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(3600)' "$BLACKHOLE"
 	daemon dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
 		--conf-file="$BATS_TEST_TMPDIR/dns.conf" --pid-file= --user=nobody
-	/usr/bin/python3 - "$DNS_PORT" <<-'EOF'
+	/usr/bin/python3 - "$DNS_PORT" <<-'EOF' || { cat "$BATS_TEST_TMPDIR/daemon.log"; return 1; }
 	import sys, time, dns.resolver
 	r = dns.resolver.Resolver(configure=False)
 	r.nameservers, r.port, r.lifetime = ["127.0.0.1"], int(sys.argv[1]), 0.5
