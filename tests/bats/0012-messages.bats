@@ -368,3 +368,12 @@ Bcc: victim@elsewhere.test' --print"
 	assert_line "MIME-Version: 1.0"
 	[ -z "$(queued_files)" ]
 }
+
+@test "mail-send: a write or sync failure is a temporary failure (75) and leaves nothing in the queue" {
+	for op in write fsync rename dirsync; do
+		run bash -c "echo x | FACTEUR_FAULT=$op mail-send --from alice@example.test --to bob@example.test"
+		assert_failure 75
+		[ -z "$(queued_files)" ]
+		[ -z "$(find "$QUEUE/tmp" -type f)" ]
+	done
+}
