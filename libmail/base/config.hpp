@@ -70,6 +70,8 @@ struct Config {
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }
     std::string mail_root() const { return state_dir + "/mail"; }
+    // The key that seals stored secrets (auth/secret.hpp), mode 0600.
+    std::string secret_key_path() const { return state_dir + "/secret.key"; }
     // A DKIM private key (PEM, readable by the mail user only).
     std::string dkim_key_path(const std::string& domain, const std::string& selector) const {
         return state_dir + "/dkim/" + domain + "/" + selector + ".pem";

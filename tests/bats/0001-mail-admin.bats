@@ -9,9 +9,12 @@ setup() { setup_state; }
 	[ -f "$FACTEUR_STATE_DIR/directory.sqlite" ]
 	[ -f "$FACTEUR_STATE_DIR/tls/cert.pem" ]
 	[ "$(stat -c %a "$FACTEUR_STATE_DIR/tls/key.pem")" = 600 ]
+	[ "$(stat -c %a "$FACTEUR_STATE_DIR/secret.key")" = 600 ]
+	key=$(cat "$FACTEUR_STATE_DIR/secret.key")
 	openssl x509 -in "$FACTEUR_STATE_DIR/tls/cert.pem" -noout -subject
 	run mail-admin init
 	assert_success
+	[ "$(cat "$FACTEUR_STATE_DIR/secret.key")" = "$key" ] # kept
 }
 
 @test "domain add, list, show, duplicates and bad names" {

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth/password.hpp"
+#include "auth/secret.hpp"
 
 using namespace mail;
 
@@ -42,4 +45,37 @@ TEST(Password, KnownVectors) {
 
 TEST(Password, NulRefused) {
     EXPECT_FALSE(hash_password(std::string("a\0b", 3)));
+}
+
+
+TEST(SecretBox, SealAndUnseal) {
+    std::string dir = ::testing::TempDir() + "/secret-" + std::to_string(getpid());
+    std::string key = dir + ".key";
+    ASSERT_TRUE(mail::SecretBox::create_key(key));
+    struct stat st;
+    ASSERT_EQ(stat(key.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto box = mail::SecretBox::open(key);
+    ASSERT_TRUE(box);
+    auto sealed = box->seal("p\xc3\xa4ss word", "alice@example.test/1");
+    ASSERT_TRUE(sealed);
+    EXPECT_TRUE(sealed->starts_with("v1:"));
+    EXPECT_EQ(sealed->find("ss word"), std::string::npos);
+    EXPECT_EQ(*box->unseal(*sealed, "alice@example.test/1"), "p\xc3\xa4ss word");
+    EXPECT_NE(*sealed, *box->seal("p\xc3\xa4ss word", "alice@example.test/1")); // a new nonce each time
+    EXPECT_EQ(box->unseal(*sealed, "bob@example.test/1").error().code, mail::Errc::data);
+    std::string altered = *sealed;
+    altered[10] = altered[10] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(box->unseal(altered, "alice@example.test/1"));
+    EXPECT_FALSE(box->unseal("v1:", "x"));
+    EXPECT_FALSE(box->unseal("plain", "x"));
+    // Another key does not open it; create_key keeps an existing key.
+    ASSERT_TRUE(mail::SecretBox::create_key(key));
+    EXPECT_EQ(*mail::SecretBox::open(key)->unseal(*sealed, "alice@example.test/1"), "p\xc3\xa4ss word");
+    std::string other = dir + "-other.key";
+    ASSERT_TRUE(mail::SecretBox::create_key(other));
+    EXPECT_FALSE(mail::SecretBox::open(other)->unseal(*sealed, "alice@example.test/1"));
+    EXPECT_EQ(mail::SecretBox::open(dir + "-missing.key").error().code, mail::Errc::noinput);
+    unlink(key.c_str());
+    unlink(other.c_str());
 }

@@ -3,6 +3,7 @@
 
 #include "admin.hpp"
 #include "auth/certificate.hpp"
+#include "auth/secret.hpp"
 #include "base/files.hpp"
 #include "store/maildir.hpp"
 
@@ -18,6 +19,8 @@ void init(Admin& a) {
         fmt::print("created a self-signed certificate for {} in {}\n", mail::host_name(cfg),
                    cfg.cert_path());
     }
+    // The key that seals the passwords of outside accounts (mail-fetch).
+    must(a, mail::SecretBox::create_key(cfg.secret_key_path()));
     fmt::print("state directory {} ready\n", cfg.state_dir);
 }
 
