@@ -77,15 +77,14 @@ std::string autoreply_refusal(const AutoreplySettings& a, std::string_view messa
     return "";
 }
 
-std::string autoreply_message(const Config& cfg, const AutoreplySettings& a, std::string_view message,
+std::string autoreply_message(const AutoreplySettings& a, std::string_view message,
                               const std::string& sender, int64_t now) {
     auto h = parse_header(message);
     // The original subject is copied as it is (encoded words stay valid),
     // unless it is raw UTF-8, which is encoded.
     std::string orig = mime::header_safe(unfold(h ? h->get("Subject").value_or("") : ""));
-    bool raw8 = std::any_of(orig.begin(), orig.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
     std::string subject = !a.subject.empty() ? mime::encode_text(a.subject)
-                          : raw8             ? mime::encode_text("Auto: " + orig)
+                          : mime::has_8bit(orig) ? mime::encode_text("Auto: " + orig)
                                              : "Auto: " + orig;
     std::string msgid = h ? mime::header_safe(unfold(h->get("Message-ID").value_or(""))) : "";
     std::string refs = h ? mime::header_safe(unfold(h->get("References").value_or(""))) : "";
@@ -106,7 +105,6 @@ std::string autoreply_message(const Config& cfg, const AutoreplySettings& a, std
     }
     m.text = a.body;
     m.html = a.html;
-    (void)cfg;
     return mime::build(m);
 }
 
@@ -136,7 +134,7 @@ AutoreplyOutcome autoreply(const Config& cfg, const AutoreplySettings& a, std::s
     env.arrived = now;
     env.rcpts.push_back(queue::Recipient{sender, "NEVER", ""});
     env.client = "autoreply-of=" + a.address;
-    std::string reply = autoreply_message(cfg, a, message, sender, now);
+    std::string reply = autoreply_message(a, message, sender, now);
     if (Status s = spool->add(env, reply); !s) {
         out.reason = "could not queue the reply: " + s.error().user;
         log::error("autoreply.queue", s.error());

@@ -25,7 +25,7 @@ std::string autoreply_refusal(const AutoreplySettings& a, std::string_view messa
                               const std::string& sender, int64_t now);
 
 // The reply (LF line ends) to `message` from `a`.
-std::string autoreply_message(const Config& cfg, const AutoreplySettings& a, std::string_view message,
+std::string autoreply_message(const AutoreplySettings& a, std::string_view message,
                               const std::string& sender, int64_t now);
 
 // Check the rules and the sent-log, queue the reply, record it.

@@ -40,6 +40,12 @@ const char hex[] = "0123456789ABCDEF";
 
 } // namespace
 
+bool has_8bit(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return true;
+    return false;
+}
+
 std::string ContentType::str() const {
     std::string s = type + "/" + subtype;
     for (auto& [k, v] : params) s += "; " + k + "=" + quoted(v);
@@ -373,17 +379,11 @@ std::vector<std::pair<size_t, size_t>> multipart_parts(std::string_view body, co
 
 namespace {
 
-bool eight_bit(std::string_view s) {
-    for (unsigned char c : s)
-        if (c >= 0x80) return true;
-    return false;
-}
-
 std::optional<std::string> downgrade(std::string_view e, int depth) {
     if (depth > 20) return std::nullopt;
     Entity ent = split_entity(e);
-    if (eight_bit(ent.header)) return std::nullopt; // would need SMTPUTF8 or RFC 2047: not ours to guess
-    if (!eight_bit(ent.body)) return std::string(e);
+    if (has_8bit(ent.header)) return std::nullopt; // would need SMTPUTF8 or RFC 2047: not ours to guess
+    if (!has_8bit(ent.body)) return std::string(e);
     std::string block = std::string(ent.header) + "\n";
     auto h = parse_header(block, block.size());
     if (!h) return std::nullopt;
@@ -401,7 +401,7 @@ std::optional<std::string> downgrade(std::string_view e, int depth) {
             if (!r->empty() && r->back() == '\n' && (end == begin || ent.body[end - 1] != '\n')) r->pop_back();
             body.replace(begin, end - begin, *r);
         }
-        if (eight_bit(body)) return std::nullopt; // 8-bit preamble or epilogue
+        if (has_8bit(body)) return std::nullopt; // 8-bit preamble or epilogue
         return std::string(ent.header) + "\n" + body;
     }
     if (ct.is("message", "rfc822")) {

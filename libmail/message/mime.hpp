@@ -45,6 +45,8 @@ std::string filename_param(std::string_view utf8_name);
 // The media type of a file from its extension (application/octet-stream
 // when unknown).
 std::string media_type_for(std::string_view filename);
+// Whether any byte is outside 7-bit ASCII.
+bool has_8bit(std::string_view s);
 // Characters that may not appear in a header value: CR, LF, NUL (and the
 // other control characters but TAB) removed.
 std::string header_safe(std::string_view value);

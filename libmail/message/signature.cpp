@@ -13,12 +13,6 @@ namespace {
 
 constexpr int max_depth = 10;
 
-bool has_8bit(std::string_view s) {
-    for (unsigned char c : s)
-        if (c >= 0x80) return true;
-    return false;
-}
-
 std::string rtrim_lines(std::string_view s) {
     std::string out;
     size_t start = 0;
@@ -142,8 +136,8 @@ std::optional<std::string> Signer::text(mime::Entity e, const mime::ContentType&
     else return std::nullopt;
     std::string charset = ascii_lower(ct.param("charset"));
     if (charset.empty()) charset = "us-ascii";
-    bool additions_8bit = has_8bit(sig_.text) || has_8bit(sig_.html) || has_8bit(sig_.disclaimer_text) ||
-                          has_8bit(sig_.disclaimer_html);
+    bool additions_8bit = mime::has_8bit(sig_.text) || mime::has_8bit(sig_.html) || mime::has_8bit(sig_.disclaimer_text) ||
+                          mime::has_8bit(sig_.disclaimer_html);
     mime::ContentType out_ct = ct;
     if (charset.starts_with("utf-16") || charset.starts_with("utf-32") || charset.starts_with("iso-2022")) {
         auto u = to_utf8(body, charset);
@@ -170,7 +164,7 @@ std::optional<std::string> Signer::text(mime::Entity e, const mime::ContentType&
     std::string encoded, out_cte = cte;
     if (cte == "base64") encoded = mime::base64_lines(changed);
     else if (cte == "quoted-printable") encoded = mime::qp_encode(changed);
-    else if (cte == "7bit" && has_8bit(changed)) encoded = mime::qp_encode(changed), out_cte = "quoted-printable";
+    else if (cte == "7bit" && mime::has_8bit(changed)) encoded = mime::qp_encode(changed), out_cte = "quoted-printable";
     else encoded = changed;
     return mime::replace_content_fields(e.header, out_ct.str(), out_cte) + "\n" + encoded;
 }

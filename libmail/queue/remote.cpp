@@ -18,10 +18,6 @@ namespace {
 
 constexpr std::string_view relay_destination = "[relay]";
 
-bool has_8bit(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
 struct Target {
     std::string host, address;
 };
@@ -188,9 +184,9 @@ std::optional<RecipientStatus> prepare(const Entry& e, const smtp::Extensions& e
     // SMTPUTF8 is needed for a UTF-8 address, or for UTF-8 header fields
     // of a message that came with SMTPUTF8; other 8-bit bytes (legacy
     // charsets in a header, 8-bit bodies) need 8BITMIME.
-    bool eight = has_8bit(e.message());
-    bool utf8 = has_8bit(env.sender) || (env.smtputf8 && eight) ||
-                std::any_of(rcpts.begin(), rcpts.end(), [](auto* r) { return has_8bit(r->address); });
+    bool eight = mime::has_8bit(e.message());
+    bool utf8 = mime::has_8bit(env.sender) || (env.smtputf8 && eight) ||
+                std::any_of(rcpts.begin(), rcpts.end(), [](auto* r) { return mime::has_8bit(r->address); });
     if (utf8 && !ext.smtputf8)
         return status("", "5.6.7", "the receiving server does not support SMTPUTF8, "
                                    "which this message needs");
@@ -274,13 +270,9 @@ std::string Signer::sign(const Envelope& env, std::string_view message, int64_t 
     auto h = parse_header(message);
     auto from = h ? h->get("From") : std::nullopt;
     if (!from) return "";
-    auto at = from->rfind('@');
-    if (at == std::string::npos) return "";
-    std::string domain;
-    for (char c : from->substr(at + 1)) {
-        if (c == '>' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ')' || c == '"') break;
-        domain += c;
-    }
+    auto list = parse_address_list(*from);
+    if (list.empty()) return "";
+    const std::string& domain = list.front().domain;
     const auto& k = keys(ascii_lower(domain));
     if (k.empty()) return "";
     auto sig = dkim::sign(message, k, now);

@@ -45,6 +45,17 @@ void read_events(int fd, std::vector<std::string>& fresh, bool& flush) {
     }
 }
 
+// inotify on new entries in mess/ and on queue/flush (logged when it fails).
+Fd watch_queue(const queue::Spool& spool) {
+    Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
+        inotify_add_watch(ino.get(), spool.dir().c_str(), IN_CLOSE_WRITE) < 0) {
+        log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
+        return Fd();
+    }
+    return ino;
+}
+
 bool mine(const std::string& id, unsigned k, unsigned n) {
     uint32_t h = 2166136261u; // FNV-1a: the same owner in every process
     for (unsigned char c : id) h = (h ^ c) * 16777619u;
@@ -93,12 +104,8 @@ class Workers {
 int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, unsigned n,
          Workers* workers) {
     queue::Runner runner(cfg, spool);
-    Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
-        inotify_add_watch(ino.get(), spool.dir().c_str(), IN_CLOSE_WRITE) < 0) {
-        log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
-        return 75;
-    }
+    Fd ino = watch_queue(spool);
+    if (!ino) return 75;
     std::map<std::string, int64_t> due; // id -> next attempt
     int64_t next_scan = 0;
     bool force = once;
@@ -149,12 +156,8 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
 // outbound.max_per_destination each. `once`: one pass, waiting for the
 // deliveries to end.
 int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
-    Fd ino(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (!ino || inotify_add_watch(ino.get(), (spool.dir() + "/mess").c_str(), IN_MOVED_TO) < 0 ||
-        inotify_add_watch(ino.get(), spool.dir().c_str(), IN_CLOSE_WRITE) < 0) {
-        log::err("queue.inotify", "inotify on {}: {}", spool.dir(), std::strerror(errno));
-        return 75;
-    }
+    Fd ino = watch_queue(spool);
+    if (!ino) return 75;
     struct Destination {
         std::deque<queue::Job> waiting;
         int running = 0;
