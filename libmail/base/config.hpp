@@ -66,6 +66,13 @@ struct Config {
         std::string relay_user;
         std::string relay_password_file;
     } outbound;
+    struct {
+        int max_parallel = 4;       // accounts synced at once (mail-fetch)
+        int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)
+        int timeout = 60;           // connect and each network step
+        int retry_max = 3600;       // failures back off from 1 minute, doubling up to this
+        int max_auth_failures = 3;  // refused logins in a row, then the account is disabled
+    } fetch;
     std::string log_level = "info";
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }

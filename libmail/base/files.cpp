@@ -192,6 +192,10 @@ Status DurableFile::write(std::string_view data) {
 
 Status DurableFile::commit(const std::string& final_path) {
     MAIL_TRY(flush());
+    if (mtime_ > 0) {
+        timespec times[2] = {{mtime_, 0}, {mtime_, 0}};
+        if (::futimens(fd_.get(), times) != 0) return sys_error("futimens", path_);
+    }
     if (fault_injected("fsync") || ::fsync(fd_.get()) != 0)
         return sys_error("fsync", path_, fault_injected("fsync") ? fault_errno() : errno);
     Status closed = Fd(fd_.release()).close(path_);

@@ -90,6 +90,9 @@ class DurableFile {
     ~DurableFile();
     Status write(std::string_view data);
     uint64_t size() const { return written_ + buf_.size(); }
+    // The modification time the file gets before it is synced (a Maildir
+    // message's internal date); 0 leaves it.
+    void set_mtime(int64_t seconds) { mtime_ = seconds; }
     Status commit(const std::string& final_path);
 
   private:
@@ -98,6 +101,7 @@ class DurableFile {
     Fd fd_;
     std::string path_, buf_;
     uint64_t written_ = 0;
+    int64_t mtime_ = 0;
     bool failed_ = false;
 };
 

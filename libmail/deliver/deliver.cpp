@@ -28,10 +28,6 @@ bool contains_ci(const std::vector<std::string>& list, const std::string& s) {
     return std::any_of(list.begin(), list.end(), [&](auto& x) { return iequals(x, s); });
 }
 
-std::string mailbox_root(const Config& cfg, const Address& a) {
-    return cfg.mail_root() + "/" + a.domain + "/" + ascii_lower(a.local);
-}
-
 // The folder named by a subaddress tag, when it is a valid existing folder.
 std::string tag_folder(const std::string& root, const std::string& tag) {
     if (tag.empty() || !maildir::valid_folder_name(tag) || maildir::is_inbox(tag)) return "";
@@ -41,6 +37,10 @@ std::string tag_folder(const std::string& root, const std::string& tag) {
 }
 
 } // namespace
+
+std::string mailbox_root(const Config& cfg, const Address& a) {
+    return cfg.mail_root() + "/" + a.domain + "/" + ascii_lower(a.local);
+}
 
 size_t crlf_to_lf(char* data, size_t size) {
     size_t w = 0;

@@ -1,5 +1,6 @@
 #include "directory.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace mail {
@@ -52,6 +53,20 @@ CREATE TABLE autoreplies(
   subject TEXT NOT NULL, body TEXT NOT NULL, html TEXT NOT NULL,
   start INTEGER NOT NULL, until INTEGER NOT NULL, interval INTEGER NOT NULL,
   extra TEXT NOT NULL);
+)",
+    R"(
+CREATE TABLE fetch_accounts(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  address_id INTEGER NOT NULL REFERENCES addresses(id) ON DELETE CASCADE,
+  protocol TEXT NOT NULL CHECK(protocol IN ('imap','pop3')),
+  host TEXT NOT NULL, port INTEGER NOT NULL,
+  tls TEXT NOT NULL CHECK(tls IN ('implicit','starttls','none')),
+  verify INTEGER NOT NULL, ca_file TEXT NOT NULL,
+  username TEXT NOT NULL, password TEXT NOT NULL,
+  folders TEXT NOT NULL, into_folder TEXT NOT NULL,
+  keep INTEGER NOT NULL, interval INTEGER NOT NULL,
+  enabled INTEGER NOT NULL,
+  created INTEGER NOT NULL, updated INTEGER NOT NULL);
 )",
 };
 constexpr int schema_version = sizeof migrations / sizeof migrations[0];
@@ -478,6 +493,107 @@ Status Directory::remove_autoreply(const Address& mailbox) {
     auto e = expect(mailbox, AddressKind::mailbox);
     if (!e) return e.error();
     return run_with(db_, "DELETE FROM autoreplies WHERE address_id=?", e->id, {});
+}
+
+namespace {
+
+constexpr const char* fetch_columns =
+    "f.id, a.local || '@' || d.name, f.protocol, f.host, f.port, f.tls, f.verify, f.ca_file, "
+    "f.username, f.password, f.folders, f.into_folder, f.keep, f.interval, f.enabled, f.created, "
+    "f.updated FROM fetch_accounts f JOIN addresses a ON a.id=f.address_id "
+    "JOIN domains d ON d.id=a.domain_id";
+
+FetchAccount fetch_row(const Stmt& st) {
+    FetchAccount f;
+    f.id = st.int64(0), f.address = st.text(1), f.protocol = st.text(2), f.host = st.text(3);
+    f.port = static_cast<int>(st.int64(4)), f.tls = st.text(5), f.verify = st.int64(6) != 0;
+    f.ca_file = st.text(7), f.user = st.text(8), f.sealed_password = st.text(9);
+    std::string folders = st.text(10);
+    for (size_t p = 0; p < folders.size();) {
+        size_t nl = folders.find('\n', p);
+        if (nl == std::string::npos) nl = folders.size();
+        if (nl > p) f.folders.push_back(folders.substr(p, nl - p));
+        p = nl + 1;
+    }
+    f.into = st.text(11), f.keep = st.int64(12) != 0, f.interval = st.int64(13);
+    f.enabled = st.int64(14) != 0, f.created = st.int64(15), f.updated = st.int64(16);
+    return f;
+}
+
+} // namespace
+
+std::string FetchAccount::seal_context() const { return "fetch:" + std::to_string(id); }
+
+Result<int64_t> Directory::add_fetch_account(const FetchAccount& f,
+                                             const std::function<Result<std::string>(int64_t)>& seal) {
+    auto addr = parse_address(f.address);
+    if (!addr) return addr.error();
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    auto e = expect(*addr, AddressKind::mailbox);
+    if (!e) return e.error();
+    std::string folders;
+    for (auto& x : f.folders) folders += x + "\n";
+    auto st = db_.prepare("INSERT INTO fetch_accounts(address_id, protocol, host, port, tls, verify,"
+                          " ca_file, username, password, folders, into_folder, keep, interval, enabled,"
+                          " created, updated) VALUES(?,?,?,?,?,?,?,?,'',?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    int64_t now = time(nullptr);
+    st->bind(1, e->id).bind(2, f.protocol).bind(3, f.host).bind(4, int64_t{f.port}).bind(5, f.tls);
+    st->bind(6, int64_t{f.verify}).bind(7, f.ca_file).bind(8, f.user).bind(9, folders);
+    st->bind(10, f.into).bind(11, int64_t{f.keep}).bind(12, f.interval).bind(13, int64_t{f.enabled});
+    st->bind(14, now).bind(15, now);
+    MAIL_TRY(st->run());
+    int64_t id = db_.last_insert_id();
+    auto sealed = seal(id);
+    if (!sealed) return sealed.error();
+    MAIL_TRY(run_with(db_, "UPDATE fetch_accounts SET password=?2 WHERE id=?1", id, {*sealed}));
+    MAIL_TRY(tx.commit());
+    return id;
+}
+
+Result<std::vector<FetchAccount>> Directory::fetch_accounts(const std::string& address) {
+    auto st = db_.prepare(std::string("SELECT ") + fetch_columns +
+                          " WHERE ?1='' OR (a.local || '@' || d.name) = ?1 COLLATE NOCASE ORDER BY f.id");
+    if (!st) return st.error();
+    st->bind(1, address);
+    std::vector<FetchAccount> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(fetch_row(*st));
+    }
+    return out;
+}
+
+Result<FetchAccount> Directory::fetch_account(int64_t id) {
+    auto st = db_.prepare(std::string("SELECT ") + fetch_columns + " WHERE f.id=?");
+    if (!st) return st.error();
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Errc::nouser, "no fetch account " + std::to_string(id));
+    return fetch_row(*st);
+}
+
+Status Directory::update_fetch_account(int64_t id, std::string_view column, std::string_view value) {
+    static const char* const allowed[] = {"enabled", "password"};
+    if (std::find(std::begin(allowed), std::end(allowed), column) == std::end(allowed))
+        return make_error(Errc::software, "no such fetch account field: " + std::string(column));
+    auto st = db_.prepare("UPDATE fetch_accounts SET " + std::string(column) +
+                          "=?, updated=? WHERE id=?");
+    if (!st) return st.error();
+    st->bind(1, value).bind(2, static_cast<int64_t>(time(nullptr))).bind(3, id);
+    MAIL_TRY(st->run());
+    if (db_.changes() == 0) return make_error(Errc::nouser, "no fetch account " + std::to_string(id));
+    return {};
+}
+
+Status Directory::remove_fetch_account(int64_t id) {
+    MAIL_TRY(run_with(db_, "DELETE FROM fetch_accounts WHERE id=?", id, {}));
+    if (db_.changes() == 0) return make_error(Errc::nouser, "no fetch account " + std::to_string(id));
+    return {};
 }
 
 } // namespace mail

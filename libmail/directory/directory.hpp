@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,28 @@ struct AutoreplySettings {
     std::vector<std::string> extra;   // other addresses of the user (aliases)
 };
 
+// An outside mailbox that mail-fetch brings home (fetch/sync.hpp). The
+// password is sealed with SecretBox under seal_context().
+struct FetchAccount {
+    int64_t id = 0;
+    std::string address;  // the local mailbox
+    std::string protocol; // "imap" or "pop3"
+    std::string host;
+    int port = 0;
+    std::string tls = "implicit"; // implicit, starttls, none
+    bool verify = true;           // check the server's certificate and name
+    std::string ca_file;          // empty: the system's CAs
+    std::string user, sealed_password;
+    std::vector<std::string> folders; // IMAP; {"*"}: all folders
+    std::string into;                 // local folder; empty: INBOX (or mapped)
+    bool keep = true;                 // false: delete on the server after delivery
+    int64_t interval = 300;
+    bool enabled = true;
+    int64_t created = 0, updated = 0;
+    bool all_folders() const { return folders.size() == 1 && folders[0] == "*"; }
+    std::string seal_context() const;
+};
+
 class Directory {
   public:
     // Readers (delivery, daemons) open it read_only: they never write or
@@ -100,6 +123,16 @@ class Directory {
     Result<std::optional<AutoreplySettings>> autoreply(const Address& mailbox);
     Status set_autoreply(const Address& mailbox, const AutoreplySettings& a);
     Status remove_autoreply(const Address& mailbox);
+
+    // Fetch accounts. `seal` makes the stored password from the new id.
+    Result<int64_t> add_fetch_account(const FetchAccount& f,
+                                      const std::function<Result<std::string>(int64_t)>& seal);
+    // All accounts (address ""), or one mailbox's.
+    Result<std::vector<FetchAccount>> fetch_accounts(const std::string& address);
+    Result<FetchAccount> fetch_account(int64_t id);
+    // column: "enabled" ("0"/"1") or "password" (sealed).
+    Status update_fetch_account(int64_t id, std::string_view column, std::string_view value);
+    Status remove_fetch_account(int64_t id);
 
     Db& db() { return db_; }
 

@@ -166,11 +166,13 @@ Stream::Line Stream::read_line(std::string& line, size_t max) {
     }
 }
 
-bool Stream::input_pending() {
+bool Stream::wait_input(int ms) {
     if (!buffered().empty()) return true;
     if (ssl_ && SSL_pending(ssl_) > 0) return true;
     pollfd p{in_, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+    int r;
+    while ((r = ::poll(&p, 1, ms)) < 0 && errno == EINTR) {}
+    return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 bool Stream::flush() {

@@ -91,7 +91,9 @@ class Stream {
     void discard_input() { in_buf_.clear(), pos_ = 0; }
     // Whether bytes are waiting (in the buffer or on the descriptor)
     // without blocking: a client that talks out of turn.
-    bool input_pending();
+    bool input_pending() { return wait_input(0); }
+    // Wait up to `ms` milliseconds (-1: forever) for bytes to read.
+    bool wait_input(int ms);
 
     void write(std::string_view s) { out_buf_.append(s); }
     bool flush();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
+#include "deliver/deliver.hpp"
 #include "smtp/command.hpp"
 
 namespace mail::pop3 {
@@ -134,7 +135,7 @@ void Session::login(const std::string& user, const std::string& password) {
     }
     penalty_.success(*who);
     auto a = parse_address(*who);
-    std::string root = cfg_.mail_root() + "/" + a->domain + "/" + ascii_lower(a->local);
+    std::string root = mailbox_root(cfg_, *a);
     auto drop = Maildrop::open(root);
     if (!drop) {
         if (drop.error().code == Errc::cantcreat)

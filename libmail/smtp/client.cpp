@@ -1,18 +1,13 @@
 #include "client.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth/sasl.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
+#include "net/connect.hpp"
 
 namespace mail::smtp {
 
@@ -67,39 +62,9 @@ void DotStuffer::finish(std::string& out) {
 }
 
 Result<Client> Client::connect(const std::string& address, int port, int timeout) {
-    sockaddr_storage ss{};
-    socklen_t len;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET, v4->sin_port = htons(static_cast<uint16_t>(port));
-        len = sizeof *v4;
-    } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6, v6->sin6_port = htons(static_cast<uint16_t>(port));
-        len = sizeof *v6;
-    } else {
-        return make_error(Errc::software, "not a numeric address: " + address);
-    }
-    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return make_error(Errc::tempfail, "cannot create a socket", strerror(errno));
-    Client c(fd);
-    int r = ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
-    if (r != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        r = ::poll(&p, 1, timeout * 1000);
-        int err = r == 0 ? ETIMEDOUT : 0;
-        socklen_t el = sizeof err;
-        if (r > 0) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
-        errno = err;
-        r = err ? -1 : 0;
-    }
-    if (r != 0)
-        return make_error(Errc::tempfail, fmt::format("connection to [{}]:{} failed: {}",
-                                                      address, port, strerror(errno)));
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return c;
+    auto fd = net::connect_address(address, port, timeout);
+    if (!fd) return fd.error();
+    return Client(fd->release());
 }
 
 Client::Client(int fd) : fd_(fd), io_(std::make_unique<net::Stream>(fd, fd)) {}
@@ -113,11 +78,7 @@ Client::~Client() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void Client::set_timeout(int seconds) {
-    timeval tv{seconds, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
+void Client::set_timeout(int seconds) { net::set_socket_timeout(fd_, seconds); }
 
 ReplyParser::State ReplyParser::feed(std::string_view line) {
     auto digit = [](char c) { return c >= '0' && c <= '9'; };

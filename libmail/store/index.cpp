@@ -180,14 +180,15 @@ Result<FolderState> MailboxIndex::folder(std::string_view name) {
 
 Result<int64_t> MailboxIndex::add_delivered(std::string_view folder_name, const std::string& base,
                                             int64_t size, int64_t internaldate,
-                                            const CachedFields& fields) {
+                                            const CachedFields& fields, std::string_view flags) {
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
     auto f = folder(folder_name);
     if (!f) return f.error();
     IndexedMessage m;
     m.base = base;
-    m.subdir = "new";
+    m.subdir = flags.empty() ? "new" : "cur";
+    m.flags = std::string(flags);
     m.size = size;
     m.internaldate = internaldate;
     auto uid = insert_message(db_, *f, m);

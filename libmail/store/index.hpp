@@ -53,9 +53,11 @@ class MailboxIndex {
     static Result<MailboxIndex> open(const std::string& mailbox_root);
 
     Result<FolderState> folder(std::string_view name); // created on first use
-    // Record a file just delivered to <folder>/new. Idempotent per base name.
+    // Record a file just delivered to <folder>/new, or to cur/ with its
+    // `flags` (letters) when it has some. Idempotent per base name.
     Result<int64_t> add_delivered(std::string_view folder, const std::string& base, int64_t size,
-                                  int64_t internaldate, const CachedFields& fields);
+                                  int64_t internaldate, const CachedFields& fields,
+                                  std::string_view flags = {});
     // Bring one folder in line with its files; `force` ignores the mtimes.
     Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);

@@ -7,6 +7,7 @@
 
 #include "admin.hpp"
 #include "base/tool.hpp"
+#include "deliver/deliver.hpp"
 
 mail::Config& Admin::config() {
     if (!cfg) cfg = must(*this, mail::load_config(config_path));
@@ -27,7 +28,7 @@ void Admin::fail(const mail::Error& e) {
 }
 
 std::string Admin::mailbox_root(const mail::Address& a) {
-    return config().mail_root() + "/" + a.domain + "/" + mail::ascii_lower(a.local);
+    return mail::mailbox_root(config(), a);
 }
 
 mail::Address parse_arg_address(Admin& a, const std::string& text) {
@@ -105,5 +106,6 @@ int main(int argc, char** argv) {
     add_alias_commands(app, a);
     add_group_commands(app, a);
     add_check_commands(app, a);
+    add_fetch_commands(app, a);
     return mail::run_tool("mail-admin", app, argc, argv, [&] { return a.rc; }, 70);
 }

@@ -1,0 +1,73 @@
+#include "connection.hpp"
+
+#include <fmt/format.h>
+
+#include "net/connect.hpp"
+
+namespace mail::fetch {
+
+namespace {
+
+Error lost(const std::string& peer) {
+    return make_error(Errc::tempfail, "connection to " + peer + " lost or timed out");
+}
+
+} // namespace
+
+Connection::Connection(Fd fd, std::string peer)
+    : fd_(std::move(fd)), io_(fd_.get(), fd_.get()), peer_(std::move(peer)) {}
+
+Connection::~Connection() = default;
+
+Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
+    auto fd = net::connect_host(ep.host, ep.port, ep.timeout);
+    if (!fd) return fd.error();
+    net::set_socket_timeout(fd->get(), ep.timeout);
+    std::unique_ptr<Connection> c(new Connection(std::move(*fd), fmt::format("{}:{}", ep.host, ep.port)));
+    if (ep.tls == "implicit") MAIL_TRY(c->start_tls(ep));
+    return c;
+}
+
+Status Connection::start_tls(const Endpoint& ep) {
+    if (io_.input_pending())
+        return make_error(Errc::unavailable,
+                          peer_ + " sent data before the TLS handshake (a STARTTLS injection?)");
+    if (!ctx_) {
+        auto ctx = net::TlsContext::client(ep.verify, ep.ca_file);
+        if (!ctx) return ctx.error();
+        ctx_ = std::move(*ctx);
+    }
+    Status st = io_.start_tls_client(*ctx_, ep.host);
+    if (!st) return make_error(Errc::unavailable, peer_ + ": " + st.error().user, st.error().detail);
+    return {};
+}
+
+Result<std::string> Connection::line(size_t max) {
+    std::string l;
+    switch (io_.read_line(l, max)) {
+    case net::Stream::Line::ok: return l;
+    case net::Stream::Line::eof: return lost(peer_);
+    case net::Stream::Line::too_long: break;
+    }
+    return make_error(Errc::unavailable, fmt::format("{} sent a line over {} bytes", peer_, max));
+}
+
+Status Connection::bytes(size_t n, const std::function<Status(std::string_view)>& each) {
+    while (n > 0) {
+        if (io_.buffered().empty() && !io_.fill()) return lost(peer_);
+        std::string_view b = io_.buffered();
+        size_t take = std::min(n, b.size());
+        MAIL_TRY(each(b.substr(0, take)));
+        io_.consume(take);
+        n -= take;
+    }
+    return {};
+}
+
+Status Connection::send(std::string_view data) {
+    io_.write(data);
+    if (!io_.flush()) return lost(peer_);
+    return {};
+}
+
+} // namespace mail::fetch

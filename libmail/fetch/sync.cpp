@@ -1,0 +1,517 @@
+#include "sync.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fmt/format.h>
+#include <optional>
+#include <sys/stat.h>
+
+#include "base/files.hpp"
+#include "base/log.hpp"
+#include "deliver/autoreply.hpp"
+#include "deliver/deliver.hpp"
+#include "fetch/pop3.hpp"
+#include "message/address.hpp"
+#include "message/header.hpp"
+#include "store/index.hpp"
+#include "store/maildir.hpp"
+
+namespace mail::fetch {
+
+namespace {
+
+constexpr size_t max_captured_header = 256 * 1024;
+constexpr size_t batch_messages = 200;
+
+// Fetched messages into one local mailbox: the file streamed to tmp/ with
+// CRLF turned into LF, committed durably to new/ (or cur/ with flags),
+// then indexed; an auto-reply only for mail newer than the first sync.
+class LocalWriter {
+  public:
+    LocalWriter(const Config& cfg, Directory& dir, const FetchAccount& a) : cfg_(cfg), dir_(dir), a_(a) {}
+
+    Status open() {
+        auto addr = parse_address(a_.address);
+        if (!addr) return addr.error();
+        auto e = dir_.lookup(*addr);
+        if (!e) return e.error();
+        if (e->kind != AddressKind::mailbox)
+            return make_error(Errc::nouser, a_.address + " is not a mailbox");
+        mailbox_ = e->address;
+        quota_ = e->quota ? e->quota : cfg_.delivery.default_quota;
+        root_ = mailbox_root(cfg_, mailbox_);
+        struct stat st;
+        if (stat((root_ + "/cur").c_str(), &st) != 0) MAIL_TRY(maildir::create_mailbox(root_));
+        auto idx = MailboxIndex::open(root_);
+        if (!idx) return idx.error();
+        index_.emplace(std::move(*idx));
+        if (quota_) {
+            auto used = index_->total_size();
+            if (!used) return used.error();
+            used_ = *used;
+        }
+        return {};
+    }
+
+    Status use_folder(const std::string& folder) {
+        if (!maildir::valid_folder_name(folder))
+            return make_error(Errc::data, "invalid local folder name '" + folder + "'");
+        folder_ = maildir::is_inbox(folder) ? "" : folder;
+        struct stat st;
+        if (stat((maildir::folder_path(root_, folder_) + "/cur").c_str(), &st) != 0)
+            MAIL_TRY(maildir::create_folder(root_, folder_));
+        return {};
+    }
+
+    Status begin(int64_t size) {
+        if (quota_ && static_cast<uint64_t>(used_ + size) > quota_)
+            return make_error(Errc::tempfail, "mailbox full: " + mailbox_.str());
+        tmp_name_ = maildir::unique_name(host_name(cfg_), 0);
+        auto f = DurableFile::create(maildir::folder_path(root_, folder_) + "/tmp/" + tmp_name_);
+        if (!f) return f.error();
+        file_.emplace(std::move(*f));
+        header_.clear();
+        header_done_ = false;
+        pending_cr_ = false;
+        return {};
+    }
+
+    Status data(std::string_view piece) {
+        out_.clear();
+        for (char c : piece) {
+            if (pending_cr_) {
+                pending_cr_ = false;
+                if (c != '\n') out_ += '\r';
+            }
+            if (c == '\r') {
+                pending_cr_ = true;
+                continue;
+            }
+            out_ += c;
+        }
+        if (!header_done_) {
+            size_t room = max_captured_header - std::min(max_captured_header, header_.size());
+            header_.append(out_, 0, std::min(room, out_.size()));
+            size_t end = header_.find("\n\n");
+            if (end != std::string::npos) header_.resize(end + 1), header_done_ = true;
+            else if (header_.size() >= max_captured_header) header_done_ = true;
+        }
+        return file_->write(out_);
+    }
+
+    struct Delivered {
+        std::string message_id;
+        int64_t size = 0;
+    };
+
+    // `flags`: IMAP flags of the remote copy; `actions`: new mail that may
+    // get an auto-reply.
+    Result<Delivered> commit(const std::vector<std::string>& flags, int64_t internaldate, bool actions) {
+        if (pending_cr_) {
+            pending_cr_ = false;
+            MAIL_TRY(file_->write("\r"));
+        }
+        std::string letters;
+        for (auto& f : flags) {
+            if (iequals(f, "\\Seen")) letters += 'S';
+            else if (iequals(f, "\\Flagged")) letters += 'F';
+            else if (iequals(f, "\\Answered")) letters += 'R';
+            else if (iequals(f, "\\Draft")) letters += 'D';
+        }
+        letters = maildir::normalize_flags(letters);
+        int64_t size = static_cast<int64_t>(file_->size());
+        if (internaldate <= 0) internaldate = time(nullptr);
+        file_->set_mtime(internaldate);
+        std::string base = maildir::unique_name(host_name(cfg_), static_cast<size_t>(size));
+        std::string dir = maildir::folder_path(root_, folder_);
+        std::string final_path = letters.empty() ? dir + "/new/" + base : dir + "/cur/" + base + ":2," + letters;
+        Status st = file_->commit(final_path);
+        file_.reset();
+        if (!st) return st.error();
+        used_ += size;
+        auto h = parse_header(header_);
+        CachedFields fields = h ? cache_fields(*h) : CachedFields{};
+        if (auto uid = index_->add_delivered(folder_, base, size, internaldate, fields, letters); !uid)
+            log::warn("fetch.index", "{}: {} (the next scan indexes it)", mailbox_.str(), uid.error().detail);
+        if (actions) autoreply_to(h ? &*h : nullptr);
+        return Delivered{fields.message_id, size};
+    }
+
+    void abort() { file_.reset(); }
+
+  private:
+    void autoreply_to(const Header* h) {
+        if (!h) return;
+        auto ar = dir_.autoreply(mailbox_);
+        if (!ar || !*ar) return;
+        // The envelope sender of fetched mail is its Return-Path; the old
+        // address counts as the user's own.
+        auto rp = h->get("Return-Path");
+        std::string sender;
+        if (rp) {
+            auto list = parse_address_list(*rp);
+            if (!list.empty()) sender = list[0].str();
+        }
+        if (sender.empty()) {
+            log::info("autoreply.skip", "{}: fetched message without Return-Path", mailbox_.str());
+            return;
+        }
+        AutoreplySettings s = **ar;
+        if (a_.user.find('@') != std::string::npos) s.extra.push_back(a_.user);
+        auto r = autoreply(cfg_, s, header_ + "\n", sender, time(nullptr));
+        if (!r.sent) log::info("autoreply.skip", "{} <{}>: {}", mailbox_.str(), sender, r.reason);
+    }
+
+    const Config& cfg_;
+    Directory& dir_;
+    const FetchAccount& a_;
+    Address mailbox_;
+    std::string root_, folder_, tmp_name_, header_, out_;
+    uint64_t quota_ = 0;
+    int64_t used_ = 0;
+    std::optional<MailboxIndex> index_;
+    std::optional<DurableFile> file_;
+    bool header_done_ = false, pending_cr_ = false;
+};
+
+std::string normalize_id(std::string_view id) { return unfold(id); }
+
+std::string human_size(int64_t b) {
+    if (b >= (1 << 20)) return fmt::format("{:.1f} MB", b / 1048576.0);
+    return fmt::format("{:.0f} KB", b / 1024.0);
+}
+
+// The IMAP side of a run.
+class ImapRun {
+  public:
+    ImapRun(const Config& cfg, State& state, const FetchAccount& a, LocalWriter& w, int64_t first_sync,
+            const SyncOptions& opt, RunResult& r)
+        : cfg_(cfg), state_(state), a_(a), w_(w), first_sync_(first_sync), opt_(opt), r_(r) {}
+
+    Status run(const std::string& password) {
+        auto c = imap::Client::open(endpoint_of(a_, opt_.timeout));
+        if (!c) return c.error();
+        client_.emplace(std::move(*c));
+        MAIL_TRY(client_->login(a_.user, password));
+        std::vector<std::pair<std::string, std::string>> folders; // remote, local
+        if (a_.all_folders()) {
+            auto list = client_->list();
+            if (!list) return list.error();
+            for (auto& e : *list)
+                if (e.selectable()) folders.emplace_back(e.name, local_folder(e, a_.into));
+        } else {
+            for (auto& f : a_.folders) folders.emplace_back(f, a_.into.empty() ? "INBOX" : a_.into);
+        }
+        for (auto& [remote, local] : folders) MAIL_TRY(folder(remote, local));
+        if (opt_.idle_seconds > 0) MAIL_TRY(idle(folders));
+        client_->logout();
+        return {};
+    }
+
+  private:
+    Status idle(const std::vector<std::pair<std::string, std::string>>& folders) {
+        auto inbox = std::find_if(folders.begin(), folders.end(), [](auto& f) { return maildir::is_inbox(f.first); });
+        if (inbox == folders.end() || !client_->capabilities().has("IDLE")) return {};
+        time_t end = time(nullptr) + opt_.idle_seconds;
+        for (;;) {
+            time_t now = time(nullptr);
+            if (now >= end) return {};
+            // RFC 2177: end IDLE before 29 minutes; servers drop it at 30.
+            auto news = client_->idle(static_cast<int>(std::min<time_t>(end - now, 25 * 60)));
+            if (!news) return news.error();
+            if (*news) MAIL_TRY(folder(inbox->first, inbox->second));
+        }
+    }
+
+    Status folder(const std::string& remote, const std::string& local) {
+        MAIL_TRY(w_.use_folder(local));
+        auto sel = client_->select(remote, a_.keep);
+        if (!sel) return sel.error();
+        auto known = state_.folder(a_.id, remote);
+        if (!known) return known.error();
+        if (known->uidvalidity != 0 && known->uidvalidity != sel->uidvalidity)
+            return renumbered(remote, *known, *sel);
+        if (known->uidvalidity == 0) {
+            known->uidvalidity = sel->uidvalidity;
+            MAIL_TRY(state_.set_folder(a_.id, remote, *known));
+        }
+        // Nothing new, nothing to delete: no more commands.
+        if (sel->exists == 0 || (a_.keep && sel->uidnext > 0 && sel->uidnext <= known->last_uid + 1)) return {};
+        auto list = client_->sizes_from(a_.keep ? known->last_uid + 1 : 1);
+        if (!list) return list.error();
+        std::vector<int64_t> done;
+        std::vector<imap::Fetched> todo;
+        for (auto& m : *list) {
+            if (m.uid <= known->last_uid) done.push_back(m.uid);
+            else todo.push_back(m);
+        }
+        // --delete: what an earlier run delivered but could not delete yet.
+        if (!a_.keep && !done.empty()) MAIL_TRY(client_->remove(imap::uid_set(done)));
+        return fetch_all(remote, todo);
+    }
+
+    // UIDVALIDITY changed: the UIDs mean nothing now. What is here already
+    // is recognised by Message-ID and size; the rest is fetched.
+    Status renumbered(const std::string& remote, State::Folder known, const imap::Selected& sel) {
+        log::warn("fetch.uidvalidity", "account {} folder {}: UIDVALIDITY {} -> {}; matching by Message-ID",
+                  a_.id, remote, known.uidvalidity, sel.uidvalidity);
+        auto keys = state_.keys(a_.id, remote);
+        if (!keys) return keys.error();
+        auto ids = client_->message_ids();
+        if (!ids) return ids.error();
+        std::vector<imap::Fetched> todo;
+        std::vector<int64_t> here;
+        int64_t max_uid = 0;
+        for (auto& [m, id] : *ids) {
+            max_uid = std::max(max_uid, m.uid);
+            std::string nid = normalize_id(id);
+            if (!nid.empty() && keys->count(message_key(nid, m.size))) here.push_back(m.uid);
+            else todo.push_back(m);
+        }
+        std::sort(here.begin(), here.end());
+        if (!a_.keep && !here.empty()) MAIL_TRY(client_->remove(imap::uid_set(here)));
+        MAIL_TRY(fetch_all(remote, todo));
+        // Only now: a crash before this line matches again next time.
+        return state_.set_folder(a_.id, remote, State::Folder{sel.uidvalidity, max_uid});
+    }
+
+    Status fetch_all(const std::string& remote, std::vector<imap::Fetched> todo) {
+        // Too big for delivery: left on the server, said in the run's result.
+        std::vector<imap::Fetched> ok;
+        for (auto& m : todo) {
+            if (m.size > 0 && static_cast<uint64_t>(m.size) > cfg_.delivery.max_message_size)
+                r_.warnings.push_back(fmt::format("{} UID {} ({}) is over the message size limit; left on the server",
+                                                  remote, m.uid, human_size(m.size)));
+            else
+                ok.push_back(m);
+        }
+        Progress p;
+        p.folder = remote;
+        p.total = static_cast<int64_t>(ok.size());
+        for (auto& m : ok) p.total_bytes += std::max<int64_t>(m.size, 0);
+        if (opt_.progress && p.total) opt_.progress(p);
+        for (size_t i = 0; i < ok.size(); i += batch_messages) {
+            std::vector<int64_t> uids;
+            for (size_t j = i; j < ok.size() && j < i + batch_messages; j++) uids.push_back(ok[j].uid);
+            Sink sink(*this, remote, p);
+            MAIL_TRY(client_->fetch(imap::uid_set(uids), sink));
+            if (!a_.keep && !sink.delivered.empty()) MAIL_TRY(client_->remove(imap::uid_set(sink.delivered)));
+        }
+        return {};
+    }
+
+    struct Sink : imap::BodySink {
+        Sink(ImapRun& run, const std::string& remote, Progress& p) : run_(run), remote_(remote), p_(p) {}
+        Status begin(int64_t size) override {
+            if (open_) run_.w_.abort();
+            open_ = true;
+            return run_.w_.begin(size);
+        }
+        Status data(std::string_view piece) override { return run_.w_.data(piece); }
+        Status done(const imap::Fetched& m, bool had_body) override {
+            if (!had_body) return {}; // a flag change reported on the way
+            open_ = false;
+            if (m.uid <= 0) return make_error(Errc::unavailable, "IMAP server: FETCH response without UID");
+            bool fresh = run_.first_sync_ > 0 && m.internaldate >= run_.first_sync_;
+            auto d = run_.w_.commit(m.flags, m.internaldate, fresh);
+            if (!d) return d.error();
+            MAIL_TRY(run_.state_.delivered(run_.a_.id, remote_, message_key(d->message_id, m.size), m.uid, d->size));
+            delivered.push_back(m.uid);
+            run_.r_.messages++, run_.r_.bytes += d->size;
+            p_.messages++, p_.bytes += std::max<int64_t>(m.size, 0);
+            if (run_.opt_.progress) run_.opt_.progress(p_);
+            return {};
+        }
+        ~Sink() override {
+            if (open_) run_.w_.abort();
+        }
+        ImapRun& run_;
+        const std::string& remote_;
+        Progress& p_;
+        bool open_ = false;
+        std::vector<int64_t> delivered;
+    };
+
+    const Config& cfg_;
+    State& state_;
+    const FetchAccount& a_;
+    LocalWriter& w_;
+    int64_t first_sync_;
+    const SyncOptions& opt_;
+    RunResult& r_;
+    std::optional<imap::Client> client_;
+};
+
+Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWriter& w, int64_t first_sync,
+                const std::string& password, const SyncOptions& opt, RunResult& r) {
+    auto c = pop3::Client::open(endpoint_of(a, opt.timeout));
+    if (!c) return c.error();
+    MAIL_TRY(c->login(a.user, password));
+    auto list = c->list();
+    if (!list) return list.error();
+    auto known = state.keys(a.id, "");
+    if (!known) return known.error();
+    MAIL_TRY(w.use_folder(a.into.empty() ? "INBOX" : a.into));
+    std::vector<pop3::Message> todo;
+    std::unordered_set<std::string> present;
+    Progress p;
+    p.folder = "INBOX";
+    for (auto& m : *list) {
+        present.insert(m.uidl);
+        if (known->count(m.uidl)) continue;
+        if (static_cast<uint64_t>(m.size) > cfg.delivery.max_message_size) {
+            r.warnings.push_back(fmt::format("message {} ({}) is over the message size limit; left on the server",
+                                             m.uidl, human_size(m.size)));
+            continue;
+        }
+        todo.push_back(m);
+        p.total++, p.total_bytes += m.size;
+    }
+    if (opt.progress && p.total) opt.progress(p);
+    bool open = false;
+    pop3::Client::Receiver to;
+    to.start = [&](const pop3::Message& m) -> Status {
+        open = true;
+        return w.begin(m.size);
+    };
+    to.data = [&](std::string_view piece) { return w.data(piece); };
+    to.done = [&](const pop3::Message& m) -> Status {
+        open = false;
+        // POP3 has no arrival date: what the first run finds is old mail.
+        auto d = w.commit({}, 0, first_sync > 0);
+        if (!d) return d.error();
+        MAIL_TRY(state.delivered(a.id, "", m.uidl, 0, d->size));
+        known->insert(m.uidl);
+        r.messages++, r.bytes += d->size;
+        p.messages++, p.bytes += m.size;
+        if (opt.progress) opt.progress(p);
+        return {};
+    };
+    Status got = c->retrieve(todo, to);
+    if (open) w.abort();
+    MAIL_TRY(got);
+    if (!a.keep)
+        for (auto& m : *list)
+            if (known->count(m.uidl)) MAIL_TRY(c->remove(m.number));
+    MAIL_TRY(c->quit());
+    // Forget what the server no longer has (deleted here or elsewhere).
+    return state.prune(a.id, "", present);
+}
+
+} // namespace
+
+Endpoint endpoint_of(const FetchAccount& a, int timeout) {
+    Endpoint ep;
+    ep.host = a.host, ep.port = a.port, ep.tls = a.tls, ep.verify = a.verify, ep.ca_file = a.ca_file;
+    ep.timeout = timeout;
+    return ep;
+}
+
+std::string local_folder(const imap::ListEntry& remote, const std::string& into) {
+    std::string prefix = into.empty() || maildir::is_inbox(into) ? "" : into + "/";
+    if (maildir::is_inbox(remote.name)) return into.empty() ? "INBOX" : into;
+    if (auto use = remote.special_use(); !use.empty()) return prefix + use;
+    std::vector<std::string> parts;
+    std::string_view name = remote.name;
+    for (size_t p = 0; p <= name.size();) {
+        size_t d = remote.delimiter ? name.find(remote.delimiter, p) : std::string_view::npos;
+        if (d == std::string_view::npos) d = name.size();
+        parts.emplace_back(name.substr(p, d - p));
+        p = d + 1;
+    }
+    if (parts.size() > 1 && !parts[0].empty() && maildir::is_inbox(parts[0])) parts.erase(parts.begin());
+    std::string out;
+    for (auto& c : parts) {
+        for (auto& ch : c) {
+            auto u = static_cast<unsigned char>(ch);
+            if (u < 0x20 || u == 0x7f || ch == '.' || ch == '/' || ch == '\\' || ch == '*' || ch == '%') ch = '_';
+        }
+        if (c.empty() || c == "new" || c == "cur" || c == "tmp" || c[0] == '~') c = "_" + c;
+        if (!out.empty()) out += '/';
+        out += c;
+    }
+    if (out.size() > 200) out.resize(200);
+    return prefix + out;
+}
+
+AccountHealth after_run(AccountHealth h, const RunResult& r, int64_t started, int64_t now, int retry_max,
+                        int max_auth_failures) {
+    h.last_attempt = started;
+    if (r.status) {
+        if (!h.first_sync) h.first_sync = started;
+        h.last_success = now;
+        h.failures = h.auth_failures = 0;
+        h.next_try = 0;
+        h.last_error = r.warnings.empty() ? "" : r.warnings.back();
+        return h;
+    }
+    h.failures++;
+    h.last_error = r.status.error().user;
+    if (r.status.error().code == Errc::noperm) {
+        h.auth_failures++;
+        if (h.auth_failures >= max_auth_failures)
+            h.disabled = fmt::format("login refused {} times in a row: {}", h.auth_failures, h.last_error);
+    } else {
+        h.auth_failures = 0;
+    }
+    int64_t delay = 60;
+    for (int64_t i = 1; i < h.failures && delay < retry_max; i++) delay *= 2;
+    h.next_try = now + std::min<int64_t>(delay, retry_max);
+    return h;
+}
+
+RunResult sync_account(const Config& cfg, Directory& dir, State& state, const FetchAccount& a,
+                       const std::string& password, const SyncOptions& opt) {
+    RunResult r;
+    auto health = state.health(a.id);
+    if (!health) {
+        r.status = health.error();
+        return r;
+    }
+    LocalWriter w(cfg, dir, a);
+    if (Status st = w.open(); !st) {
+        r.status = st;
+        return r;
+    }
+    if (a.protocol == "imap") {
+        ImapRun run(cfg, state, a, w, health->first_sync, opt, r);
+        r.status = run.run(password);
+    } else {
+        r.status = pop3_run(cfg, state, a, w, health->first_sync, password, opt, r);
+    }
+    return r;
+}
+
+Result<std::string> test_account(const FetchAccount& a, const std::string& password, int timeout) {
+    Endpoint ep = endpoint_of(a, timeout);
+    std::string tls;
+    if (a.protocol == "imap") {
+        auto c = imap::Client::open(ep);
+        if (!c) return c.error();
+        MAIL_TRY(c->login(a.user, password));
+        std::string out = "logged in";
+        if (a.all_folders()) {
+            auto list = c->list();
+            if (!list) return list.error();
+            out += fmt::format(", {} folders", list->size());
+        }
+        for (auto& f : a.all_folders() ? std::vector<std::string>{"INBOX"} : a.folders) {
+            auto sel = c->select(f, true);
+            if (!sel) return sel.error();
+            out += fmt::format(", {}: {} messages", f, sel->exists);
+        }
+        c->logout();
+        return out;
+    }
+    auto c = pop3::Client::open(ep);
+    if (!c) return c.error();
+    MAIL_TRY(c->login(a.user, password));
+    auto list = c->list();
+    if (!list) return list.error();
+    int64_t bytes = 0;
+    for (auto& m : *list) bytes += m.size;
+    (void)c->quit();
+    return fmt::format("logged in, {} messages ({})", list->size(), human_size(bytes));
+}
+
+} // namespace mail::fetch

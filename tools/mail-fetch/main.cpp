@@ -1,0 +1,254 @@
+// mail-fetch: bring users' outside IMAP and POP3 mailboxes home. Each
+// account runs in a process of its own (one bad account never holds the
+// others), at most fetch.max_parallel at once. --once runs the accounts
+// once (for a timer); --daemon schedules them by their interval, notices
+// accounts added, changed or removed with mail-admin, and holds an IMAP
+// IDLE on the remote INBOX where the server allows it.
+#include <csignal>
+#include <ctime>
+#include <map>
+#include <set>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth/secret.hpp"
+#include "base/config.hpp"
+#include "base/tool.hpp"
+#include "directory/directory.hpp"
+#include "fetch/state.hpp"
+#include "fetch/sync.hpp"
+
+namespace {
+
+volatile sig_atomic_t stopping = 0;
+void on_stop(int) { stopping = 1; }
+
+std::string describe(const mail::FetchAccount& a) {
+    return fmt::format("account {} ({} <- {}://{}@{})", a.id, a.address, a.protocol, a.user, a.host);
+}
+
+// The progress of a first import, on a terminal: one line, rewritten.
+class ProgressLine {
+  public:
+    ProgressLine(int64_t id, bool alone) : id_(id), alone_(alone), start_(now()) {}
+    void operator()(const mail::fetch::Progress& p) {
+        double t = now();
+        bool last = p.messages == p.total;
+        if (!last && t - shown_ < (alone_ ? 0.25 : 5.0)) return;
+        shown_ = t;
+        double rate = p.messages / std::max(t - start_, 0.001);
+        double left = rate > 0 ? (p.total - p.messages) / rate : 0;
+        std::string line = fmt::format("account {} {}: {}/{} messages, {:.1f}/{:.1f} MB, {:.0f} msg/s, {:.0f} s left",
+                                       id_, p.folder, p.messages, p.total, p.bytes / 1048576.0,
+                                       p.total_bytes / 1048576.0, rate, left);
+        if (alone_) fmt::print(stderr, "\r\x1b[K{}{}", line, last ? "\n" : "");
+        else fmt::print(stderr, "{}\n", line);
+    }
+
+  private:
+    static double now() {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+    }
+    int64_t id_;
+    bool alone_;
+    double start_, shown_ = 0;
+};
+
+// One run of one account, in its own process: returns the exit code.
+int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool progress, bool alone) {
+    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    auto a = dir->fetch_account(id);
+    if (!a) return mail::log::error("fetch.account", a.error()), static_cast<int>(a.error().code);
+    auto state = mail::fetch::State::open(cfg.state_dir);
+    if (!state) return mail::log::error("fetch.state", state.error()), 75;
+    auto box = mail::SecretBox::open(cfg.secret_key_path());
+    if (!box) return mail::log::error("fetch.secret", box.error()), 78;
+    auto password = box->unseal(a->sealed_password, a->seal_context());
+    if (!password) return mail::log::error("fetch.secret", password.error()), 78;
+
+    mail::fetch::SyncOptions opt;
+    opt.timeout = cfg.fetch.timeout;
+    opt.idle_seconds = idle_seconds;
+    ProgressLine line(id, alone);
+    if (progress) opt.progress = [&](const mail::fetch::Progress& p) { line(p); };
+    int64_t started = time(nullptr);
+    auto r = mail::fetch::sync_account(cfg, *dir, *state, *a, *password, opt);
+    auto before = state->health(id);
+    if (!before) return mail::log::error("fetch.state", before.error()), 75;
+    auto h = mail::fetch::after_run(*before, r, started, time(nullptr), cfg.fetch.retry_max,
+                                    cfg.fetch.max_auth_failures);
+    if (auto saved = state->save_health(id, h); !saved) mail::log::error("fetch.state", saved.error());
+    std::string outcome = r.status ? "ok" : "failed: " + r.status.error().user;
+    mail::log::info("fetch.run", "{}: {} messages, {} bytes in {} s, {}{}", describe(*a), r.messages, r.bytes,
+                    time(nullptr) - started, outcome, r.warnings.empty() ? "" : " (" + r.warnings.back() + ")");
+    for (auto& w : r.warnings) mail::log::warn("fetch.left", "{}: {}", describe(*a), w);
+    if (!r.status) {
+        if (!r.status.error().detail.empty()) mail::log::warn("fetch.detail", "{}", r.status.error().detail);
+        if (!h.disabled.empty()) mail::log::err("fetch.disabled", "{}: {}", describe(*a), h.disabled);
+        return r.status.error().code == mail::Errc::noperm ? 77 : 75;
+    }
+    return 0;
+}
+
+struct Child {
+    int64_t account = 0, updated = 0;
+    bool idle = false;
+};
+
+pid_t spawn(const std::function<int()>& body) {
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL), signal(SIGINT, SIG_DFL);
+        _exit(body());
+    }
+    if (pid < 0) mail::log::err("fetch.fork", "fork: {}", strerror(errno));
+    return pid;
+}
+
+// Which accounts --once runs: the enabled ones of the addresses named (all
+// when none), not disabled by failures, not waiting in a backoff unless named.
+int once(const mail::Config& cfg, const std::vector<std::string>& addresses, const std::vector<int64_t>& ids) {
+    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    auto state = mail::fetch::State::open(cfg.state_dir);
+    if (!state) return mail::log::error("fetch.state", state.error()), 75;
+    std::vector<mail::FetchAccount> todo;
+    bool named = !addresses.empty() || !ids.empty();
+    auto all = dir->fetch_accounts("");
+    if (!all) return mail::log::error("directory", all.error()), 75;
+    for (auto& want : ids)
+        if (std::none_of(all->begin(), all->end(), [&](auto& a) { return a.id == want; })) {
+            fmt::print(stderr, "mail-fetch: no fetch account {}\n", want);
+            return 67;
+        }
+    for (auto& want : addresses)
+        if (std::none_of(all->begin(), all->end(), [&](auto& a) { return mail::iequals(a.address, want); })) {
+            fmt::print(stderr, "mail-fetch: no fetch account for {}\n", want);
+            return 67;
+        }
+    for (auto& a : *all) {
+        bool chosen = !named || std::count(ids.begin(), ids.end(), a.id) ||
+                      std::any_of(addresses.begin(), addresses.end(), [&](auto& x) { return mail::iequals(x, a.address); });
+        if (!chosen || !a.enabled) continue;
+        auto h = state->health(a.id);
+        if (!h) return mail::log::error("fetch.state", h.error()), 75;
+        if (!h->disabled.empty()) {
+            mail::log::warn("fetch.skip", "{}: disabled: {}", describe(a), h->disabled);
+            continue;
+        }
+        if (!named && h->next_try > time(nullptr)) {
+            mail::log::info("fetch.skip", "{}: waiting after failures until {}", describe(a), h->next_try);
+            continue;
+        }
+        todo.push_back(a);
+    }
+    bool tty = isatty(STDERR_FILENO);
+    std::map<pid_t, int64_t> running;
+    int worst = 0;
+    auto reap = [&] {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid <= 0) return;
+        running.erase(pid);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 75;
+        if (code == 77 || (code && worst != 77)) worst = code;
+    };
+    for (auto& a : todo) {
+        while (running.size() >= static_cast<size_t>(cfg.fetch.max_parallel)) reap();
+        bool alone = todo.size() == 1;
+        pid_t pid = spawn([&] { return run_account(cfg, a.id, 0, tty, alone); });
+        if (pid > 0) running[pid] = a.id;
+        else worst = 75;
+    }
+    while (!running.empty()) reap();
+    return worst;
+}
+
+int daemon(const mail::Config& cfg) {
+    signal(SIGTERM, on_stop);
+    signal(SIGINT, on_stop);
+    std::map<pid_t, Child> running;
+    std::map<int64_t, int64_t> due; // account -> not before
+    time_t reloaded = 0;
+    std::vector<mail::FetchAccount> accounts;
+    mail::log::info("fetch.start", "daemon: {} accounts at once, {} IDLE sessions", cfg.fetch.max_parallel,
+                    cfg.fetch.max_idle);
+    while (!stopping) {
+        time_t now = time(nullptr);
+        if (now - reloaded >= 5) {
+            reloaded = now;
+            auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+            auto all = dir ? dir->fetch_accounts("") : mail::Result<std::vector<mail::FetchAccount>>(dir.error());
+            if (all) accounts = std::move(*all);
+            else mail::log::error("directory", all.error());
+            // An account removed, disabled or changed: its process goes; a
+            // changed one starts again with the new settings.
+            for (auto& [pid, c] : running) {
+                auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto& a) { return a.id == c.account; });
+                if (it == accounts.end() || !it->enabled || it->updated != c.updated) {
+                    kill(pid, SIGTERM);
+                    due[c.account] = 0;
+                }
+            }
+        }
+        auto state = mail::fetch::State::open(cfg.state_dir);
+        if (!state) mail::log::error("fetch.state", state.error());
+        size_t syncing = 0, idling = 0;
+        for (auto& [pid, c] : running) (c.idle ? idling : syncing)++;
+        for (auto& a : accounts) {
+            if (!a.enabled || !state) continue;
+            if (std::any_of(running.begin(), running.end(), [&](auto& r) { return r.second.account == a.id; })) continue;
+            if (due[a.id] > now) continue;
+            auto h = state->health(a.id);
+            if (!h || !h->disabled.empty() || h->next_try > now) continue;
+            bool idle = a.protocol == "imap" && cfg.fetch.max_idle > 0 &&
+                        (a.all_folders() || std::any_of(a.folders.begin(), a.folders.end(), [](auto& f) { return mail::iequals(f, "INBOX"); }));
+            if (idle && idling >= static_cast<size_t>(cfg.fetch.max_idle)) idle = false;
+            if (!idle && syncing >= static_cast<size_t>(cfg.fetch.max_parallel)) continue;
+            int seconds = idle ? static_cast<int>(a.interval) : 0;
+            pid_t pid = spawn([&] { return run_account(cfg, a.id, seconds, false, false); });
+            if (pid <= 0) break;
+            running[pid] = Child{a.id, a.updated, idle};
+            (idle ? idling : syncing)++;
+            // An IDLE session lasts one interval; a plain run waits one.
+            due[a.id] = now + a.interval;
+        }
+        sleep(1);
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) running.erase(pid);
+    }
+    for (auto& [pid, c] : running) kill(pid, SIGTERM);
+    while (wait(nullptr) > 0) {}
+    mail::log::info("fetch.stop", "daemon stopped");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Fetch mail from outside IMAP and POP3 accounts into local mailboxes"};
+    std::optional<std::string> config;
+    bool run_once = false, run_daemon = false;
+    std::vector<std::string> addresses;
+    std::vector<int64_t> ids;
+    app.add_option("--config", config, "configuration file");
+    auto* o = app.add_flag("--once", run_once, "run the accounts once, then exit (for a timer)");
+    auto* d = app.add_flag("--daemon", run_daemon, "run every account by its interval, until stopped");
+    o->excludes(d);
+    app.add_option("--account", ids, "only this account (its number in mail-admin fetch list)")->excludes(d);
+    app.add_option("address", addresses, "only the accounts of these mailboxes (with --once)")->excludes(d);
+    return mail::run_tool("mail-fetch", app, argc, argv, [&]() -> int {
+        if (!run_once && !run_daemon) {
+            fmt::print(stderr, "mail-fetch: say --once or --daemon\n");
+            return 64;
+        }
+        auto cfg = mail::load_config(config);
+        if (!cfg) return mail::log::error("config", cfg.error()), 78;
+        return run_daemon ? daemon(*cfg) : once(*cfg, addresses, ids);
+    });
+}
