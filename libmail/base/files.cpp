@@ -190,7 +190,7 @@ Status DurableFile::write(std::string_view data) {
     return st;
 }
 
-Status DurableFile::commit(const std::string& final_path) {
+Status DurableFile::commit(const std::string& final_path, bool sync_dir) {
     MAIL_TRY(flush());
     if (mtime_ > 0) {
         timespec times[2] = {{mtime_, 0}, {mtime_, 0}};
@@ -208,6 +208,7 @@ Status DurableFile::commit(const std::string& final_path) {
         ::unlink(path_.c_str());
         return e;
     }
+    if (!sync_dir) return {};
     Status synced = fsync_dir(dir_of(final_path));
     if (!synced) {
         // Not durable, so not accepted: take the file back out.

@@ -93,7 +93,9 @@ class DurableFile {
     // The modification time the file gets before it is synced (a Maildir
     // message's internal date); 0 leaves it.
     void set_mtime(int64_t seconds) { mtime_ = seconds; }
-    Status commit(const std::string& final_path);
+    // With sync_dir = false the caller syncs the directory itself (once
+    // for several files) before it counts them as delivered.
+    Status commit(const std::string& final_path, bool sync_dir = true);
 
   private:
     DurableFile(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS folders(
 CREATE TABLE IF NOT EXISTS fetched(
   account INTEGER NOT NULL, folder TEXT NOT NULL, key TEXT NOT NULL,
   PRIMARY KEY(account, folder, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS in_flight(
+  account INTEGER NOT NULL, folder TEXT NOT NULL,
+  PRIMARY KEY(account, folder));
 )";
 
 } // namespace
@@ -73,7 +76,7 @@ Status State::forget(int64_t account) {
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
     for (const char* sql : {"DELETE FROM accounts WHERE id=?", "DELETE FROM folders WHERE account=?",
-                            "DELETE FROM fetched WHERE account=?"}) {
+                            "DELETE FROM fetched WHERE account=?", "DELETE FROM in_flight WHERE account=?"}) {
         auto st = db_.prepare(sql);
         if (!st) return st.error();
         st->bind(1, account);
@@ -123,26 +126,49 @@ Result<std::unordered_set<std::string>> State::keys(int64_t account, const std::
     return out;
 }
 
-Status State::delivered(int64_t account, const std::string& folder, const std::string& key,
-                        int64_t uid, int64_t size) {
+Status State::delivered(int64_t account, const std::string& folder, const std::vector<std::string>& keys,
+                        int64_t last_uid, int64_t bytes) {
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
     auto ins = db_.prepare("INSERT OR IGNORE INTO fetched(account, folder, key) VALUES(?,?,?)");
     if (!ins) return ins.error();
-    ins->bind(1, account).bind(2, folder).bind(3, key);
-    MAIL_TRY(ins->run());
-    if (uid > 0) {
+    for (auto& key : keys) {
+        ins->reset();
+        ins->bind(1, account).bind(2, folder).bind(3, key);
+        MAIL_TRY(ins->run());
+    }
+    if (last_uid > 0) {
         auto up = db_.prepare("UPDATE folders SET last_uid=max(last_uid, ?) WHERE account=? AND name=?");
         if (!up) return up.error();
-        up->bind(1, uid).bind(2, account).bind(3, folder);
+        up->bind(1, last_uid).bind(2, account).bind(3, folder);
         MAIL_TRY(up->run());
     }
-    auto acc = db_.prepare("INSERT INTO accounts(id, fetched, bytes) VALUES(?1, 1, ?2) "
-                           "ON CONFLICT(id) DO UPDATE SET fetched=fetched+1, bytes=bytes+?2");
+    auto acc = db_.prepare("INSERT INTO accounts(id, fetched, bytes) VALUES(?1, ?2, ?3) "
+                           "ON CONFLICT(id) DO UPDATE SET fetched=fetched+?2, bytes=bytes+?3");
     if (!acc) return acc.error();
-    acc->bind(1, account).bind(2, size);
+    acc->bind(1, account).bind(2, static_cast<int64_t>(keys.size())).bind(3, bytes);
     MAIL_TRY(acc->run());
+    auto done = db_.prepare("DELETE FROM in_flight WHERE account=? AND folder=?");
+    if (!done) return done.error();
+    done->bind(1, account).bind(2, folder);
+    MAIL_TRY(done->run());
     return tx.commit();
+}
+
+Status State::set_in_flight(int64_t account, const std::string& folder) {
+    auto st = db_.prepare("INSERT OR IGNORE INTO in_flight(account, folder) VALUES(?,?)");
+    if (!st) return st.error();
+    st->bind(1, account).bind(2, folder);
+    return st->run();
+}
+
+Result<bool> State::in_flight(int64_t account, const std::string& folder) {
+    auto st = db_.prepare("SELECT 1 FROM in_flight WHERE account=? AND folder=?");
+    if (!st) return st.error();
+    st->bind(1, account).bind(2, folder);
+    auto row = st->step();
+    if (!row) return row.error();
+    return *row;
 }
 
 Status State::prune(int64_t account, const std::string& folder,

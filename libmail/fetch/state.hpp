@@ -3,14 +3,19 @@
 // read-only for daemons). Per account: the health shown by `fetch list`;
 // per IMAP folder: UIDVALIDITY and the highest UID delivered; and the keys
 // of delivered messages (POP3: UIDL; IMAP: Message-ID and size, for a
-// UIDVALIDITY change). A message's key and the folder's progress are
-// recorded in one transaction (synchronous=FULL) right after the message
-// is durable in the mailbox: a crash in between gives one duplicate.
+// UIDVALIDITY change). Messages are delivered in batches: a batch is
+// marked in flight, its files are written, synced and renamed one by one
+// (each with a tag naming its origin in the file name), the directories
+// synced, then the keys and the folder's progress recorded and the mark
+// cleared in one transaction (synchronous=FULL). After a crash the mark
+// says to look for tagged files before fetching again: at most the
+// message being written is fetched twice.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "base/sqlite.hpp"
 
@@ -45,10 +50,13 @@ class State {
 
     // Keys of delivered messages in one folder ("" for POP3).
     Result<std::unordered_set<std::string>> keys(int64_t account, const std::string& folder);
-    // One delivered message: its key, the folder's new last UID (IMAP; 0
-    // leaves it), and the account's counters, in one transaction.
-    Status delivered(int64_t account, const std::string& folder, const std::string& key,
-                     int64_t uid, int64_t size);
+    // Delivered messages (durable): their keys, the folder's new last UID
+    // (IMAP; 0 leaves it), the account's counters, and the in-flight mark
+    // cleared, in one transaction.
+    Status delivered(int64_t account, const std::string& folder, const std::vector<std::string>& keys,
+                     int64_t last_uid, int64_t bytes);
+    Status set_in_flight(int64_t account, const std::string& folder);
+    Result<bool> in_flight(int64_t account, const std::string& folder);
     // Drop keys no longer on the server (POP3 after a complete run).
     Status prune(int64_t account, const std::string& folder,
                  const std::unordered_set<std::string>& keep);

@@ -4,7 +4,13 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <optional>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_set>
+#include <utility>
 
 #include "base/files.hpp"
 #include "base/log.hpp"
@@ -21,11 +27,14 @@ namespace mail::fetch {
 namespace {
 
 constexpr size_t max_captured_header = 256 * 1024;
-constexpr size_t batch_messages = 200;
+constexpr size_t fetch_batch = 200; // UIDs per UID FETCH command
+constexpr size_t batch_flush = 64;  // messages per directory sync and state transaction
 
-// Fetched messages into one local mailbox: the file streamed to tmp/ with
-// CRLF turned into LF, committed durably to new/ (or cur/ with flags),
-// then indexed; an auto-reply only for mail newer than the first sync.
+// Fetched messages into one local mailbox: each file streamed to tmp/
+// with CRLF turned into LF, synced and renamed to new/ (or cur/ with
+// flags) under a name tagged with its origin; flush() then syncs the
+// directories and indexes the batch. Auto-replies go out after the flush,
+// only for mail newer than the first sync.
 class LocalWriter {
   public:
     LocalWriter(const Config& cfg, Directory& dir, const FetchAccount& a) : cfg_(cfg), dir_(dir), a_(a) {}
@@ -40,6 +49,7 @@ class LocalWriter {
         mailbox_ = e->address;
         quota_ = e->quota ? e->quota : cfg_.delivery.default_quota;
         root_ = mailbox_root(cfg_, mailbox_);
+        host_ = host_name(cfg_);
         struct stat st;
         if (stat((root_ + "/cur").c_str(), &st) != 0) MAIL_TRY(maildir::create_mailbox(root_));
         auto idx = MailboxIndex::open(root_);
@@ -57,17 +67,17 @@ class LocalWriter {
         if (!maildir::valid_folder_name(folder))
             return make_error(Errc::data, "invalid local folder name '" + folder + "'");
         folder_ = maildir::is_inbox(folder) ? "" : folder;
+        dir_path_ = maildir::folder_path(root_, folder_);
         struct stat st;
-        if (stat((maildir::folder_path(root_, folder_) + "/cur").c_str(), &st) != 0)
-            MAIL_TRY(maildir::create_folder(root_, folder_));
+        if (stat((dir_path_ + "/cur").c_str(), &st) != 0) MAIL_TRY(maildir::create_folder(root_, folder_));
         return {};
     }
 
-    Status begin(int64_t size) {
+    Status begin(int64_t size, std::string tag) {
         if (quota_ && static_cast<uint64_t>(used_ + size) > quota_)
             return make_error(Errc::tempfail, "mailbox full: " + mailbox_.str());
-        tmp_name_ = maildir::unique_name(host_name(cfg_), 0);
-        auto f = DurableFile::create(maildir::folder_path(root_, folder_) + "/tmp/" + tmp_name_);
+        tag_ = std::move(tag);
+        auto f = DurableFile::create(dir_path_ + "/tmp/" + maildir::unique_name(host_, 0, tag_));
         if (!f) return f.error();
         file_.emplace(std::move(*f));
         header_.clear();
@@ -99,14 +109,15 @@ class LocalWriter {
         return file_->write(out_);
     }
 
-    struct Delivered {
+    struct Staged {
         std::string message_id;
         int64_t size = 0;
     };
 
-    // `flags`: IMAP flags of the remote copy; `actions`: new mail that may
-    // get an auto-reply.
-    Result<Delivered> commit(const std::vector<std::string>& flags, int64_t internaldate, bool actions) {
+    // The message is complete: sync it and rename it into place. It counts
+    // as delivered after flush(). `flags`: IMAP flags of the remote copy;
+    // `actions`: new mail that may get an auto-reply.
+    Result<Staged> stage(const std::vector<std::string>& flags, int64_t internaldate, bool actions) {
         if (pending_cr_) {
             pending_cr_ = false;
             MAIL_TRY(file_->write("\r"));
@@ -122,25 +133,63 @@ class LocalWriter {
         int64_t size = static_cast<int64_t>(file_->size());
         if (internaldate <= 0) internaldate = time(nullptr);
         file_->set_mtime(internaldate);
-        std::string base = maildir::unique_name(host_name(cfg_), static_cast<size_t>(size));
-        std::string dir = maildir::folder_path(root_, folder_);
-        std::string final_path = letters.empty() ? dir + "/new/" + base : dir + "/cur/" + base + ":2," + letters;
-        Status st = file_->commit(final_path);
+        std::string base = maildir::unique_name(host_, static_cast<size_t>(size), tag_);
+        std::string final_path =
+            letters.empty() ? dir_path_ + "/new/" + base : dir_path_ + "/cur/" + base + ":2," + letters;
+        Status st = file_->commit(final_path, false);
         file_.reset();
         if (!st) return st.error();
+        (letters.empty() ? new_dirty_ : cur_dirty_) = true;
         used_ += size;
         auto h = parse_header(header_);
-        CachedFields fields = h ? cache_fields(*h) : CachedFields{};
-        if (auto uid = index_->add_delivered(folder_, base, size, internaldate, fields, letters); !uid)
-            log::warn("fetch.index", "{}: {} (the next scan indexes it)", mailbox_.str(), uid.error().detail);
-        if (actions) autoreply_to(h ? &*h : nullptr);
-        return Delivered{fields.message_id, size};
+        NewFile n{base, size, internaldate, h ? cache_fields(*h) : CachedFields{}, letters};
+        Staged out{n.fields.message_id, size};
+        pending_.push_back(std::move(n));
+        if (actions && h) replies_.push_back(header_);
+        return out;
+    }
+
+    // Everything staged becomes durable (directories synced), then indexed.
+    Status flush() {
+        if (new_dirty_) MAIL_TRY(fsync_dir(dir_path_ + "/new"));
+        if (cur_dirty_) MAIL_TRY(fsync_dir(dir_path_ + "/cur"));
+        new_dirty_ = cur_dirty_ = false;
+        if (!pending_.empty())
+            if (Status st = index_->add_delivered(folder_, pending_); !st)
+                log::warn("fetch.index", "{}: {} (the next scan indexes it)", mailbox_.str(), st.error().detail);
+        pending_.clear();
+        for (auto& h : replies_) autoreply_to(h);
+        replies_.clear();
+        return {};
     }
 
     void abort() { file_.reset(); }
+    // The tag of the message being written, when known only at its end.
+    void retag(std::string tag) { tag_ = std::move(tag); }
+
+    // Files of this folder whose tag starts with `prefix`: tag -> path.
+    std::map<std::string, std::string> tagged(const std::string& prefix) {
+        std::map<std::string, std::string> out;
+        std::string marker = "_" + prefix;
+        for (const char* sub : {"/new", "/cur"}) {
+            DIR* d = opendir((dir_path_ + sub).c_str());
+            if (!d) continue;
+            while (dirent* e = readdir(d)) {
+                std::string_view name = e->d_name;
+                size_t at = name.find(marker);
+                if (at == std::string_view::npos) continue;
+                size_t end = name.find('.', at);
+                if (end == std::string_view::npos) continue;
+                out[std::string(name.substr(at + 1, end - at - 1))] = dir_path_ + sub + "/" + std::string(name);
+            }
+            closedir(d);
+        }
+        return out;
+    }
 
   private:
-    void autoreply_to(const Header* h) {
+    void autoreply_to(const std::string& header) {
+        auto h = parse_header(header);
         if (!h) return;
         auto ar = dir_.autoreply(mailbox_);
         if (!ar || !*ar) return;
@@ -158,7 +207,7 @@ class LocalWriter {
         }
         AutoreplySettings s = **ar;
         if (a_.user.find('@') != std::string::npos) s.extra.push_back(a_.user);
-        auto r = autoreply(cfg_, s, header_ + "\n", sender, time(nullptr));
+        auto r = autoreply(cfg_, s, header + "\n", sender, time(nullptr));
         if (!r.sent) log::info("autoreply.skip", "{} <{}>: {}", mailbox_.str(), sender, r.reason);
     }
 
@@ -166,13 +215,96 @@ class LocalWriter {
     Directory& dir_;
     const FetchAccount& a_;
     Address mailbox_;
-    std::string root_, folder_, tmp_name_, header_, out_;
+    std::string root_, host_, folder_, dir_path_, tag_, header_, out_;
     uint64_t quota_ = 0;
     int64_t used_ = 0;
     std::optional<MailboxIndex> index_;
     std::optional<DurableFile> file_;
-    bool header_done_ = false, pending_cr_ = false;
+    std::vector<NewFile> pending_;
+    std::vector<std::string> replies_;
+    bool header_done_ = false, pending_cr_ = false, new_dirty_ = false, cur_dirty_ = false;
 };
+
+// Messages of one remote folder on their way: marked in flight at the
+// first, recorded in fetch.sqlite every `batch_flush` messages (and at the
+// end) once the writer made them durable.
+class Batch {
+  public:
+    Batch(State& state, LocalWriter& w, int64_t account, std::string folder)
+        : state_(state), w_(w), account_(account), folder_(std::move(folder)) {}
+    ~Batch() {
+        if (open_) w_.abort();
+    }
+
+    Status begin(int64_t size, std::string tag) {
+        if (!marked_) {
+            MAIL_TRY(state_.set_in_flight(account_, folder_));
+            marked_ = true;
+        }
+        open_ = true;
+        return w_.begin(size, std::move(tag));
+    }
+    Status data(std::string_view piece) { return w_.data(piece); }
+    // `key(message_id)` makes the state key from the message's Message-ID.
+    Result<int64_t> done(const std::function<std::string(const std::string&)>& key, int64_t uid,
+                         const std::vector<std::string>& flags, int64_t internaldate, bool actions) {
+        open_ = false;
+        auto s = w_.stage(flags, internaldate, actions);
+        if (!s) return s.error();
+        add(key(s->message_id), uid, s->size);
+        if (keys_.size() >= batch_flush) MAIL_TRY(flush());
+        return s->size;
+    }
+    // A message found already here (after a crash).
+    void add(std::string key, int64_t uid, int64_t size) {
+        keys_.push_back(std::move(key));
+        last_uid_ = std::max(last_uid_, uid);
+        bytes_ += size;
+        if (uid > 0) uids_.push_back(uid);
+    }
+    Status flush() {
+        if (open_) {
+            w_.abort();
+            open_ = false;
+        }
+        MAIL_TRY(w_.flush());
+        if (keys_.empty() && !marked_) return {};
+        MAIL_TRY(state_.delivered(account_, folder_, keys_, last_uid_, bytes_));
+        keys_.clear();
+        bytes_ = 0;
+        marked_ = false;
+        return {};
+    }
+    // UIDs recorded so far (for --delete); taken.
+    std::vector<int64_t> take_uids() { return std::exchange(uids_, {}); }
+
+  private:
+    State& state_;
+    LocalWriter& w_;
+    int64_t account_;
+    std::string folder_;
+    std::vector<std::string> keys_;
+    std::vector<int64_t> uids_;
+    int64_t last_uid_ = 0, bytes_ = 0;
+    bool marked_ = false, open_ = false;
+};
+
+// The Message-ID of a message file (its header, at most 256 KB read).
+std::string message_id_of(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return "";
+    std::string text(max_captured_header, '\0');
+    ssize_t n = ::read(fd.get(), text.data(), text.size());
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    auto h = parse_header(text);
+    return h ? cache_fields(*h).message_id : "";
+}
+
+uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
 
 std::string normalize_id(std::string_view id) { return unfold(id); }
 
@@ -223,6 +355,8 @@ class ImapRun {
         }
     }
 
+    std::string tag_prefix(int64_t uidvalidity) const { return fmt::format("f{}v{}u", a_.id, uidvalidity); }
+
     Status folder(const std::string& remote, const std::string& local) {
         MAIL_TRY(w_.use_folder(local));
         auto sel = client_->select(remote, a_.keep);
@@ -235,19 +369,35 @@ class ImapRun {
             known->uidvalidity = sel->uidvalidity;
             MAIL_TRY(state_.set_folder(a_.id, remote, *known));
         }
+        auto crashed = state_.in_flight(a_.id, remote);
+        if (!crashed) return crashed.error();
         // Nothing new, nothing to delete: no more commands.
-        if (sel->exists == 0 || (a_.keep && sel->uidnext > 0 && sel->uidnext <= known->last_uid + 1)) return {};
+        if (!*crashed && (sel->exists == 0 || (a_.keep && sel->uidnext > 0 && sel->uidnext <= known->last_uid + 1)))
+            return {};
         auto list = client_->sizes_from(a_.keep ? known->last_uid + 1 : 1);
         if (!list) return list.error();
+        Batch batch(state_, w_, a_.id, remote);
         std::vector<int64_t> done;
         std::vector<imap::Fetched> todo;
+        // After a crash: what the interrupted run wrote is here already.
+        std::map<std::string, std::string> here;
+        if (*crashed) here = w_.tagged(tag_prefix(sel->uidvalidity));
         for (auto& m : *list) {
-            if (m.uid <= known->last_uid) done.push_back(m.uid);
-            else todo.push_back(m);
+            if (m.uid <= known->last_uid) {
+                done.push_back(m.uid);
+            } else if (auto it = here.find(tag_prefix(sel->uidvalidity) + std::to_string(m.uid)); it != here.end()) {
+                batch.add(message_key(normalize_id(message_id_of(it->second)), m.size), m.uid, 0);
+                log::info("fetch.recovered", "account {} {} UID {}: already here", a_.id, remote, m.uid);
+            } else {
+                todo.push_back(m);
+            }
         }
+        MAIL_TRY(batch.flush());
+        for (auto uid : batch.take_uids()) done.push_back(uid);
+        std::sort(done.begin(), done.end());
         // --delete: what an earlier run delivered but could not delete yet.
         if (!a_.keep && !done.empty()) MAIL_TRY(client_->remove(imap::uid_set(done)));
-        return fetch_all(remote, todo);
+        return fetch_all(remote, todo, sel->uidvalidity);
     }
 
     // UIDVALIDITY changed: the UIDs mean nothing now. What is here already
@@ -270,12 +420,12 @@ class ImapRun {
         }
         std::sort(here.begin(), here.end());
         if (!a_.keep && !here.empty()) MAIL_TRY(client_->remove(imap::uid_set(here)));
-        MAIL_TRY(fetch_all(remote, todo));
+        MAIL_TRY(fetch_all(remote, todo, sel.uidvalidity));
         // Only now: a crash before this line matches again next time.
         return state_.set_folder(a_.id, remote, State::Folder{sel.uidvalidity, max_uid});
     }
 
-    Status fetch_all(const std::string& remote, std::vector<imap::Fetched> todo) {
+    Status fetch_all(const std::string& remote, std::vector<imap::Fetched> todo, int64_t uidvalidity) {
         // Too big for delivery: left on the server, said in the run's result.
         std::vector<imap::Fetched> ok;
         for (auto& m : todo) {
@@ -290,46 +440,47 @@ class ImapRun {
         p.total = static_cast<int64_t>(ok.size());
         for (auto& m : ok) p.total_bytes += std::max<int64_t>(m.size, 0);
         if (opt_.progress && p.total) opt_.progress(p);
-        for (size_t i = 0; i < ok.size(); i += batch_messages) {
+        Batch batch(state_, w_, a_.id, remote);
+        for (size_t i = 0; i < ok.size(); i += fetch_batch) {
             std::vector<int64_t> uids;
-            for (size_t j = i; j < ok.size() && j < i + batch_messages; j++) uids.push_back(ok[j].uid);
-            Sink sink(*this, remote, p);
-            MAIL_TRY(client_->fetch(imap::uid_set(uids), sink));
-            if (!a_.keep && !sink.delivered.empty()) MAIL_TRY(client_->remove(imap::uid_set(sink.delivered)));
+            for (size_t j = i; j < ok.size() && j < i + fetch_batch; j++) uids.push_back(ok[j].uid);
+            Sink sink(*this, batch, p, uidvalidity);
+            Status got = client_->fetch(imap::uid_set(uids), sink);
+            // What arrived whole is kept, also when the rest failed.
+            MAIL_TRY(batch.flush());
+            MAIL_TRY(got);
+            auto delivered = batch.take_uids();
+            if (!a_.keep && !delivered.empty()) MAIL_TRY(client_->remove(imap::uid_set(delivered)));
         }
         return {};
     }
 
     struct Sink : imap::BodySink {
-        Sink(ImapRun& run, const std::string& remote, Progress& p) : run_(run), remote_(remote), p_(p) {}
+        Sink(ImapRun& run, Batch& batch, Progress& p, int64_t uidvalidity)
+            : run_(run), batch_(batch), p_(p), uidvalidity_(uidvalidity) {}
         Status begin(int64_t size) override {
-            if (open_) run_.w_.abort();
-            open_ = true;
-            return run_.w_.begin(size);
+            // The tag needs the UID, which may follow the body: a temporary
+            // one, the real UID goes into the final name.
+            return batch_.begin(size, "");
         }
-        Status data(std::string_view piece) override { return run_.w_.data(piece); }
+        Status data(std::string_view piece) override { return batch_.data(piece); }
         Status done(const imap::Fetched& m, bool had_body) override {
             if (!had_body) return {}; // a flag change reported on the way
-            open_ = false;
             if (m.uid <= 0) return make_error(Errc::unavailable, "IMAP server: FETCH response without UID");
             bool fresh = run_.first_sync_ > 0 && m.internaldate >= run_.first_sync_;
-            auto d = run_.w_.commit(m.flags, m.internaldate, fresh);
-            if (!d) return d.error();
-            MAIL_TRY(run_.state_.delivered(run_.a_.id, remote_, message_key(d->message_id, m.size), m.uid, d->size));
-            delivered.push_back(m.uid);
-            run_.r_.messages++, run_.r_.bytes += d->size;
+            run_.w_.retag(run_.tag_prefix(uidvalidity_) + std::to_string(m.uid));
+            auto size = batch_.done([&](const std::string& id) { return message_key(normalize_id(id), m.size); },
+                                    m.uid, m.flags, m.internaldate, fresh);
+            if (!size) return size.error();
+            run_.r_.messages++, run_.r_.bytes += *size;
             p_.messages++, p_.bytes += std::max<int64_t>(m.size, 0);
             if (run_.opt_.progress) run_.opt_.progress(p_);
             return {};
         }
-        ~Sink() override {
-            if (open_) run_.w_.abort();
-        }
         ImapRun& run_;
-        const std::string& remote_;
+        Batch& batch_;
         Progress& p_;
-        bool open_ = false;
-        std::vector<int64_t> delivered;
+        int64_t uidvalidity_;
     };
 
     const Config& cfg_;
@@ -352,6 +503,12 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
     auto known = state.keys(a.id, "");
     if (!known) return known.error();
     MAIL_TRY(w.use_folder(a.into.empty() ? "INBOX" : a.into));
+    auto crashed = state.in_flight(a.id, "");
+    if (!crashed) return crashed.error();
+    auto tag = [&](const std::string& uidl) { return fmt::format("f{}p{:016x}", a.id, fnv1a(uidl)); };
+    std::map<std::string, std::string> here;
+    if (*crashed) here = w.tagged(fmt::format("f{}p", a.id));
+    Batch batch(state, w, a.id, "");
     std::vector<pop3::Message> todo;
     std::unordered_set<std::string> present;
     Progress p;
@@ -359,6 +516,11 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
     for (auto& m : *list) {
         present.insert(m.uidl);
         if (known->count(m.uidl)) continue;
+        if (here.count(tag(m.uidl))) {
+            batch.add(m.uidl, 0, 0);
+            known->insert(m.uidl);
+            continue;
+        }
         if (static_cast<uint64_t>(m.size) > cfg.delivery.max_message_size) {
             r.warnings.push_back(fmt::format("message {} ({}) is over the message size limit; left on the server",
                                              m.uidl, human_size(m.size)));
@@ -367,28 +529,23 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
         todo.push_back(m);
         p.total++, p.total_bytes += m.size;
     }
+    MAIL_TRY(batch.flush());
     if (opt.progress && p.total) opt.progress(p);
-    bool open = false;
     pop3::Client::Receiver to;
-    to.start = [&](const pop3::Message& m) -> Status {
-        open = true;
-        return w.begin(m.size);
-    };
-    to.data = [&](std::string_view piece) { return w.data(piece); };
+    to.start = [&](const pop3::Message& m) { return batch.begin(m.size, tag(m.uidl)); };
+    to.data = [&](std::string_view piece) { return batch.data(piece); };
     to.done = [&](const pop3::Message& m) -> Status {
-        open = false;
         // POP3 has no arrival date: what the first run finds is old mail.
-        auto d = w.commit({}, 0, first_sync > 0);
-        if (!d) return d.error();
-        MAIL_TRY(state.delivered(a.id, "", m.uidl, 0, d->size));
+        auto size = batch.done([&](const std::string&) { return m.uidl; }, 0, {}, 0, first_sync > 0);
+        if (!size) return size.error();
         known->insert(m.uidl);
-        r.messages++, r.bytes += d->size;
+        r.messages++, r.bytes += *size;
         p.messages++, p.bytes += m.size;
         if (opt.progress) opt.progress(p);
         return {};
     };
     Status got = c->retrieve(todo, to);
-    if (open) w.abort();
+    MAIL_TRY(batch.flush());
     MAIL_TRY(got);
     if (!a.keep)
         for (auto& m : *list)

@@ -117,6 +117,20 @@ Status save_folder(Db& db, const FolderState& f) {
     return st->run();
 }
 
+// A delivered file: its row and its cache; 0 when the index had it.
+Result<int64_t> insert_file(Db& db, FolderState& f, const NewFile& n) {
+    IndexedMessage m;
+    m.base = n.base;
+    m.subdir = n.flags.empty() ? "new" : "cur";
+    m.flags = n.flags;
+    m.size = n.size;
+    m.internaldate = n.internaldate;
+    auto uid = insert_message(db, f, m);
+    if (!uid) return uid.error();
+    if (*uid) MAIL_TRY(insert_cache(db, f.id, *uid, n.fields));
+    return *uid;
+}
+
 } // namespace
 
 CachedFields cache_fields(const Header& h) {
@@ -185,20 +199,24 @@ Result<int64_t> MailboxIndex::add_delivered(std::string_view folder_name, const 
     MAIL_TRY(tx.begin());
     auto f = folder(folder_name);
     if (!f) return f.error();
-    IndexedMessage m;
-    m.base = base;
-    m.subdir = flags.empty() ? "new" : "cur";
-    m.flags = std::string(flags);
-    m.size = size;
-    m.internaldate = internaldate;
-    auto uid = insert_message(db_, *f, m);
+    auto uid = insert_file(db_, *f, NewFile{base, size, internaldate, fields, std::string(flags)});
     if (!uid) return uid.error();
-    if (*uid) {
-        MAIL_TRY(save_folder(db_, *f));
-        MAIL_TRY(insert_cache(db_, f->id, *uid, fields));
-    }
+    if (*uid) MAIL_TRY(save_folder(db_, *f));
     MAIL_TRY(tx.commit());
     return *uid;
+}
+
+Status MailboxIndex::add_delivered(std::string_view folder_name, const std::vector<NewFile>& files) {
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    auto f = folder(folder_name);
+    if (!f) return f.error();
+    for (auto& n : files) {
+        auto uid = insert_file(db_, *f, n);
+        if (!uid) return uid.error();
+    }
+    MAIL_TRY(save_folder(db_, *f));
+    return tx.commit();
 }
 
 Result<std::vector<IndexedMessage>> MailboxIndex::messages(std::string_view folder_name) {

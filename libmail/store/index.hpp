@@ -48,6 +48,14 @@ struct ScanReport {
     bool skipped = false; // nothing changed since the last scan
 };
 
+// A file just delivered, for MailboxIndex::add_delivered.
+struct NewFile {
+    std::string base;
+    int64_t size = 0, internaldate = 0;
+    CachedFields fields;
+    std::string flags; // empty: in new/; else in cur/ with these flags
+};
+
 class MailboxIndex {
   public:
     static Result<MailboxIndex> open(const std::string& mailbox_root);
@@ -58,6 +66,8 @@ class MailboxIndex {
     Result<int64_t> add_delivered(std::string_view folder, const std::string& base, int64_t size,
                                   int64_t internaldate, const CachedFields& fields,
                                   std::string_view flags = {});
+    // Several files of one folder in one transaction.
+    Status add_delivered(std::string_view folder, const std::vector<NewFile>& files);
     // Bring one folder in line with its files; `force` ignores the mtimes.
     Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);

@@ -19,7 +19,7 @@ std::atomic<unsigned> delivery_counter{0};
 constexpr int max_name_attempts = 20;
 } // namespace
 
-std::string unique_name(std::string_view host, size_t size) {
+std::string unique_name(std::string_view host, size_t size, std::string_view tag) {
     struct timeval tv;
     gettimeofday(&tv, nullptr);
     std::string h;
@@ -28,8 +28,8 @@ std::string unique_name(std::string_view host, size_t size) {
         else if (c == ':') h += "\\072";
         else h += c;
     }
-    return fmt::format("{}.M{}P{}Q{}.{},S={}", tv.tv_sec, tv.tv_usec, getpid(),
-                       delivery_counter++, h, size);
+    return fmt::format("{}.M{}P{}Q{}{}{}.{},S={}", tv.tv_sec, tv.tv_usec, getpid(), delivery_counter++,
+                       tag.empty() ? "" : "_", tag, h, size);
 }
 
 std::string normalize_flags(std::string_view flags) {

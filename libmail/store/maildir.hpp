@@ -18,7 +18,9 @@ inline const std::vector<std::string> default_folders = {"Sent", "Drafts", "Tras
                                                          "Archive"};
 
 // "SECONDS.M<usec>P<pid>Q<n>.<host>,S=<size>"; host with '/' and ':' escaped.
-std::string unique_name(std::string_view host, size_t size);
+// A `tag` (letters and digits) goes after Q<n> as "_<tag>": mail-fetch
+// marks where a message came from, to recognise it after a crash.
+std::string unique_name(std::string_view host, size_t size, std::string_view tag = {});
 
 struct FileName {
     std::string base;  // unique part, before ":2,"

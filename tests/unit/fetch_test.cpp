@@ -135,8 +135,12 @@ TEST(FetchState, KeysProgressAndPrune) {
         auto st = State::open(dir);
         ASSERT_TRUE(st);
         ASSERT_TRUE(st->set_folder(1, "INBOX", {77, 0}));
-        ASSERT_TRUE(st->delivered(1, "INBOX", message_key("<a@b>", 10), 5, 9));
-        ASSERT_TRUE(st->delivered(1, "INBOX", message_key("<c@d>", 20), 3, 19));
+        ASSERT_TRUE(st->set_in_flight(1, "INBOX"));
+        EXPECT_TRUE(*st->in_flight(1, "INBOX"));
+        EXPECT_FALSE(*st->in_flight(1, "Work"));
+        ASSERT_TRUE(st->delivered(1, "INBOX", {message_key("<a@b>", 10)}, 5, 9));
+        EXPECT_FALSE(*st->in_flight(1, "INBOX"));
+        ASSERT_TRUE(st->delivered(1, "INBOX", {message_key("<c@d>", 20)}, 3, 19));
         auto f = st->folder(1, "INBOX");
         ASSERT_TRUE(f);
         EXPECT_EQ(f->uidvalidity, 77);
@@ -144,8 +148,8 @@ TEST(FetchState, KeysProgressAndPrune) {
         auto h = st->health(1);
         EXPECT_EQ(h->fetched, 2);
         EXPECT_EQ(h->bytes, 28);
-        ASSERT_TRUE(st->delivered(1, "", "uidl-1", 0, 1));
-        ASSERT_TRUE(st->delivered(1, "", "uidl-2", 0, 1));
+        EXPECT_EQ(st->keys(1, "INBOX")->size(), 2u);
+        ASSERT_TRUE(st->delivered(1, "", {"uidl-1", "uidl-2"}, 0, 2));
         ASSERT_TRUE(st->prune(1, "", {"uidl-2"}));
         auto keys = st->keys(1, "");
         EXPECT_EQ(*keys, (std::unordered_set<std::string>{"uidl-2"}));
