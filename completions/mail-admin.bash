@@ -27,7 +27,7 @@ _mail_admin() {
 	fi
 	local opts="--json --config --help"
 	case $cmd in
-	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group signature autoreply check $opts" -- "$cur")) ;;
+	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group signature autoreply fetch check $opts" -- "$cur")) ;;
 	domain)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list show remove disclaimer" -- "$cur")) ;;
@@ -75,6 +75,21 @@ _mail_admin() {
 		"") COMPREPLY=($(compgen -W "set show off" -- "$cur")) ;;
 		set) COMPREPLY=($(compgen -W "--subject --body-file --html-file --from --until --interval --extra-address $(_mail_admin_names mailbox)" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$(_mail_admin_names mailbox)" -- "$cur")) ;;
+		esac ;;
+	fetch)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list show remove enable disable password test" -- "$cur")) ;;
+		add)
+			case $prev in
+			--protocol) COMPREPLY=($(compgen -W "imap pop3" -- "$cur")) ;;
+			--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")) ;;
+			--ca-file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+			--host | --port | --user | --folders | --into | --interval) ;;
+			*) COMPREPLY=($(compgen -W "--protocol --host --port --tls --no-verify --ca-file --user --password-stdin --folders --all-folders --into --keep --delete --interval $(_mail_admin_names mailbox)" -- "$cur")) ;;
+			esac ;;
+		list) COMPREPLY=($(compgen -W "$(_mail_admin_names mailbox)" -- "$cur")) ;;
+		password) COMPREPLY=($(compgen -W "--password-stdin $(_mail_admin_names fetch)" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "$(_mail_admin_names fetch)" -- "$cur")) ;;
 		esac ;;
 	check) COMPREPLY=($(compgen -W "--repair --json" -- "$cur")) ;;
 	esac

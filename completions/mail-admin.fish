@@ -1,5 +1,5 @@
 # fish completion for mail-admin
-set -l cmds init domain dkim mailbox alias group signature autoreply check
+set -l cmds init domain dkim mailbox alias group signature autoreply fetch check
 complete -c mail-admin -f
 complete -c mail-admin -l json -d 'JSON output'
 complete -c mail-admin -l config -r -F -d 'configuration file'
@@ -36,3 +36,22 @@ complete -c mail-admin -n "__fish_seen_subcommand_from check" -l repair -d 'fix 
 complete -c mail-admin -n "__fish_seen_subcommand_from mailbox" -l password-stdin -d 'read the password from stdin'
 complete -c mail-admin -n "__fish_seen_subcommand_from mailbox" -l no-password -d 'login disabled'
 complete -c mail-admin -n "__fish_seen_subcommand_from domain mailbox" -l purge -d 'also delete mail folders'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a fetch -d 'outside accounts for mail-fetch'
+set -l fetchcmds add list show remove enable disable password test
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch; and not __fish_seen_subcommand_from $fetchcmds" -a "$fetchcmds"
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch; and __fish_seen_subcommand_from add list" -a '(mail-admin mailbox list 2>/dev/null | cut -f1)'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch; and __fish_seen_subcommand_from show remove enable disable password test" -a '(mail-admin fetch list 2>/dev/null | cut -f1)'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l protocol -x -a 'imap pop3' -d 'protocol'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l host -x -d 'server'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l port -x -d 'port'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l tls -x -a 'implicit starttls none' -d 'TLS mode'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l no-verify -d 'do not check the certificate (insecure)'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l ca-file -r -F -d 'CA certificates'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l user -x -d 'user on the server'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l password-stdin -d 'password from standard input'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l folders -x -d 'IMAP folders, comma-separated'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l all-folders -d 'every IMAP folder'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l into -x -d 'local folder'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l keep -d 'leave the mail on the server'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l delete -d 'delete it there once here'
+complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l interval -x -d 'how often (daemon)'

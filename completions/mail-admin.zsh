@@ -7,7 +7,7 @@ _mail_admin_domains() { compadd -- ${${(f)"$(mail-admin domain list 2>/dev/null)
 _mail_admin() {
 	local -a cmds
 	cmds=(init:'create the state directory' domain:'manage domains' dkim:'manage DKIM keys' mailbox:'manage mailboxes'
-		signature:'signatures' autoreply:'out-of-office replies'
+		signature:'signatures' autoreply:'out-of-office replies' fetch:'outside accounts for mail-fetch'
 		alias:'manage aliases' group:'manage groups' check:'check folders and indexes')
 	_arguments -C '--json[JSON output]' '--config[configuration file]:file:_files' \
 		'1:command:->cmd' '*::arg:->args'
@@ -29,6 +29,12 @@ _mail_admin() {
 			'--password-stdin' '--no-password' '--quota[size]:size:' '--purge' '--domain[domain]:domain:_mail_admin_domains' ;;
 		alias) _arguments '1:action:(add list remove)' '*:address:' ;;
 		group) _arguments '1:action:(add list show remove member)' '*:address:' ;;
+		fetch) _arguments '1:action:(add list show remove enable disable password test)' '*:mailbox or account:_mail_admin_mailboxes' \
+			'--protocol[protocol]:protocol:(imap pop3)' '--host[server]:host:_hosts' '--port[port]:port:' \
+			'--tls[TLS mode]:mode:(implicit starttls none)' '--no-verify[do not check the certificate]' \
+			'--ca-file[CA certificates]:file:_files' '--user[user on the server]:user:' '--password-stdin' \
+			'--folders[IMAP folders]:folders:' '--all-folders' '--into[local folder]:folder:' '--keep' '--delete' \
+			'--interval[how often]:duration:' ;;
 		check) _arguments '--repair[fix what can be fixed]' ;;
 		esac ;;
 	esac

@@ -232,6 +232,19 @@ int64_t literal_at_end(std::string_view line) {
     return n;
 }
 
+// The words of a [CAPABILITY ...] response code.
+Capabilities capabilities_of(std::string_view code) {
+    Capabilities caps;
+    std::string_view rest = code.substr(std::min<size_t>(code.size(), 11));
+    for (size_t p = 0; p < rest.size();) {
+        size_t sp = rest.find(' ', p);
+        if (sp == std::string_view::npos) sp = rest.size();
+        if (sp > p) caps.words.emplace_back(rest.substr(p, sp - p));
+        p = sp + 1;
+    }
+    return caps;
+}
+
 } // namespace
 
 bool Value::is(std::string_view atom) const { return kind == Kind::atom && iequals(text, atom); }
@@ -309,15 +322,7 @@ Result<Client> Client::open(const Endpoint& ep) {
     if (greeting->tag != "*" || (greeting->status != "OK" && greeting->status != "PREAUTH"))
         return bad("refused the connection: " + single_line(greeting->status + " " + greeting->text));
     if (greeting->code.starts_with("CAPABILITY ")) {
-        Capabilities caps;
-        std::string_view rest = std::string_view(greeting->code).substr(11);
-        for (size_t p = 0; p < rest.size();) {
-            size_t sp = rest.find(' ', p);
-            if (sp == std::string_view::npos) sp = rest.size();
-            if (sp > p) caps.words.emplace_back(rest.substr(p, sp - p));
-            p = sp + 1;
-        }
-        c.caps_ = std::move(caps);
+        c.caps_ = capabilities_of(greeting->code);
     } else {
         MAIL_TRY(c.refresh_capabilities());
     }
@@ -441,14 +446,7 @@ Status Client::login(const std::string& user, const std::string& password) {
         return make_error(theirs ? Errc::tempfail : Errc::noperm, why);
     }
     if (last_code_.starts_with("CAPABILITY ")) {
-        caps_.words.clear();
-        std::string_view rest = std::string_view(last_code_).substr(11);
-        for (size_t p = 0; p < rest.size();) {
-            size_t sp = rest.find(' ', p);
-            if (sp == std::string_view::npos) sp = rest.size();
-            if (sp > p) caps_.words.emplace_back(rest.substr(p, sp - p));
-            p = sp + 1;
-        }
+        caps_ = capabilities_of(last_code_);
         return {};
     }
     return refresh_capabilities();

@@ -60,10 +60,20 @@ complete_line() { # words... -> completions for the last word
 	assert_output --partial "off"
 	run complete_line mail-admin domain disclaimer ""
 	assert_output --partial "set"
+	run complete_line mail-admin fetch add alice@example.test --protocol ""
+	assert_output "$(printf 'imap\npop3')"
+	echo x | mail-admin fetch add alice@example.test --protocol imap --host h --user u --password-stdin
+	run complete_line mail-admin fetch test ""
+	assert_output "1"
+	CFILE=mail-fetch.bash
+	run complete_line mail-fetch --da
+	assert_output "--daemon"
+	run complete_line mail-fetch al
+	assert_output "alice@example.test"
 }
 
 @test "zsh and fish completions parse" {
-	for t in mail-admin mail-queue mail-smtpd mail-pop3d mail-send mail-autoreply; do
+	for t in mail-admin mail-queue mail-smtpd mail-pop3d mail-send mail-autoreply mail-fetch; do
 		if command -v zsh >/dev/null; then zsh -n "$BATS_TEST_DIRNAME/../../completions/$t.zsh"; fi
 		if command -v fish >/dev/null; then fish -n "$BATS_TEST_DIRNAME/../../completions/$t.fish"; fi
 		grep -q "^#compdef $t" "$BATS_TEST_DIRNAME/../../completions/$t.zsh"
@@ -71,10 +81,10 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "man pages are built and have an EXIT STATUS section" {
-	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1; do
+	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1 man/mail-fetch.8; do
 		[ -s "$BUILD/$p" ]
 	done
-	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1; do
+	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1 mail-fetch.8; do
 		grep -q 'EXIT STATUS' "$BUILD/man/$p"
 	done
 	grep -q 'QUEUE FORMAT' "$BUILD/man/mail-queue.8"

@@ -381,6 +381,37 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	assert_failure
 }
 
+@test "one bad account does not delay the others" {
+	fill --count 3
+	# a server that accepts and never says a word
+	python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$BATS_TEST_TMPDIR/port" &
+	echo $! >> "$BATS_TEST_TMPDIR/pids"
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	printf 'fetch.timeout = "20s"\n' >> "$FACTEUR_CONFIG"
+	echo x | mail-admin fetch add alice@example.test --protocol imap --host 127.0.0.1 \
+		--port "$(cat "$BATS_TEST_TMPDIR/port")" --tls none --user silent --password-stdin
+	add_imap
+	start=$(date +%s)
+	mail-fetch --once 2>"$BATS_TEST_TMPDIR/once.log" &
+	pid=$!
+	for _ in $(seq 100); do [ "$(local_count "")" -eq 3 ] && break; sleep 0.1; done
+	[ "$(local_count "")" -eq 3 ]
+	[ $(($(date +%s) - start)) -lt 15 ]
+	kill -0 "$pid" # the silent one is still waiting
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 75 ]
+	run mail-admin fetch list
+	assert_output --partial "lost or timed out"
+}
+
 @test "on a terminal, the first import shows its progress" {
 	fill --count 30
 	add_imap
