@@ -17,7 +17,6 @@ namespace {
 constexpr size_t max_line = 16 << 20;          // one line of a response (a long SEARCH)
 constexpr size_t max_response = 32 << 20;      // a response without its streamed body
 constexpr size_t max_small_literal = 1 << 20;  // a literal other than a message body
-constexpr int max_depth = 64;
 
 Error bad(std::string why) { return make_error(Errc::unavailable, "IMAP server: " + why); }
 
@@ -53,13 +52,9 @@ class Parser {
         }
         if (r.tag != "*") return bad("tagged response without a status: " + shown());
         p_ = save;
-        for (;;) {
-            while (peek() == ' ') p_++;
-            if (at_end()) break;
-            auto v = value(0);
-            if (!v) return v.error();
-            r.data.push_back(std::move(*v));
-        }
+        auto values = ::mail::imap::parse_values(w_, p_);
+        if (!values) return bad(values.error().user);
+        r.data = std::move(*values);
         return r;
     }
 
@@ -75,14 +70,6 @@ class Parser {
         p_++;
         return true;
     }
-    bool at_end() {
-        if (p_ >= w_.size()) return true;
-        if (w_.substr(p_, 2) == "\r\n") {
-            p_ += 2;
-            return true;
-        }
-        return false;
-    }
     std::string word() {
         size_t s = p_;
         while (p_ < w_.size() && w_[p_] != ' ' && w_[p_] != '\r' && w_[p_] != '\n') p_++;
@@ -96,77 +83,6 @@ class Parser {
         return t;
     }
     std::string shown() const { return single_line(w_.substr(0, std::min<size_t>(w_.size(), 100))); }
-
-    Result<Value> value(int depth) {
-        if (depth > max_depth) return bad("response nested too deeply");
-        char c = peek();
-        Value v;
-        if (c == '(') {
-            p_++;
-            v.kind = Value::Kind::list;
-            for (;;) {
-                while (peek() == ' ') p_++;
-                if (peek() == ')') {
-                    p_++;
-                    return v;
-                }
-                if (p_ >= w_.size() || peek() == '\r') return bad("unterminated list");
-                auto item = value(depth + 1);
-                if (!item) return item.error();
-                v.items.push_back(std::move(*item));
-            }
-        }
-        if (c == '"') {
-            p_++;
-            v.kind = Value::Kind::string;
-            for (;;) {
-                if (p_ >= w_.size() || w_[p_] == '\r' || w_[p_] == '\n') return bad("unterminated string");
-                char d = w_[p_++];
-                if (d == '"') return v;
-                if (d == '\\') {
-                    if (p_ >= w_.size()) return bad("unterminated string");
-                    d = w_[p_++];
-                }
-                v.text += d;
-            }
-        }
-        if (c == '{') {
-            size_t close = w_.find('}', p_);
-            if (close == std::string_view::npos || close - p_ > 12) return bad("malformed literal");
-            uint64_t n = 0;
-            size_t q = p_ + 1;
-            if (q == close) return bad("malformed literal");
-            for (; q < close; q++) {
-                if (w_[q] == '+' && q + 1 == close) break;
-                if (w_[q] < '0' || w_[q] > '9') return bad("malformed literal");
-                n = n * 10 + static_cast<uint64_t>(w_[q] - '0');
-            }
-            if (w_.substr(close + 1, 2) != "\r\n") return bad("literal without CRLF");
-            size_t start = close + 3;
-            if (n > w_.size() - std::min(start, w_.size())) return bad("literal shorter than announced");
-            v.kind = Value::Kind::string;
-            v.text = std::string(w_.substr(start, n));
-            p_ = start + n;
-            return v;
-        }
-        // An atom; a section spec in brackets may hold spaces and parentheses.
-        size_t s = p_;
-        while (p_ < w_.size()) {
-            char d = w_[p_];
-            if (d == '[') {
-                size_t e = w_.find(']', p_);
-                size_t eol = w_.find('\r', p_);
-                if (e == std::string_view::npos || e > eol) return bad("unterminated section");
-                p_ = e + 1;
-                continue;
-            }
-            if (d == ' ' || d == '(' || d == ')' || d == '\r' || d == '\n' || d == '"' || d == '{') break;
-            p_++;
-        }
-        if (p_ == s) return bad("unexpected character in response: " + shown());
-        v.text = std::string(w_.substr(s, p_ - s));
-        return v;
-    }
 
     std::string_view w_;
     size_t p_ = 0;
@@ -216,22 +132,6 @@ bool body_literal(std::string_view wire) {
     return false;
 }
 
-// The size of a literal announced at the end of a line, or -1.
-int64_t literal_at_end(std::string_view line) {
-    if (line.empty() || line.back() != '}') return -1;
-    size_t open = line.rfind('{');
-    if (open == std::string_view::npos || line.size() - open > 14) return -1;
-    std::string_view digits = line.substr(open + 1, line.size() - open - 2);
-    if (!digits.empty() && digits.back() == '+') digits.remove_suffix(1);
-    if (digits.empty()) return -1;
-    int64_t n = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') return -1;
-        n = n * 10 + (c - '0');
-    }
-    return n;
-}
-
 // The words of a [CAPABILITY ...] response code.
 Capabilities capabilities_of(std::string_view code) {
     Capabilities caps;
@@ -246,8 +146,6 @@ Capabilities capabilities_of(std::string_view code) {
 }
 
 } // namespace
-
-bool Value::is(std::string_view atom) const { return kind == Kind::atom && iequals(text, atom); }
 
 Result<Response> parse_response(std::string_view wire) { return Parser(wire).response(); }
 
@@ -359,7 +257,7 @@ Result<Response> Client::read(BodySink* sink) {
         wire += *l;
         wire += "\r\n";
         if (wire.size() > max_response) return bad("response too long");
-        int64_t n = literal_at_end(*l);
+        int64_t n = ::mail::imap::literal_at_end(*l).size;
         if (n < 0) break;
         if (sink && body_literal(std::string_view(wire).substr(0, wire.size() - 2))) {
             // Stream the body; the parsed response holds an empty literal.

@@ -14,19 +14,12 @@
 
 #include "base/result.hpp"
 #include "fetch/connection.hpp"
+#include "imap/syntax.hpp"
 
 namespace mail::fetch::imap {
 
-// A response item: an atom (numbers, flags, NIL and section specs such as
-// BODY[HEADER.FIELDS (X)] are atoms), a string (quoted or literal), or a
-// parenthesized list.
-struct Value {
-    enum class Kind { atom, string, list } kind = Kind::atom;
-    std::string text;
-    std::vector<Value> items;
-    bool is(std::string_view atom) const; // an atom, case-insensitive
-    bool nil() const { return is("NIL"); }
-};
+// A response item (shared IMAP syntax, imap/syntax.hpp).
+using Value = ::mail::imap::Value;
 
 struct Response {
     std::string tag;         // "*" untagged, "+" continuation, or the command's tag

@@ -1,0 +1,160 @@
+#include "syntax.hpp"
+
+#include <fmt/format.h>
+
+#include "message/address.hpp"
+#include "message/header.hpp"
+
+namespace mail::imap {
+
+namespace {
+
+Error bad(std::string why) { return make_error(Errc::data, std::move(why)); }
+
+class Tokenizer {
+  public:
+    Tokenizer(std::string_view w, size_t p) : w_(w), p_(p) {}
+    size_t pos() const { return p_; }
+
+    Result<std::vector<Value>> line() {
+        std::vector<Value> out;
+        for (;;) {
+            while (peek() == ' ') p_++;
+            if (end_of_line()) return out;
+            auto v = value(0);
+            if (!v) return v.error();
+            out.push_back(std::move(*v));
+        }
+    }
+
+  private:
+    char peek() const { return p_ < w_.size() ? w_[p_] : '\0'; }
+    bool end_of_line() {
+        if (p_ >= w_.size()) return true;
+        if (w_.substr(p_, 2) == "\r\n") {
+            p_ += 2;
+            return true;
+        }
+        return false;
+    }
+    std::string shown() const { return single_line(w_.substr(0, std::min<size_t>(w_.size(), 100))); }
+
+    Result<Value> value(int depth) {
+        if (depth > max_nesting) return bad("nested too deeply");
+        char c = peek();
+        Value v;
+        if (c == '(') {
+            p_++;
+            v.kind = Value::Kind::list;
+            for (;;) {
+                while (peek() == ' ') p_++;
+                if (peek() == ')') {
+                    p_++;
+                    return v;
+                }
+                if (p_ >= w_.size() || peek() == '\r' || peek() == '\n') return bad("unterminated list");
+                auto item = value(depth + 1);
+                if (!item) return item.error();
+                v.items.push_back(std::move(*item));
+            }
+        }
+        if (c == '"') {
+            p_++;
+            v.kind = Value::Kind::string;
+            for (;;) {
+                if (p_ >= w_.size() || w_[p_] == '\r' || w_[p_] == '\n') return bad("unterminated string");
+                char d = w_[p_++];
+                if (d == '"') return v;
+                if (d == '\\') {
+                    if (p_ >= w_.size()) return bad("unterminated string");
+                    d = w_[p_++];
+                }
+                v.text += d;
+            }
+        }
+        if (c == '{' || (c == '~' && p_ + 1 < w_.size() && w_[p_ + 1] == '{')) {
+            size_t open = c == '~' ? p_ + 1 : p_;
+            size_t close = w_.find('}', open);
+            if (close == std::string_view::npos || close - open > 22) return bad("malformed literal");
+            auto mark = literal_at_end(w_.substr(open, close - open + 1));
+            if (mark.size < 0) return bad("malformed literal");
+            if (w_.substr(close + 1, 2) != "\r\n") return bad("literal without CRLF");
+            size_t start = close + 3;
+            if (static_cast<uint64_t>(mark.size) > w_.size() - std::min(start, w_.size()))
+                return bad("literal shorter than announced");
+            v.kind = Value::Kind::string;
+            v.literal = true;
+            v.text = std::string(w_.substr(start, static_cast<size_t>(mark.size)));
+            p_ = start + static_cast<size_t>(mark.size);
+            return v;
+        }
+        // An atom; a section spec in brackets may hold spaces and parentheses.
+        size_t s = p_;
+        while (p_ < w_.size()) {
+            char d = w_[p_];
+            if (d == '[') {
+                size_t e = w_.find(']', p_);
+                size_t eol = w_.find('\r', p_);
+                if (e == std::string_view::npos || e > eol) return bad("unterminated section");
+                p_ = e + 1;
+                continue;
+            }
+            if (d == ' ' || d == '(' || d == ')' || d == '\r' || d == '\n' || d == '"' || d == '{') break;
+            p_++;
+        }
+        if (p_ == s) return bad("unexpected character: " + shown());
+        v.text = std::string(w_.substr(s, p_ - s));
+        return v;
+    }
+
+    std::string_view w_;
+    size_t p_;
+};
+
+} // namespace
+
+bool Value::is(std::string_view atom) const { return kind == Kind::atom && iequals(text, atom); }
+
+Result<std::vector<Value>> parse_values(std::string_view wire, size_t& pos) {
+    Tokenizer t(wire, pos);
+    auto out = t.line();
+    pos = t.pos();
+    return out;
+}
+
+LiteralMark literal_at_end(std::string_view line) {
+    LiteralMark m;
+    if (line.empty() || line.back() != '}') return m;
+    size_t open = line.rfind('{');
+    if (open == std::string_view::npos || line.size() - open > 22) return m;
+    std::string_view digits = line.substr(open + 1, line.size() - open - 2);
+    if (!digits.empty() && digits.back() == '+') {
+        m.non_sync = true;
+        digits.remove_suffix(1);
+    }
+    if (digits.empty() || digits.size() > 18) return m;
+    int64_t n = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return m;
+        n = n * 10 + (c - '0');
+    }
+    m.size = n;
+    return m;
+}
+
+std::string string_value(std::string_view s) {
+    bool quotable = s.size() < 1024;
+    for (unsigned char c : s)
+        if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) quotable = false;
+    if (!quotable) return fmt::format("{{{}}}\r\n", s.size()) + std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string nstring(std::string_view s, bool present) { return present ? string_value(s) : "NIL"; }
+
+} // namespace mail::imap

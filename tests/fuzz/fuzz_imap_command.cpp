@@ -1,0 +1,25 @@
+// Fuzz the IMAP server's command parser: any bytes as a command in wire
+// form; then the sequence set and FETCH item parsers on its arguments.
+// A command or a clean error, never a crash.
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+#include "imap/command.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view in(reinterpret_cast<const char*>(data), size);
+    auto r = mail::imap::parse_command(in);
+    if (auto* c = std::get_if<mail::imap::Command>(&r)) {
+        if (c->tag.empty() || c->name.empty()) __builtin_trap();
+        for (auto& a : c->args) {
+            if (a.kind == mail::imap::Value::Kind::atom) {
+                if (auto s = mail::imap::parse_sequence_set(a.text)) (void)s->contains(7, 9);
+            }
+            if (auto items = mail::imap::parse_fetch_items(a))
+                for (auto& i : *items) (void)i.name();
+        }
+    }
+    (void)mail::imap::literal_at_end(in);
+    return 0;
+}

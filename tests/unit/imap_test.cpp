@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "imap/command.hpp"
+
+using namespace mail::imap;
+
+namespace {
+Command ok(std::string_view wire) {
+    auto r = parse_command(wire);
+    EXPECT_TRUE(std::holds_alternative<Command>(r)) << wire << ": " << std::get<CommandError>(r).text;
+    return std::holds_alternative<Command>(r) ? std::get<Command>(r) : Command{};
+}
+CommandError fails(std::string_view wire) {
+    auto r = parse_command(wire);
+    EXPECT_TRUE(std::holds_alternative<CommandError>(r)) << wire;
+    return std::holds_alternative<CommandError>(r) ? std::get<CommandError>(r) : CommandError{};
+}
+} // namespace
+
+TEST(ImapCommand, TagNameAndArguments) {
+    auto c = ok("a1 login alice \"p\\\"w\"\r\n");
+    EXPECT_EQ(c.tag, "a1");
+    EXPECT_EQ(c.name, "LOGIN");
+    ASSERT_EQ(c.args.size(), 2u);
+    EXPECT_EQ(c.args[0].text, "alice");
+    EXPECT_EQ(c.args[1].text, "p\"w");
+    c = ok("A2 UID fetch 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)]<0.100>)\r\n");
+    EXPECT_TRUE(c.uid);
+    EXPECT_EQ(c.name, "FETCH");
+    ASSERT_EQ(c.args.size(), 2u);
+    EXPECT_EQ(c.args[0].text, "1:*");
+    c = ok("A3 APPEND Drafts (\\Seen) {11+}\r\nhello world\r\n");
+    ASSERT_EQ(c.args.size(), 3u);
+    EXPECT_TRUE(c.args[2].literal);
+    EXPECT_EQ(c.args[2].text, "hello world");
+    c = ok("A4 NOOP\r\n");
+    EXPECT_TRUE(c.args.empty());
+}
+
+TEST(ImapCommand, ErrorsKeepTheTagWhenThereIsOne) {
+    EXPECT_EQ(fails("\r\n").tag, "");
+    EXPECT_EQ(fails("a+b NOOP\r\n").tag, "");
+    EXPECT_EQ(fails("a*b NOOP\r\n").tag, "");
+    EXPECT_EQ(fails("a1\r\n").tag, "a1");
+    EXPECT_EQ(fails("a1 UID LOGIN x\r\n").tag, "a1");
+    EXPECT_EQ(fails("a1 LOGIN \"unterminated\r\n").tag, "a1");
+    EXPECT_EQ(fails("a1 APPEND x {5}\r\nab").tag, "a1");
+    EXPECT_EQ(fails("a1 N0OP\r\n").tag, "a1");
+}
+
+TEST(ImapSequenceSet, RangesStarAndSaved) {
+    auto s = parse_sequence_set("1,3:5,9:*");
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->contains(1, 20));
+    EXPECT_FALSE(s->contains(2, 20));
+    EXPECT_TRUE(s->contains(4, 20));
+    EXPECT_TRUE(s->contains(20, 20));
+    EXPECT_FALSE(s->contains(8, 20));
+    s = parse_sequence_set("*:4"); // reversed ranges are fine
+    EXPECT_TRUE(s->contains(6, 7));
+    EXPECT_FALSE(s->contains(3, 7));
+    EXPECT_TRUE(parse_sequence_set("$")->saved);
+    for (const char* bad : {"", "0", "1,", ",1", "1:", "a", "4294967296", "1::2", "01"})
+        EXPECT_FALSE(parse_sequence_set(bad)) << bad;
+    EXPECT_TRUE(parse_sequence_set("4294967295"));
+}
+
+TEST(ImapFetchItems, MacrosSectionsAndPartials) {
+    using K = FetchItem::Kind;
+    Value fast{Value::Kind::atom, "fast", {}, false};
+    auto items = parse_fetch_items(fast);
+    ASSERT_TRUE(items);
+    EXPECT_EQ(items->size(), 3u);
+    auto c = ok("t FETCH 1 (UID BODY.PEEK[1.2.MIME] BINARY[3]<10.20> BODY[HEADER.FIELDS.NOT (Received)] "
+                "RFC822.SIZE BODY[]<0.5> BINARY.SIZE[1] MODSEQ)\r\n");
+    items = parse_fetch_items(c.args[1]);
+    ASSERT_TRUE(items) << items.error().user;
+    ASSERT_EQ(items->size(), 8u);
+    auto& v = *items;
+    EXPECT_EQ(v[1].kind, K::body_section);
+    EXPECT_TRUE(v[1].peek);
+    EXPECT_EQ(v[1].section.part, (std::vector<uint32_t>{1, 2}));
+    EXPECT_EQ(v[1].name(), "BODY[1.2.MIME]");
+    EXPECT_EQ(v[2].kind, K::binary);
+    EXPECT_EQ(v[2].name(), "BINARY[3]<10>");
+    EXPECT_EQ(v[3].section.fields, (std::vector<std::string>{"RECEIVED"}));
+    EXPECT_EQ(v[3].name(), "BODY[HEADER.FIELDS.NOT (RECEIVED)]");
+    EXPECT_EQ(v[5].partial->second, 5u);
+    EXPECT_EQ(v[6].kind, K::binary_size);
+    for (const char* bad : {"t FETCH 1 (BODY[MIME])\r\n", "t FETCH 1 (BODY[1.TEXTX])\r\n", "t FETCH 1 (BINARY[HEADER])\r\n",
+                            "t FETCH 1 (BODY[]<5>)\r\n", "t FETCH 1 (BODY[HEADER.FIELDS ()])\r\n", "t FETCH 1 (FOO)\r\n",
+                            "t FETCH 1 (ALL)\r\n", "t FETCH 1 ()\r\n", "t FETCH 1 (BODY[0])\r\n", "t FETCH 1 (BODY[1.])\r\n"}) {
+        auto cmd = ok(bad);
+        ASSERT_EQ(cmd.args.size(), 2u) << bad;
+        EXPECT_FALSE(parse_fetch_items(cmd.args[1])) << bad;
+    }
+}
+
+TEST(ImapSyntax, LiteralMarksAndStrings) {
+    EXPECT_EQ(literal_at_end("A1 APPEND x {12}").size, 12);
+    EXPECT_FALSE(literal_at_end("A1 APPEND x {12}").non_sync);
+    EXPECT_TRUE(literal_at_end("A1 APPEND x {12+}").non_sync);
+    EXPECT_EQ(literal_at_end("A1 LOGIN {x}").size, -1);
+    EXPECT_EQ(literal_at_end("A1 LOGIN }").size, -1);
+    EXPECT_EQ(literal_at_end("{99999999999999999999}").size, -1);
+    EXPECT_EQ(string_value("a\"b"), "\"a\\\"b\"");
+    EXPECT_EQ(string_value("caf\xc3\xa9"), "{5}\r\ncaf\xc3\xa9");
+    EXPECT_EQ(nstring("", false), "NIL");
+}
