@@ -166,3 +166,57 @@ TEST(ImapEnvelope, MissingFieldsAndDefaults) {
     ASSERT_TRUE(h);
     EXPECT_EQ(envelope(*h), "(NIL {5}\r\ncaf\xc3\xa9 NIL NIL ((NIL NIL \"r\" \"x.test\")) NIL NIL NIL NIL NIL)");
 }
+
+#include "imap/structure.hpp"
+
+TEST(ImapBodyStructure, TextLeafSizesInCrlf) {
+    std::string msg = "Subject: x\n\nline one\nline two\n";
+    EXPECT_EQ(body_structure(msg, false), "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 20 2)");
+    EXPECT_EQ(body_structure(msg, true),
+              "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 20 2 NIL NIL NIL NIL)");
+}
+
+// The line end before a delimiter belongs to the delimiter (RFC 2046 5.1.1):
+// "caf=C3=A9" is 9 octets; the enclosed message is 4 lines, 52 octets in CRLF.
+TEST(ImapBodyStructure, MultipartWithAttachmentAndEnclosedMessage) {
+    std::string msg =
+        "From: a@b\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
+        "preamble\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+        "caf=C3=A9\n--XX\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Disposition: attachment; "
+        "filename=\"r.pdf\"\nContent-Transfer-Encoding: base64\nContent-ID: <c1@x>\n\nQUJD\n"
+        "--XX\nContent-Type: message/rfc822\n\nSubject: inner\nFrom: Inner <i@x.test>\n\ninner body\n--XX--\n";
+    std::string bs = body_structure(msg, true);
+    EXPECT_EQ(bs,
+              "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 9 1 NIL NIL NIL NIL)"
+              "(\"application\" \"pdf\" (\"name\" \"r.pdf\") \"<c1@x>\" NIL \"base64\" 4 NIL "
+              "(\"attachment\" (\"filename\" \"r.pdf\")) NIL NIL)"
+              "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 52 "
+              "(NIL \"inner\" ((\"Inner\" NIL \"i\" \"x.test\")) ((\"Inner\" NIL \"i\" \"x.test\")) "
+              "((\"Inner\" NIL \"i\" \"x.test\")) NIL NIL NIL NIL NIL) "
+              "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL)"
+              " \"mixed\" (\"boundary\" \"XX\") NIL NIL NIL)");
+    size_t pos = 0;
+    auto v = parse_values(bs, pos);
+    ASSERT_TRUE(v);
+    ASSERT_EQ(v->size(), 1u);
+    // BODY: no extension data
+    EXPECT_EQ(body_structure(msg, false).find("attachment"), std::string::npos);
+}
+
+TEST(ImapBodyStructure, DeepAndBrokenStructuresStayBoundedAndWellFormed) {
+    std::string deep;
+    for (int i = 0; i < 10000; i++) deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
+    deep += "\nleaf\n";
+    std::string bs = body_structure(deep, true);
+    size_t pos = 0;
+    auto v = parse_values(bs, pos);
+    ASSERT_TRUE(v) << v.error().user;
+    EXPECT_EQ(v->size(), 1u);
+    std::string broken = "Content-Type: multipart/mixed; boundary=zz\n\nno delimiter at all\n";
+    EXPECT_EQ(body_structure(broken, false).substr(0, 16), "(\"text\" \"plain\" ");
+    std::string nested_msgs;
+    for (int i = 0; i < 200; i++) nested_msgs += "Content-Type: message/rfc822\n\n";
+    bs = body_structure(nested_msgs + "Subject: end\n\nx\n", true);
+    pos = 0;
+    ASSERT_TRUE(parse_values(bs, pos));
+}
