@@ -587,7 +587,10 @@ std::string local_folder(const imap::ListEntry& remote, const std::string& into)
         if (!out.empty()) out += '/';
         out += c;
     }
-    if (out.size() > 200) out.resize(200);
+    if (out.size() > 200) {
+        out.resize(200);
+        while (!out.empty() && out.back() == '/') out.pop_back(); // no empty last level
+    }
     return prefix + out;
 }
 

@@ -172,3 +172,15 @@ TEST(Pop3Client, StatusAndUnstuffing) {
     EXPECT_EQ(out, "plain");
     EXPECT_FALSE(pop3::unstuff(".", out));
 }
+
+TEST(FetchFolders, LongNamesAreCutAtALevel) {
+    imap::ListEntry e;
+    e.delimiter = '/';
+    e.name = std::string(150, 'a') + "/" + std::string(49, 'b') + "/" + std::string(80, 'c');
+    std::string local = local_folder(e, "");
+    EXPECT_LE(local.size(), 200u);
+    EXPECT_NE(local.back(), '/');
+    e.name = std::string(300, '/');
+    local = local_folder(e, "Old/Inner");
+    EXPECT_NE(local.back(), '/');
+}
