@@ -590,6 +590,10 @@ std::string local_folder(const imap::ListEntry& remote, const std::string& into)
     if (out.size() > 200) {
         out.resize(200);
         while (!out.empty() && out.back() == '/') out.pop_back(); // no empty last level
+        // A level cut short may now be a reserved name ("newsletters" -> "new").
+        size_t last = out.rfind('/') + 1;
+        std::string_view tail = std::string_view(out).substr(last);
+        if (tail == "new" || tail == "cur" || tail == "tmp") out.insert(last, "_");
     }
     return prefix + out;
 }

@@ -184,3 +184,10 @@ TEST(FetchFolders, LongNamesAreCutAtALevel) {
     local = local_folder(e, "Old/Inner");
     EXPECT_NE(local.back(), '/');
 }
+
+TEST(FetchFolders, ACutLevelIsNeverAReservedName) {
+    imap::ListEntry e;
+    e.delimiter = '/';
+    e.name = std::string(196, 'a') + "/newsletters";
+    EXPECT_EQ(local_folder(e, ""), std::string(196, 'a') + "/_new");
+}
