@@ -220,3 +220,34 @@ TEST(ImapBodyStructure, DeepAndBrokenStructuresStayBoundedAndWellFormed) {
     pos = 0;
     ASSERT_TRUE(parse_values(bs, pos));
 }
+
+#include "imap/mutf7.hpp"
+
+TEST(ImapMutf7, Rfc3501ExamplesBothWays) {
+    struct {
+        const char *utf8, *mutf7;
+    } cases[] = {
+        {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+        {"\xe2\x98\xba!", "&Jjo-!"},
+        {"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
+        {"A&B", "A&-B"},
+        {"INBOX", "INBOX"},
+        {"\xf0\x9f\x93\xa7 mail", "&2D3c5w- mail"}, // U+1F4E7: D83D DCE7
+        {"", ""},
+    };
+    for (auto& c : cases) {
+        auto e = mutf7_encode(c.utf8);
+        ASSERT_TRUE(e) << c.utf8;
+        EXPECT_EQ(*e, c.mutf7);
+        auto d = mutf7_decode(c.mutf7);
+        ASSERT_TRUE(d) << c.mutf7;
+        EXPECT_EQ(*d, c.utf8);
+    }
+}
+
+TEST(ImapMutf7, StrictDecoding) {
+    for (const char* bad : {"&Jjo", "&AGE-", "&Jjr-", "&2D0-", "&-&", "a\x80", "&Jjo-&Jjo-", "&*-", "tab\there"})
+        EXPECT_FALSE(mutf7_decode(bad)) << bad;
+    EXPECT_FALSE(mutf7_encode("\xc3"));
+    EXPECT_FALSE(mutf7_encode("\xed\xa0\x80")); // an encoded surrogate
+}
