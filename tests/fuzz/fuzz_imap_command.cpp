@@ -1,11 +1,12 @@
 // Fuzz the IMAP server's command parser: any bytes as a command in wire
-// form; then the sequence set and FETCH item parsers on its arguments.
+// form; then the sequence set, FETCH item and SEARCH parsers on its arguments.
 // A command or a clean error, never a crash.
 #include <cstdint>
 #include <string_view>
 #include <variant>
 
 #include "imap/command.hpp"
+#include "imap/search.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -19,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (auto items = mail::imap::parse_fetch_items(a))
                 for (auto& i : *items) (void)i.name();
         }
+        (void)mail::imap::parse_search(c->args);
     }
     (void)mail::imap::literal_at_end(in);
     return 0;

@@ -251,3 +251,62 @@ TEST(ImapMutf7, StrictDecoding) {
     EXPECT_FALSE(mutf7_encode("\xc3"));
     EXPECT_FALSE(mutf7_encode("\xed\xa0\x80")); // an encoded surrogate
 }
+
+#include "imap/search.hpp"
+
+namespace {
+SearchProgram search(std::string_view args) {
+    auto c = ok("t SEARCH " + std::string(args) + "\r\n");
+    auto p = parse_search(c.args);
+    EXPECT_TRUE(p) << args << ": " << (p ? "" : p.error().user);
+    return p ? *p : SearchProgram{};
+}
+} // namespace
+
+TEST(ImapSearch, KeysOfRfc3501) {
+    using Op = SearchKey::Op;
+    auto p = search("FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"");
+    ASSERT_EQ(p.root.children.size(), 3u);
+    EXPECT_EQ(p.root.children[0].op, Op::flag);
+    EXPECT_EQ(p.root.children[0].text, "\\Flagged");
+    EXPECT_EQ(p.root.children[1].op, Op::since);
+    EXPECT_EQ(p.root.children[1].number, 760060800);
+    EXPECT_EQ(p.root.children[2].op, Op::not_);
+    EXPECT_EQ(p.root.children[2].children[0].field, "FROM");
+    EXPECT_EQ(p.root.children[2].children[0].text, "Smith");
+    p = search("CHARSET UTF-8 OR (UNSEEN LARGER 100) HEADER List-Id {3}\r\nabc 1:5,7 UID 10:*");
+    EXPECT_EQ(p.charset, "UTF-8");
+    ASSERT_EQ(p.root.children.size(), 3u);
+    auto& o = p.root.children[0];
+    EXPECT_EQ(o.op, Op::or_);
+    EXPECT_EQ(o.children[0].op, Op::and_);
+    EXPECT_EQ(o.children[0].children[0].op, Op::not_);
+    EXPECT_EQ(o.children[0].children[1].number, 100);
+    EXPECT_EQ(o.children[1].field, "LIST-ID");
+    EXPECT_EQ(o.children[1].text, "abc");
+    EXPECT_EQ(p.root.children[1].op, Op::sequence);
+    EXPECT_TRUE(p.root.children[1].set.contains(7, 9));
+    EXPECT_EQ(p.root.children[2].op, Op::uid);
+    p = search("RETURN (MIN COUNT) NEW KEYWORD $Junk UNKEYWORD $Label1 MODSEQ \"/flags/\\\\draft\" all 620162338");
+    EXPECT_TRUE(p.esearch);
+    EXPECT_EQ(p.returns, (std::vector<std::string>{"MIN", "COUNT"}));
+    EXPECT_EQ(p.root.children[0].op, Op::and_); // NEW = RECENT UNSEEN
+    EXPECT_EQ(p.root.children[1].text, "$Junk");
+    EXPECT_EQ(p.root.children[3].op, Op::modseq);
+    EXPECT_EQ(p.root.children[3].number, 620162338);
+    EXPECT_TRUE(search("RETURN () ALL").returns == std::vector<std::string>{"ALL"});
+}
+
+TEST(ImapSearch, BadProgramsAreRefused) {
+    for (const char* bad : {"", "FROM", "OR SEEN", "NOT", "SINCE 30-Feb-2020", "SINCE 29-Feb-2023", "SINCE 1-Foo-2020",
+                            "LARGER x", "CHARSET KOI8-R ALL", "RETURN (FOO) ALL", "UID x", "BOGUS", "()",
+                            "\"quoted\"", "KEYWORD \\Seen"}) {
+        auto c = ok("t SEARCH " + std::string(bad) + "\r\n");
+        EXPECT_FALSE(parse_search(c.args)) << bad;
+    }
+    EXPECT_EQ(parse_search_date("29-Feb-2024"), 1709164800);
+    std::string deep = "t SEARCH ";
+    for (int i = 0; i < 100; i++) deep += "NOT ";
+    deep += "ALL\r\n";
+    EXPECT_FALSE(parse_search(ok(deep).args));
+}

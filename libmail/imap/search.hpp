@@ -1,0 +1,50 @@
+// The SEARCH program of IMAP (RFC 3501 6.4.4, RFC 9051 6.4.4, the RETURN
+// options of ESEARCH RFC 4731, SAVE of RFC 5182, MODSEQ of RFC 7162): the
+// arguments of a SEARCH command become a tree of keys. Pure and bounded
+// (nesting, number of keys); evaluating it is the server's work (still to
+// come, issue 4).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "imap/command.hpp"
+#include "imap/syntax.hpp"
+
+namespace mail::imap {
+
+struct SearchKey {
+    enum class Op {
+        all, and_, or_, not_,
+        flag,       // text: "\Seen", "\Answered", ... or a keyword; negated by not_
+        recent,     // RECENT (NEW is RECENT UNSEEN, OLD is NOT RECENT)
+        before, on, since,                // internal date, `number` = day (Unix time at 00:00 UTC)
+        sent_before, sent_on, sent_since, // Date: header, the same
+        larger, smaller,                  // RFC822.SIZE, `number`
+        header,     // field (upper case) contains text ("" matches any such field)
+        body, text, // the body / the whole message contains text
+        sequence, uid, // `set`
+        modseq,        // MODSEQ >= number
+    } op = Op::all;
+    std::string field, text;
+    int64_t number = 0;
+    SequenceSet set;
+    std::vector<SearchKey> children; // and_ (any number), or_ (2), not_ (1)
+};
+
+struct SearchProgram {
+    std::vector<std::string> returns; // upper case: MIN MAX ALL COUNT SAVE; empty: plain SEARCH
+    bool esearch = false;             // RETURN was given
+    std::string charset;              // upper case; empty when not given
+    SearchKey root;                   // an and_ of the keys given
+};
+
+// The arguments after SEARCH (or UID SEARCH).
+Result<SearchProgram> parse_search(const std::vector<Value>& args);
+
+// "1-Feb-1994" -> Unix time of that day at 00:00 UTC; -1 when malformed.
+int64_t parse_search_date(std::string_view s);
+
+} // namespace mail::imap
