@@ -275,6 +275,8 @@ class Batch {
         marked_ = false;
         return {};
     }
+    // After a crash: the mark is set already; the next flush clears it.
+    void adopt_mark() { marked_ = true; }
     // UIDs recorded so far (for --delete); taken.
     std::vector<int64_t> take_uids() { return std::exchange(uids_, {}); }
 
@@ -381,7 +383,10 @@ class ImapRun {
         std::vector<imap::Fetched> todo;
         // After a crash: what the interrupted run wrote is here already.
         std::map<std::string, std::string> here;
-        if (*crashed) here = w_.tagged(tag_prefix(sel->uidvalidity));
+        if (*crashed) {
+            here = w_.tagged(tag_prefix(sel->uidvalidity));
+            batch.adopt_mark();
+        }
         for (auto& m : *list) {
             if (m.uid <= known->last_uid) {
                 done.push_back(m.uid);
@@ -409,15 +414,31 @@ class ImapRun {
         if (!keys) return keys.error();
         auto ids = client_->message_ids();
         if (!ids) return ids.error();
+        // An interrupted renumbering left tagged files of its last batch.
+        auto crashed = state_.in_flight(a_.id, remote);
+        if (!crashed) return crashed.error();
+        std::map<std::string, std::string> tagged;
+        Batch batch(state_, w_, a_.id, remote);
+        if (*crashed) {
+            tagged = w_.tagged(tag_prefix(sel.uidvalidity));
+            batch.adopt_mark();
+        }
         std::vector<imap::Fetched> todo;
         std::vector<int64_t> here;
         int64_t max_uid = 0;
         for (auto& [m, id] : *ids) {
             max_uid = std::max(max_uid, m.uid);
             std::string nid = normalize_id(id);
-            if (!nid.empty() && keys->count(message_key(nid, m.size))) here.push_back(m.uid);
-            else todo.push_back(m);
+            if (!nid.empty() && keys->count(message_key(nid, m.size))) {
+                here.push_back(m.uid);
+            } else if (auto it = tagged.find(tag_prefix(sel.uidvalidity) + std::to_string(m.uid)); it != tagged.end()) {
+                batch.add(message_key(normalize_id(message_id_of(it->second)), m.size), 0, 0);
+                here.push_back(m.uid);
+            } else {
+                todo.push_back(m);
+            }
         }
+        MAIL_TRY(batch.flush());
         std::sort(here.begin(), here.end());
         if (!a_.keep && !here.empty()) MAIL_TRY(client_->remove(imap::uid_set(here)));
         MAIL_TRY(fetch_all(remote, todo, sel.uidvalidity));
@@ -507,8 +528,11 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
     if (!crashed) return crashed.error();
     auto tag = [&](const std::string& uidl) { return fmt::format("f{}p{:016x}", a.id, fnv1a(uidl)); };
     std::map<std::string, std::string> here;
-    if (*crashed) here = w.tagged(fmt::format("f{}p", a.id));
     Batch batch(state, w, a.id, "");
+    if (*crashed) {
+        here = w.tagged(fmt::format("f{}p", a.id));
+        batch.adopt_mark();
+    }
     std::vector<pop3::Message> todo;
     std::unordered_set<std::string> present;
     Progress p;

@@ -155,6 +155,23 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	assert_output --partial "0 messages"
 }
 
+@test "IMAP: a UIDVALIDITY change interrupted before its batch is recorded still makes no duplicate" {
+	fill --count 4
+	add_imap
+	mail-fetch --once
+	"$PEERS/dovecot" doveadm "$DV" mailbox update -u "$U" --uid-validity 5151 INBOX
+	fill --count 3 --start 5
+	run env FACTEUR_FAULT=dirsync mail-fetch --once
+	[ "$status" -eq 75 ]
+	[ "$(local_count "")" -eq 7 ]
+	run mail-fetch --once --account 1
+	assert_success
+	[ "$(local_count "")" -eq 7 ]
+	[ "$(local_ids | uniq -d | wc -l)" -eq 0 ]
+	run sqlite3 "$FACTEUR_STATE_DIR/fetch.sqlite" "SELECT uidvalidity, last_uid FROM folders; SELECT count(*) FROM in_flight"
+	assert_output "$(printf '5151|7\n0')"
+}
+
 @test "wrong password: the server's text recorded, 77, disabled after 3 refusals; enable and a new password fix it" {
 	fill --count 1
 	echo wrong | mail-admin fetch add alice@example.test --protocol imap --host localhost \
@@ -336,6 +353,21 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	assert_success
 	[ "$(local_count "")" -eq 3 ]
 	[ "$(local_ids | uniq -d | wc -l)" -eq 0 ]
+}
+
+@test "a message over the size limit stays on the server and is named; the others come" {
+	fill --count 2 --size 2000
+	fill --count 1 --start 3 --size 60000
+	printf 'delivery.max_message_size = "20K"\n' >> "$FACTEUR_CONFIG"
+	add_imap --delete
+	run mail-fetch --once
+	assert_success
+	assert_output --partial "over the message size limit; left on the server"
+	[ "$(local_count "")" -eq 2 ]
+	[ "$(remote_count INBOX)" -eq 1 ]
+	run mail-admin fetch list
+	assert_output --partial "UID 3"
+	assert_output --partial "left on the server"
 }
 
 @test "our own mail-pop3d as the outside server" {
