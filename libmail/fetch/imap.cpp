@@ -59,11 +59,6 @@ class Parser {
     }
 
   private:
-    static std::string ascii_upper(std::string s) {
-        for (auto& c : s)
-            if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-        return s;
-    }
     char peek() const { return p_ < w_.size() ? w_[p_] : '\0'; }
     bool space() {
         if (peek() != ' ') return false;
@@ -278,7 +273,8 @@ Result<Response> Client::read(BodySink* sink) {
 }
 
 Status Client::command(const std::string& cmd, const std::function<Status(const Response&)>& each,
-                       BodySink* sink, bool secret) {
+                       BodySink* sink, bool secret, const std::string& continuation) {
+    bool continued = continuation.empty();
     std::string tag = fmt::format("F{}", ++tag_);
     MAIL_TRY(conn_->send(tag + " " + cmd + "\r\n"));
     std::string shown = secret ? cmd.substr(0, cmd.find(' ')) : cmd.substr(0, 60);
@@ -297,7 +293,12 @@ Status Client::command(const std::string& cmd, const std::function<Status(const 
         }
         if (r->tag == "*" && r->status == "BYE")
             return make_error(Errc::tempfail, "server closed the session: " + single_line(r->text));
-        if (r->tag == "+") return bad("unexpected continuation request after " + shown);
+        if (r->tag == "+") {
+            if (continued) return bad("unexpected continuation request after " + shown);
+            MAIL_TRY(conn_->send(continuation + "\r\n"));
+            continued = true;
+            continue;
+        }
         if (r->tag != "*") return bad("response with an unknown tag " + single_line(r->tag));
         if (each) MAIL_TRY(each(*r));
     }
@@ -309,27 +310,8 @@ Status Client::login(const std::string& user, const std::string& password) {
     Status st;
     if (caps_.has("AUTH=PLAIN")) {
         std::string ir = base64_encode(std::string(1, '\0') + user + std::string(1, '\0') + password);
-        if (caps_.has("SASL-IR")) {
-            st = command("AUTHENTICATE PLAIN " + ir, nullptr, nullptr, true);
-        } else {
-            std::string tag = fmt::format("F{}", ++tag_);
-            MAIL_TRY(conn_->send(tag + " AUTHENTICATE PLAIN\r\n"));
-            auto cont = read(nullptr);
-            if (!cont) return cont.error();
-            if (cont->tag != "+") return bad("no continuation for AUTHENTICATE");
-            MAIL_TRY(conn_->send(ir + "\r\n"));
-            for (;;) {
-                auto r = read(nullptr);
-                if (!r) return r.error();
-                if (r->tag != tag) continue;
-                if (r->status != "OK")
-                    st = make_error(Errc::unavailable, single_line("AUTHENTICATE answered " + r->status + " " +
-                                                                   (r->code.empty() ? "" : "[" + r->code + "] ") + r->text));
-                else
-                    last_code_ = r->code;
-                break;
-            }
-        }
+        st = caps_.has("SASL-IR") ? command("AUTHENTICATE PLAIN " + ir, nullptr, nullptr, true)
+                                   : command("AUTHENTICATE PLAIN", nullptr, nullptr, true, ir);
     } else if (caps_.has("LOGINDISABLED")) {
         return make_error(Errc::unavailable, conn_->peer() + " refuses LOGIN without TLS (LOGINDISABLED)");
     } else {
@@ -378,7 +360,6 @@ Result<Selected> Client::select(const std::string& folder, bool read_only) {
         return {};
     }));
     if (s.uidvalidity <= 0) return bad("no UIDVALIDITY for " + folder);
-    mailbox_ = folder;
     return s;
 }
 

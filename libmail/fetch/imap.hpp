@@ -97,15 +97,15 @@ class Client {
     explicit Client(std::unique_ptr<Connection> c) : conn_(std::move(c)) {}
     // Send a command (tag added), read to its tagged response; untagged
     // responses go to `each`. A NO or BAD is an error with the server's text.
+    // `continuation`: sent (once) when the server asks with "+" (SASL).
     Status command(const std::string& cmd, const std::function<Status(const Response&)>& each,
-                   BodySink* sink = nullptr, bool secret = false);
+                   BodySink* sink = nullptr, bool secret = false, const std::string& continuation = {});
     Result<Response> read(BodySink* sink);
     Status starttls(const Endpoint& ep);
     Status refresh_capabilities();
     std::unique_ptr<Connection> conn_;
     Capabilities caps_;
     unsigned tag_ = 0;
-    std::string mailbox_;   // selected
     std::string last_code_; // of the last tagged OK
     bool body_seen_ = false; // the response just read streamed a body
 };

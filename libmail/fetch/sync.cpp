@@ -359,6 +359,23 @@ class ImapRun {
 
     std::string tag_prefix(int64_t uidvalidity) const { return fmt::format("f{}v{}u", a_.id, uidvalidity); }
 
+    // After a crash (the folder's batch still marked in flight): the files
+    // the interrupted run wrote, UID -> path; `batch` takes over the mark.
+    Result<std::map<int64_t, std::string>> leftovers(const std::string& remote, int64_t uidvalidity, Batch& batch) {
+        std::map<int64_t, std::string> out;
+        auto crashed = state_.in_flight(a_.id, remote);
+        if (!crashed) return crashed.error();
+        if (!*crashed) return out;
+        batch.adopt_mark();
+        std::string prefix = tag_prefix(uidvalidity);
+        for (auto& [tag, path] : w_.tagged(prefix)) {
+            char* end = nullptr;
+            long long uid = strtoll(tag.c_str() + prefix.size(), &end, 10);
+            if (uid > 0 && *end == '\0') out[uid] = path;
+        }
+        return out;
+    }
+
     Status folder(const std::string& remote, const std::string& local) {
         MAIL_TRY(w_.use_folder(local));
         auto sel = client_->select(remote, a_.keep);
@@ -371,30 +388,25 @@ class ImapRun {
             known->uidvalidity = sel->uidvalidity;
             MAIL_TRY(state_.set_folder(a_.id, remote, *known));
         }
-        auto crashed = state_.in_flight(a_.id, remote);
-        if (!crashed) return crashed.error();
+        Batch batch(state_, w_, a_.id, remote);
+        // After a crash: what the interrupted run wrote is here already.
+        auto here = leftovers(remote, sel->uidvalidity, batch);
+        if (!here) return here.error();
         // Nothing new, nothing to delete: no more commands.
-        if (!*crashed && (sel->exists == 0 || (a_.keep && sel->uidnext > 0 && sel->uidnext <= known->last_uid + 1)))
-            return {};
+        if (here->empty() && (sel->exists == 0 || (a_.keep && sel->uidnext > 0 && sel->uidnext <= known->last_uid + 1)))
+            return batch.flush();
         auto list = client_->sizes_from(a_.keep ? known->last_uid + 1 : 1);
         if (!list) return list.error();
-        Batch batch(state_, w_, a_.id, remote);
         std::vector<int64_t> done;
-        std::vector<imap::Fetched> todo;
-        // After a crash: what the interrupted run wrote is here already.
-        std::map<std::string, std::string> here;
-        if (*crashed) {
-            here = w_.tagged(tag_prefix(sel->uidvalidity));
-            batch.adopt_mark();
-        }
+        std::vector<imap::Fetched> wanted;
         for (auto& m : *list) {
             if (m.uid <= known->last_uid) {
                 done.push_back(m.uid);
-            } else if (auto it = here.find(tag_prefix(sel->uidvalidity) + std::to_string(m.uid)); it != here.end()) {
+            } else if (auto it = here->find(m.uid); it != here->end()) {
                 batch.add(message_key(normalize_id(message_id_of(it->second)), m.size), m.uid, 0);
                 log::info("fetch.recovered", "account {} {} UID {}: already here", a_.id, remote, m.uid);
             } else {
-                todo.push_back(m);
+                wanted.push_back(m);
             }
         }
         MAIL_TRY(batch.flush());
@@ -402,7 +414,7 @@ class ImapRun {
         std::sort(done.begin(), done.end());
         // --delete: what an earlier run delivered but could not delete yet.
         if (!a_.keep && !done.empty()) MAIL_TRY(client_->remove(imap::uid_set(done)));
-        return fetch_all(remote, todo, sel->uidvalidity);
+        return fetch_all(remote, wanted, sel->uidvalidity);
     }
 
     // UIDVALIDITY changed: the UIDs mean nothing now. What is here already
@@ -415,15 +427,10 @@ class ImapRun {
         auto ids = client_->message_ids();
         if (!ids) return ids.error();
         // An interrupted renumbering left tagged files of its last batch.
-        auto crashed = state_.in_flight(a_.id, remote);
-        if (!crashed) return crashed.error();
-        std::map<std::string, std::string> tagged;
         Batch batch(state_, w_, a_.id, remote);
-        if (*crashed) {
-            tagged = w_.tagged(tag_prefix(sel.uidvalidity));
-            batch.adopt_mark();
-        }
-        std::vector<imap::Fetched> todo;
+        auto tagged = leftovers(remote, sel.uidvalidity, batch);
+        if (!tagged) return tagged.error();
+        std::vector<imap::Fetched> wanted;
         std::vector<int64_t> here;
         int64_t max_uid = 0;
         for (auto& [m, id] : *ids) {
@@ -431,25 +438,25 @@ class ImapRun {
             std::string nid = normalize_id(id);
             if (!nid.empty() && keys->count(message_key(nid, m.size))) {
                 here.push_back(m.uid);
-            } else if (auto it = tagged.find(tag_prefix(sel.uidvalidity) + std::to_string(m.uid)); it != tagged.end()) {
+            } else if (auto it = tagged->find(m.uid); it != tagged->end()) {
                 batch.add(message_key(normalize_id(message_id_of(it->second)), m.size), 0, 0);
                 here.push_back(m.uid);
             } else {
-                todo.push_back(m);
+                wanted.push_back(m);
             }
         }
         MAIL_TRY(batch.flush());
         std::sort(here.begin(), here.end());
         if (!a_.keep && !here.empty()) MAIL_TRY(client_->remove(imap::uid_set(here)));
-        MAIL_TRY(fetch_all(remote, todo, sel.uidvalidity));
+        MAIL_TRY(fetch_all(remote, wanted, sel.uidvalidity));
         // Only now: a crash before this line matches again next time.
         return state_.set_folder(a_.id, remote, State::Folder{sel.uidvalidity, max_uid});
     }
 
-    Status fetch_all(const std::string& remote, std::vector<imap::Fetched> todo, int64_t uidvalidity) {
+    Status fetch_all(const std::string& remote, const std::vector<imap::Fetched>& wanted, int64_t uidvalidity) {
         // Too big for delivery: left on the server, said in the run's result.
         std::vector<imap::Fetched> ok;
-        for (auto& m : todo) {
+        for (auto& m : wanted) {
             if (m.size > 0 && static_cast<uint64_t>(m.size) > cfg_.delivery.max_message_size)
                 r_.warnings.push_back(fmt::format("{} UID {} ({}) is over the message size limit; left on the server",
                                                   remote, m.uid, human_size(m.size)));
@@ -533,7 +540,7 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
         here = w.tagged(fmt::format("f{}p", a.id));
         batch.adopt_mark();
     }
-    std::vector<pop3::Message> todo;
+    std::vector<pop3::Message> wanted;
     std::unordered_set<std::string> present;
     Progress p;
     p.folder = "INBOX";
@@ -550,7 +557,7 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
                                              m.uidl, human_size(m.size)));
             continue;
         }
-        todo.push_back(m);
+        wanted.push_back(m);
         p.total++, p.total_bytes += m.size;
     }
     MAIL_TRY(batch.flush());
@@ -568,7 +575,7 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
         if (opt.progress) opt.progress(p);
         return {};
     };
-    Status got = c->retrieve(todo, to);
+    Status got = c->retrieve(wanted, to);
     MAIL_TRY(batch.flush());
     MAIL_TRY(got);
     if (!a.keep)
@@ -672,7 +679,6 @@ RunResult sync_account(const Config& cfg, Directory& dir, State& state, const Fe
 
 Result<std::string> test_account(const FetchAccount& a, const std::string& password, int timeout) {
     Endpoint ep = endpoint_of(a, timeout);
-    std::string tls;
     if (a.protocol == "imap") {
         auto c = imap::Client::open(ep);
         if (!c) return c.error();

@@ -16,13 +16,6 @@ bool atom_char(char c) {
            c != '\\' && c != ']';
 }
 
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    return out;
-}
-
 Error bad(std::string why) { return make_error(Errc::data, std::move(why)); }
 
 // "123" -> 123 (1 .. 2^32-1); 0 when not a number.
@@ -66,7 +59,7 @@ Status parse_section(std::string_view spec, FetchItem& item, bool binary) {
     }
     if (!inside.empty()) {
         if (binary) return bad("BINARY takes part numbers only");
-        std::string text = upper(inside.substr(0, inside.find(' ')));
+        std::string text = ascii_upper(inside.substr(0, inside.find(' ')));
         if (text == "HEADER" || text == "TEXT" || (text == "MIME" && !item.section.part.empty())) {
             if (text.size() != inside.size()) return bad("unexpected text in section");
             item.section.text = text;
@@ -87,7 +80,7 @@ Status parse_section(std::string_view spec, FetchItem& item, bool binary) {
                         }))
                         return bad("bad header field name");
                     if (item.section.fields.size() >= 1000) return bad("too many header fields");
-                    item.section.fields.push_back(upper(f));
+                    item.section.fields.push_back(ascii_upper(f));
                 }
                 p = sp + 1;
             }
@@ -111,7 +104,7 @@ Status parse_section(std::string_view spec, FetchItem& item, bool binary) {
 
 Result<FetchItem> fetch_item(std::string_view atom) {
     using K = FetchItem::Kind;
-    std::string word = upper(atom.substr(0, atom.find('[')));
+    std::string word = ascii_upper(atom.substr(0, atom.find('[')));
     std::string_view spec = atom.substr(std::min(atom.size(), word.size()));
     FetchItem item{K::flags, {}, false, std::nullopt};
     static const std::pair<const char*, K> simple[] = {
@@ -153,7 +146,7 @@ std::variant<Command, CommandError> parse_command(std::string_view wire) {
     auto name_at = [&](size_t& p) {
         size_t s = p;
         while (p < wire.size() && ((wire[p] >= 'A' && wire[p] <= 'Z') || (wire[p] >= 'a' && wire[p] <= 'z'))) p++;
-        return upper(wire.substr(s, p - s));
+        return ascii_upper(wire.substr(s, p - s));
     };
     c.name = name_at(pos);
     if (c.name.empty() || (pos < wire.size() && wire[pos] != ' ' && wire[pos] != '\r'))
@@ -245,7 +238,7 @@ Result<std::vector<FetchItem>> parse_fetch_items(const Value& v) {
     std::vector<FetchItem> out;
     auto add = [&](K k) { out.push_back(FetchItem{k, {}, false, std::nullopt}); };
     if (v.kind == Value::Kind::atom) {
-        std::string w = upper(v.text);
+        std::string w = ascii_upper(v.text);
         if (w == "ALL" || w == "FAST" || w == "FULL") {
             add(K::flags), add(K::internaldate), add(K::rfc822_size);
             if (w != "FAST") add(K::envelope);
@@ -261,7 +254,7 @@ Result<std::vector<FetchItem>> parse_fetch_items(const Value& v) {
     if (v.items.size() > 100) return bad("too many FETCH items");
     for (auto& i : v.items) {
         if (i.kind != Value::Kind::atom) return bad("bad FETCH item");
-        std::string w = upper(i.text);
+        std::string w = ascii_upper(i.text);
         if (w == "ALL" || w == "FAST" || w == "FULL") return bad(w + " is not allowed in a list");
         auto item = fetch_item(i.text);
         if (!item) return item.error();

@@ -171,11 +171,13 @@ std::string address_list(const std::optional<std::string>& value) {
 
 } // namespace
 
+std::string field_nstring(const Header& h, std::string_view name) {
+    auto v = h.get(name);
+    return nstring(v ? *v : "", v.has_value());
+}
+
 std::string envelope(const Header& h) {
-    auto field = [&](const char* name) {
-        auto v = h.get(name);
-        return nstring(v ? *v : "", v.has_value());
-    };
+    auto field = [&](const char* name) { return field_nstring(h, name); };
     auto from = h.get("From");
     auto sender = h.get("Sender");
     auto reply_to = h.get("Reply-To");

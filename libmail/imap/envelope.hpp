@@ -24,6 +24,9 @@ struct EnvelopeAddress {
 // At most 1000 addresses; what cannot be parsed is skipped.
 std::vector<EnvelopeAddress> envelope_addresses(std::string_view value);
 
+// A header field's unfolded value as an IMAP string, NIL when absent.
+std::string field_nstring(const Header& h, std::string_view name);
+
 // "(...)" for the header; Sender and Reply-To default to From.
 std::string envelope(const Header& h);
 

@@ -13,13 +13,6 @@ constexpr size_t max_keys = 1000;
 
 Error bad(std::string why) { return make_error(Errc::data, std::move(why)); }
 
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    return out;
-}
-
 class Parser {
   public:
     explicit Parser(const std::vector<Value>& a) : a_(a) {}
@@ -31,7 +24,7 @@ class Parser {
             i_++;
             if (!more() || a_[i_].kind != Value::Kind::list) return bad("RETURN needs a list");
             for (auto& o : a_[i_].items) {
-                std::string w = upper(o.text);
+                std::string w = ascii_upper(o.text);
                 if (o.kind != Value::Kind::atom || (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE"))
                     return bad("unknown RETURN option " + single(o));
                 p.returns.push_back(w);
@@ -43,7 +36,7 @@ class Parser {
         if (more() && a_[i_].is("CHARSET")) {
             i_++;
             if (!more() || a_[i_].kind == Value::Kind::list) return bad("CHARSET needs a name");
-            p.charset = upper(a_[i_++].text);
+            p.charset = ascii_upper(a_[i_++].text);
             if (p.charset != "UTF-8" && p.charset != "US-ASCII") return bad("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
         }
         if (!more()) return bad("SEARCH needs a key");
@@ -76,7 +69,7 @@ class Parser {
             return k;
         }
         if (v.kind != Value::Kind::atom) return bad("a search key cannot be a string");
-        std::string w = upper(v.text);
+        std::string w = ascii_upper(v.text);
         auto arg = [&](const char* what) -> Result<std::string> {
             if (i >= a.size() || a[i].kind == Value::Kind::list) return bad(w + " needs " + what);
             return a[i++].text;
@@ -159,7 +152,7 @@ class Parser {
             auto t = arg("a string");
             if (!t) return t.error();
             if (f->empty() || f->find_first_of(": \t\r\n") != std::string::npos) return bad("invalid header field name");
-            k.op = Op::header, k.field = upper(*f), k.text = *t;
+            k.op = Op::header, k.field = ascii_upper(*f), k.text = *t;
             return k;
         }
         if (w == "BODY" || w == "TEXT") {
@@ -222,7 +215,7 @@ int64_t parse_search_date(std::string_view s) {
         if (c < '0' || c > '9') return -1;
         year = year * 10 + (c - '0');
     }
-    std::string m = upper(s.substr(d1 + 1, 3));
+    std::string m = ascii_upper(s.substr(d1 + 1, 3));
     for (int k = 0; k < 12; k++)
         if (m == months[k]) mon = k;
     static const int days_in[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

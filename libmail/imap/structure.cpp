@@ -45,11 +45,6 @@ std::string disposition(const Header& h) {
     return "(" + string_value(kind) + " " + params(p) + ")";
 }
 
-std::string field(const Header& h, const char* name) {
-    auto v = h.get(name);
-    return nstring(v ? *v : "", v.has_value());
-}
-
 class Builder {
   public:
     explicit Builder(bool extended) : extended_(extended) {}
@@ -75,8 +70,8 @@ class Builder {
                 }
                 out += " " + string_value(ct.subtype);
                 if (extended_)
-                    out += " " + params(ct) + " " + disposition(h) + " " + field(h, "Content-Language") + " " +
-                           field(h, "Content-Location");
+                    out += " " + params(ct) + " " + disposition(h) + " " + field_nstring(h, "Content-Language") + " " +
+                           field_nstring(h, "Content-Location");
                 return out + ")";
             }
             ct = mime::ContentType{}; // a multipart without parts: plain text
@@ -86,7 +81,7 @@ class Builder {
         if (ct.is("message", "rfc822") && !deeper) ct.type = "application", ct.subtype = "octet-stream";
         auto cte = h.get("Content-Transfer-Encoding");
         std::string out = "(" + string_value(ct.type) + " " + string_value(ct.subtype) + " " + params(ct) + " " +
-                          field(h, "Content-ID") + " " + field(h, "Content-Description") + " " +
+                          field_nstring(h, "Content-ID") + " " + field_nstring(h, "Content-Description") + " " +
                           string_value(cte ? ascii_lower(unfold(*cte)) : "7bit") + " " +
                           std::to_string(crlf_size(ent.body));
         if (ct.is("message", "rfc822") && deeper) {
@@ -97,8 +92,8 @@ class Builder {
             out += " " + std::to_string(lines(ent.body));
         }
         if (extended_)
-            out += " " + field(h, "Content-MD5") + " " + disposition(h) + " " + field(h, "Content-Language") + " " +
-                   field(h, "Content-Location");
+            out += " " + field_nstring(h, "Content-MD5") + " " + disposition(h) + " " + field_nstring(h, "Content-Language") + " " +
+                   field_nstring(h, "Content-Location");
         return out + ")";
     }
 

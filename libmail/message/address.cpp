@@ -148,6 +148,13 @@ std::string ascii_lower(std::string_view s) {
     return out;
 }
 
+std::string ascii_upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && ascii_lower(a) == ascii_lower(b);
 }

@@ -31,6 +31,8 @@ std::vector<Address> parse_address_list(std::string_view header_value);
 
 // Lower-case ASCII letters; bytes >= 0x80 are kept.
 std::string ascii_lower(std::string_view s);
+// Upper-case ASCII letters (IMAP atoms and keywords).
+std::string ascii_upper(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 // A domain name in the form we store: lower case, each non-ASCII label as "xn--...".
 Result<std::string> normalize_domain(std::string_view domain);

@@ -4,6 +4,7 @@
 // what mail-fetch recorded (fetch.sqlite): last success, last error,
 // failures in a row, messages fetched, and why it disabled an account.
 #include <ctime>
+#include <optional>
 
 #include "admin.hpp"
 #include "auth/secret.hpp"
@@ -27,11 +28,17 @@ mail::SecretBox secret_box(Admin& a) {
     return must(a, mail::SecretBox::open(path));
 }
 
+// mail-fetch's state; none when it never ran (mail-admin does not create
+// it, so that the file belongs to the user mail-fetch runs as).
+std::optional<mail::fetch::State> fetch_state(Admin& a) {
+    if (!mail::exists(a.config().state_dir + "/fetch.sqlite")) return std::nullopt;
+    return must(a, mail::fetch::State::open(a.config().state_dir));
+}
+
 // What mail-fetch recorded; nothing yet when it never ran.
 mail::fetch::AccountHealth health(Admin& a, int64_t id) {
-    if (!mail::exists(a.config().state_dir + "/fetch.sqlite")) return {};
-    auto st = must(a, mail::fetch::State::open(a.config().state_dir));
-    return must(a, st.health(id));
+    auto st = fetch_state(a);
+    return st ? must(a, st->health(id)) : mail::fetch::AccountHealth{};
 }
 
 std::string remote(const mail::FetchAccount& f) {
@@ -186,18 +193,12 @@ void show(Admin& a, int64_t id) {
 
 void remove(Admin& a, int64_t id) {
     must(a, a.directory().remove_fetch_account(id));
-    if (mail::exists(a.config().state_dir + "/fetch.sqlite")) {
-        auto st = must(a, mail::fetch::State::open(a.config().state_dir));
-        must(a, st.forget(id));
-    }
+    if (auto st = fetch_state(a)) must(a, st->forget(id));
 }
 
 void enable(Admin& a, int64_t id, bool on) {
     must(a, a.directory().update_fetch_account(id, "enabled", on ? "1" : "0"));
-    if (on && mail::exists(a.config().state_dir + "/fetch.sqlite")) {
-        auto st = must(a, mail::fetch::State::open(a.config().state_dir));
-        must(a, st.clear_disabled(id));
-    }
+    if (auto st = fetch_state(a); st && on) must(a, st->clear_disabled(id));
 }
 
 void password(Admin& a, int64_t id) {
@@ -206,10 +207,7 @@ void password(Admin& a, int64_t id) {
     auto box = secret_box(a);
     must(a, a.directory().update_fetch_account(id, "password", must(a, box.seal(pw, f.seal_context()))));
     // A new password deserves a new chance.
-    if (mail::exists(a.config().state_dir + "/fetch.sqlite")) {
-        auto st = must(a, mail::fetch::State::open(a.config().state_dir));
-        must(a, st.clear_disabled(id));
-    }
+    if (auto st = fetch_state(a)) must(a, st->clear_disabled(id));
 }
 
 void test(Admin& a, int64_t id) {

@@ -116,7 +116,7 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
     if (!dir) return mail::log::error("directory", dir.error()), 75;
     auto state = mail::fetch::State::open(cfg.state_dir);
     if (!state) return mail::log::error("fetch.state", state.error()), 75;
-    std::vector<mail::FetchAccount> todo;
+    std::vector<mail::FetchAccount> runs;
     bool named = !addresses.empty() || !ids.empty();
     auto all = dir->fetch_accounts("");
     if (!all) return mail::log::error("directory", all.error()), 75;
@@ -144,7 +144,7 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
             mail::log::info("fetch.skip", "{}: waiting after failures until {}", describe(a), h->next_try);
             continue;
         }
-        todo.push_back(a);
+        runs.push_back(a);
     }
     bool tty = isatty(STDERR_FILENO);
     std::map<pid_t, int64_t> running;
@@ -157,9 +157,9 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 75;
         if (code == 77 || (code && worst != 77)) worst = code;
     };
-    for (auto& a : todo) {
+    for (auto& a : runs) {
         while (running.size() >= static_cast<size_t>(cfg.fetch.max_parallel)) reap();
-        bool alone = todo.size() == 1;
+        bool alone = runs.size() == 1;
         pid_t pid = spawn([&] { return run_account(cfg, a.id, 0, tty, alone); });
         if (pid > 0) running[pid] = a.id;
         else worst = 75;
@@ -175,6 +175,7 @@ int daemon(const mail::Config& cfg) {
     std::map<int64_t, int64_t> due; // account -> not before
     time_t reloaded = 0;
     std::vector<mail::FetchAccount> accounts;
+    std::optional<mail::fetch::State> state; // opened once, again after a failure
     mail::log::info("fetch.start", "daemon: {} accounts at once, {} IDLE sessions", cfg.fetch.max_parallel,
                     cfg.fetch.max_idle);
     while (!stopping) {
@@ -195,8 +196,11 @@ int daemon(const mail::Config& cfg) {
                 }
             }
         }
-        auto state = mail::fetch::State::open(cfg.state_dir);
-        if (!state) mail::log::error("fetch.state", state.error());
+        if (!state) {
+            auto opened = mail::fetch::State::open(cfg.state_dir);
+            if (opened) state.emplace(std::move(*opened));
+            else mail::log::error("fetch.state", opened.error());
+        }
         size_t syncing = 0, idling = 0;
         for (auto& [pid, c] : running) (c.idle ? idling : syncing)++;
         for (auto& a : accounts) {
