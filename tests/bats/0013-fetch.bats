@@ -46,6 +46,17 @@ local_count() { local_files "$1" | wc -l; }
 # Message-IDs of every message in the mailbox, one per line, sorted.
 local_ids() { find "$A" -path '*/new/*' -o -path '*/cur/*' | xargs -r grep -h '^Message-ID:' | sort; }
 
+# listener SCRIPT ARGS...: start a test server of this directory in the
+# background (its first argument: the file it writes its port to); PORT
+# is that port once it listens.
+listener() {
+	local file="$BATS_TEST_TMPDIR/port"
+	rm -f "$file"
+	daemon python3 "$BATS_TEST_DIRNAME/$1" "$file" "${@:2}"
+	for _ in $(seq 50); do [ -s "$file" ] && break; sleep 0.1; done
+	PORT=$(cat "$file")
+}
+
 queued() { find "$FACTEUR_STATE_DIR/queue/mess" -type f 2>/dev/null; }
 
 # remote COMMAND...: run Python with an imaplib connection `m` to our user.
@@ -234,11 +245,9 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 
 @test "STARTTLS missing, refused or followed by injected plaintext: the client aborts before its credentials" {
 	for mode in imap-missing imap-refuse imap-inject pop3-missing pop3-refuse pop3-inject; do
-		rm -f "$BATS_TEST_TMPDIR/port"
-		daemon python3 "$BATS_TEST_DIRNAME/fake_starttls.py" "$mode" "$BATS_TEST_TMPDIR/port" "$BATS_TEST_TMPDIR/$mode.log"
-		for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+		listener fake_starttls.py "$mode" "$BATS_TEST_TMPDIR/$mode.log"
 		echo secret-xyz | mail-admin fetch add alice@example.test --protocol "${mode%-*}" --host localhost \
-			--port "$(cat "$BATS_TEST_TMPDIR/port")" --tls starttls --user "$U" --password-stdin >/dev/null
+			--port "$PORT" --tls starttls --user "$U" --password-stdin >/dev/null
 		id=$(mail-admin --json fetch list | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
 		run mail-fetch --once --account "$id"
 		[ "$status" -ne 0 ]
@@ -258,10 +267,9 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 
 @test "server gone mid-transfer: what arrived whole is kept, no partial file, the next run completes without duplicates" {
 	fill --count 20 --size 20000
-	daemon python3 "$BATS_TEST_DIRNAME/cut_proxy.py" "$BATS_TEST_TMPDIR/port" "$IMAPS_PORT" 200000
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	listener cut_proxy.py "$IMAPS_PORT" 200000
 	echo "pw-$U" | mail-admin fetch add alice@example.test --protocol imap --host localhost \
-		--port "$(cat "$BATS_TEST_TMPDIR/port")" --ca-file "$DV/ca.pem" --user "$U" --password-stdin
+		--port "$PORT" --ca-file "$DV/ca.pem" --user "$U" --password-stdin
 	run mail-fetch --once
 	[ "$status" -eq 75 ]
 	assert_output --partial "lost"
@@ -416,19 +424,10 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 @test "one bad account does not delay the others" {
 	fill --count 3
 	# a server that accepts and never says a word
-	python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' "$BATS_TEST_TMPDIR/port" &
-	echo $! >> "$BATS_TEST_TMPDIR/pids"
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	listener silent_server.py
 	printf 'fetch.timeout = "20s"\n' >> "$FACTEUR_CONFIG"
 	echo x | mail-admin fetch add alice@example.test --protocol imap --host 127.0.0.1 \
-		--port "$(cat "$BATS_TEST_TMPDIR/port")" --tls none --user silent --password-stdin
+		--port "$PORT" --tls none --user silent --password-stdin
 	add_imap
 	start=$(date +%s)
 	mail-fetch --once 2>"$BATS_TEST_TMPDIR/once.log" &

@@ -9,13 +9,10 @@ import socket
 import sys
 import threading
 
+from listener import listen
+
 portfile, target, cut = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", 0))
-srv.listen(5)
-with open(portfile, "w") as f:
-    f.write(str(srv.getsockname()[1]))
+srv = listen(portfile)
 
 
 def up(client, server):

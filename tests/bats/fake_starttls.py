@@ -1,23 +1,19 @@
 #!/usr/bin/env python3
 """A fake IMAP or POP3 server that attacks a client's STARTTLS.
 
-fake_starttls.py MODE PORTFILE LOG
+fake_starttls.py PORTFILE MODE LOG
 MODE: imap-missing (no STARTTLS offered), imap-refuse (STARTTLS answered NO),
 imap-inject (plaintext sent right after the OK to STARTTLS), and the same
 for pop3 (STLS). Writes its port to PORTFILE, every line it receives to LOG,
 serves connections until killed. A client that is right never sends its
 credentials here."""
-import socket
 import sys
 
-mode, portfile, logname = sys.argv[1:4]
+from listener import listen
+
+portfile, mode, logname = sys.argv[1:4]
 proto, attack = mode.split("-")
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", 0))
-srv.listen(5)
-with open(portfile, "w") as f:
-    f.write(str(srv.getsockname()[1]))
+srv = listen(portfile)
 log = open(logname, "a", buffering=1)
 caps = "IMAP4rev1 AUTH=PLAIN" + ("" if attack == "missing" else " STARTTLS")
 
