@@ -103,6 +103,8 @@ Result<Stmt> Db::prepare(std::string_view sql) {
 }
 
 int64_t Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
+bool Db::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
 int Db::changes() const { return sqlite3_changes(db_.get()); }
 
 Error Db::error(std::string_view what) const {

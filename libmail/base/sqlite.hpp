@@ -31,6 +31,7 @@ class Db {
     int changes() const;
     Error error(std::string_view what) const;
     int user_version();
+    bool in_transaction() const; // inside BEGIN ... COMMIT
 
   private:
     struct Close {

@@ -112,8 +112,7 @@ class Client {
 
 // "1,3:5,9" from a sorted list of UIDs.
 std::string uid_set(const std::vector<int64_t>& uids);
-// INTERNALDATE "17-Jul-1996 02:44:25 -0700" -> Unix time; 0 when malformed.
-int64_t parse_internal_date(std::string_view s);
+using ::mail::imap::parse_internal_date; // shared with the server (imap/syntax)
 // A quoted string, or a literal+ when it cannot be quoted.
 std::string astring(std::string_view s);
 

@@ -142,7 +142,7 @@ class LocalWriter {
         (letters.empty() ? new_dirty_ : cur_dirty_) = true;
         used_ += size;
         auto h = parse_header(header_);
-        NewFile n{base, size, internaldate, h ? cache_fields(*h) : CachedFields{}, letters};
+        NewFile n{base, size, internaldate, h ? cache_fields(*h) : CachedFields{}, letters, {}, {}};
         Staged out{n.fields.message_id, size};
         pending_.push_back(std::move(n));
         if (actions && h) replies_.push_back(header_);

@@ -230,3 +230,27 @@ int64_t parse_search_date(std::string_view s) {
 Result<SearchProgram> parse_search(const std::vector<Value>& args) { return Parser(args).program(); }
 
 } // namespace mail::imap
+
+namespace mail::imap {
+
+int64_t header_date_day(std::string_view s) {
+    // [day-of-week ","] day month year ...: the three tokens after the comma
+    std::string t(s);
+    if (auto comma = t.find(','); comma != std::string::npos) t = t.substr(comma + 1);
+    for (char& c : t)
+        if (c == '\t' || c == '\r' || c == '\n') c = ' ';
+    std::vector<std::string> tok;
+    for (size_t i = 0; i < t.size() && tok.size() < 3;) {
+        size_t j = t.find(' ', i);
+        if (j == std::string::npos) j = t.size();
+        if (j > i) tok.push_back(t.substr(i, j - i));
+        i = j + 1;
+    }
+    if (tok.size() < 3 || tok[0].size() > 2 || tok[1].size() != 3) return -1;
+    std::string year = tok[2];
+    if (year.size() == 2) year = (year < "50" ? "20" : "19") + year; // RFC 5322 4.3
+    if (tok[0].size() == 1) tok[0] = "0" + tok[0];
+    return parse_search_date(tok[0] + "-" + tok[1] + "-" + year);
+}
+
+} // namespace mail::imap

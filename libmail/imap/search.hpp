@@ -46,5 +46,9 @@ Result<SearchProgram> parse_search(const std::vector<Value>& args);
 
 // "1-Feb-1994" -> Unix time of that day at 00:00 UTC; -1 when malformed.
 int64_t parse_search_date(std::string_view s);
+// The day of an RFC 5322 Date: field ("Tue, 1 Feb 1994 10:00:00 +0100"),
+// as written (its time zone disregarded, as SENTON wants): Unix time of
+// that day at 00:00 UTC; -1 when malformed.
+int64_t header_date_day(std::string_view s);
 
 } // namespace mail::imap

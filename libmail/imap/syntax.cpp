@@ -1,5 +1,8 @@
 #include "syntax.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "message/address.hpp"
@@ -156,5 +159,38 @@ std::string string_value(std::string_view s) {
 }
 
 std::string nstring(std::string_view s, bool present) { return present ? string_value(s) : "NIL"; }
+
+int64_t parse_internal_date(std::string_view s) {
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    int day, year, hh, mm, ss, zone;
+    char mon[4] = {}, sign;
+    std::string t(s);
+    if (sscanf(t.c_str(), "%d-%3c-%d %d:%d:%d %c%d", &day, mon, &year, &hh, &mm, &ss, &sign, &zone) != 8)
+        return 0;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (iequals(mon, months[i])) m = i;
+    if (m < 0 || day < 1 || day > 31 || year < 1970 || hh > 23 || mm > 59 || ss > 60) return 0;
+    std::tm tm{};
+    tm.tm_year = year - 1900, tm.tm_mon = m, tm.tm_mday = day;
+    tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss;
+    int64_t t0 = timegm(&tm);
+    int64_t offset = (zone / 100) * 3600 + (zone % 100) * 60;
+    return sign == '-' ? t0 + offset : t0 - offset;
+}
+
+std::string format_internal_date(int64_t t) {
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t tt = static_cast<time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[40];
+    snprintf(buf, sizeof buf, "\"%02d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday, months[tm.tm_mon],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
 
 } // namespace mail::imap

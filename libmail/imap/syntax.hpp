@@ -45,4 +45,9 @@ std::string string_value(std::string_view s);
 // NIL for an empty optional value, else string_value.
 std::string nstring(std::string_view s, bool present);
 
+// INTERNALDATE ("17-Jul-1996 02:44:25 -0700") -> Unix time; 0 when malformed.
+int64_t parse_internal_date(std::string_view s);
+// Unix time -> the quoted date-time of INTERNALDATE, in UTC.
+std::string format_internal_date(int64_t t);
+
 } // namespace mail::imap

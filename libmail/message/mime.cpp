@@ -1,5 +1,8 @@
 #include "mime.hpp"
 
+#include <cerrno>
+#include <iconv.h>
+
 #include <fmt/format.h>
 #include <random>
 
@@ -8,6 +11,106 @@
 #include "message/header.hpp"
 
 namespace mail::mime {
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (size_t k = 1; k < n; k++)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+        i += n;
+    }
+    return true;
+}
+
+} // namespace
+
+std::string to_utf8(std::string_view text, std::string_view charset) {
+    std::string cs = ascii_lower(charset);
+    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
+        if (valid_utf8(text)) return std::string(text);
+        cs = "windows-1252";
+    }
+    iconv_t cd = iconv_open("UTF-8", cs.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) {
+        if (valid_utf8(text)) return std::string(text);
+        cd = iconv_open("UTF-8", "WINDOWS-1252");
+        if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(text);
+    }
+    std::string out;
+    out.resize(text.size() * 2 + 16);
+    char* in = const_cast<char*>(text.data());
+    size_t in_left = text.size(), done = 0;
+    while (in_left > 0) {
+        char* o = out.data() + done;
+        size_t o_left = out.size() - done;
+        size_t r = iconv(cd, &in, &in_left, &o, &o_left);
+        done = out.size() - o_left;
+        if (r != static_cast<size_t>(-1)) break;
+        if (errno == E2BIG) {
+            out.resize(out.size() * 2);
+        } else { // an invalid or cut sequence: one byte becomes U+FFFD
+            if (out.size() - done < 3) out.resize(out.size() * 2);
+            out.replace(done, 3, "\xEF\xBF\xBD");
+            done += 3;
+            in++, in_left--;
+        }
+    }
+    iconv_close(cd);
+    out.resize(done);
+    return out;
+}
+
+std::string decode_words(std::string_view raw) {
+    std::string v = unfold(raw), out;
+    std::string pending_space; // white space after an encoded word
+    bool last_encoded = false;
+    for (size_t i = 0; i < v.size();) {
+        if (v.compare(i, 2, "=?") == 0) {
+            size_t q1 = v.find('?', i + 2);
+            size_t q2 = q1 == std::string::npos ? q1 : v.find('?', q1 + 1);
+            size_t end = q2 == std::string::npos ? q2 : v.find("?=", q2 + 1);
+            if (end != std::string::npos && q2 == q1 + 2) {
+                std::string charset = v.substr(i + 2, q1 - i - 2);
+                if (auto star = charset.find('*'); star != std::string::npos) charset.resize(star); // RFC 2231 language
+                char enc = static_cast<char>(v[q1 + 1] | 0x20);
+                std::string_view text = std::string_view(v).substr(q2 + 1, end - q2 - 1);
+                std::string bytes;
+                if (enc == 'b') bytes = base64_decode_body(text);
+                else if (enc == 'q') {
+                    for (size_t k = 0; k < text.size(); k++) {
+                        if (text[k] == '_') bytes += ' ';
+                        else if (text[k] == '=' && k + 2 < text.size() + 0 && isxdigit(static_cast<unsigned char>(text[k + 1])) &&
+                                 isxdigit(static_cast<unsigned char>(text[k + 2]))) {
+                            bytes += static_cast<char>(std::stoi(std::string(text.substr(k + 1, 2)), nullptr, 16));
+                            k += 2;
+                        } else bytes += text[k];
+                    }
+                }
+                if (enc == 'b' || enc == 'q') {
+                    if (!last_encoded) out += pending_space;
+                    pending_space.clear();
+                    out += to_utf8(bytes, charset);
+                    last_encoded = true;
+                    i = end + 2;
+                    continue;
+                }
+            }
+        }
+        if (v[i] == ' ' || v[i] == '\t') {
+            pending_space += v[i++];
+            continue;
+        }
+        out += pending_space;
+        pending_space.clear();
+        last_encoded = false;
+        out += v[i++];
+    }
+    return out + pending_space;
+}
 
 namespace {
 

@@ -26,6 +26,14 @@ struct ContentType {
 // A missing or unreadable value gives text/plain.
 ContentType parse_content_type(std::string_view value);
 
+// Text in `charset` as UTF-8 (through iconv; bytes it cannot convert
+// become U+FFFD). An empty or unknown charset: kept as it is when it is
+// valid UTF-8, else read as windows-1252.
+std::string to_utf8(std::string_view text, std::string_view charset);
+// An unstructured header value with its RFC 2047 encoded words decoded to
+// UTF-8 (white space between two encoded words dropped), unfolded.
+std::string decode_words(std::string_view value);
+
 // Base64 in lines of 76 characters, each ending in LF.
 std::string base64_lines(std::string_view data);
 // Lenient: whitespace and anything outside the alphabet skipped.

@@ -94,6 +94,7 @@ class Stream {
     bool input_pending() { return wait_input(0); }
     // Wait up to `ms` milliseconds (-1: forever) for bytes to read.
     bool wait_input(int ms);
+    int input_fd() const { return in_; } // for a poll() that waits on more than the client
 
     void write(std::string_view s) { out_buf_.append(s); }
     bool flush();

@@ -17,7 +17,7 @@ namespace mail {
 
 namespace {
 
-constexpr int index_version = 1;
+constexpr int index_version = 2;
 constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
 
 const char* schema_v1 = R"(
@@ -48,6 +48,24 @@ CREATE TABLE cache(
   date TEXT, from_ TEXT, to_ TEXT, subject TEXT, message_id TEXT,
   PRIMARY KEY(folder_id, uid));
 PRAGMA user_version=1;
+)";
+
+// Version 2: the IMAP server's cache (rebuildable): sizes with CRLF line
+// ends, ENVELOPE, BODY and BODYSTRUCTURE as sent, and the decoded text
+// for SEARCH in an FTS5 table with the trigram tokenizer (substring
+// matches, as IMAP SEARCH wants). Its rowid is folder_id << 32 | uid.
+const char* schema_v2 = R"(
+CREATE TABLE imap(
+  folder_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  body TEXT NOT NULL,
+  bodystructure TEXT NOT NULL,
+  PRIMARY KEY(folder_id, uid));
+CREATE VIRTUAL TABLE text USING fts5(hdr, body, tokenize='trigram');
+ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
+PRAGMA user_version=2;
 )";
 
 int64_t mtime_ns(const struct stat& st) {
@@ -100,10 +118,10 @@ Status insert_cache(Db& db, int64_t folder_id, int64_t uid, const CachedFields& 
 // 0 when the base name is already indexed.
 Result<int64_t> insert_message(Db& db, FolderState& f, const IndexedMessage& m) {
     auto st = db.prepare("INSERT OR IGNORE INTO messages(folder_id,uid,base,subdir,flags,modseq,"
-                         "internaldate,size) VALUES(?,?,?,?,?,?,?,?)");
+                         "internaldate,size,keywords) VALUES(?,?,?,?,?,?,?,?,?)");
     if (!st) return st.error();
     st->bind(1, f.id).bind(2, f.uidnext).bind(3, m.base).bind(4, m.subdir).bind(5, m.flags);
-    st->bind(6, f.highestmodseq + 1).bind(7, m.internaldate).bind(8, m.size);
+    st->bind(6, f.highestmodseq + 1).bind(7, m.internaldate).bind(8, m.size).bind(9, m.keywords);
     MAIL_TRY(st->run());
     if (db.changes() == 0) return int64_t{0};
     f.highestmodseq++;
@@ -121,14 +139,29 @@ Status save_folder(Db& db, const FolderState& f) {
 Result<int64_t> insert_file(Db& db, FolderState& f, const NewFile& n) {
     IndexedMessage m;
     m.base = n.base;
-    m.subdir = n.flags.empty() ? "new" : "cur";
+    m.subdir = n.subdir.empty() ? (n.flags.empty() ? "new" : "cur") : n.subdir;
     m.flags = n.flags;
+    m.keywords = n.keywords;
     m.size = n.size;
     m.internaldate = n.internaldate;
     auto uid = insert_message(db, f, m);
     if (!uid) return uid.error();
     if (*uid) MAIL_TRY(insert_cache(db, f.id, *uid, n.fields));
     return *uid;
+}
+
+// A message's rows: control data and every cache.
+Status delete_row(Db& db, int64_t folder_id, int64_t uid) {
+    for (const char* sql : {"DELETE FROM messages WHERE folder_id=?1 AND uid=?2",
+                            "DELETE FROM cache WHERE folder_id=?1 AND uid=?2",
+                            "DELETE FROM imap WHERE folder_id=?1 AND uid=?2",
+                            "DELETE FROM text WHERE rowid=(?1 << 32) | ?2"}) {
+        auto st = db.prepare(sql);
+        if (!st) return st.error();
+        st->bind(1, folder_id).bind(2, uid);
+        MAIL_TRY(st->run());
+    }
+    return {};
 }
 
 } // namespace
@@ -169,7 +202,9 @@ Status MailboxIndex::migrate() {
                           root_ + "/index.sqlite: version " + std::to_string(v));
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
-    if (db_.user_version() == 0) MAIL_TRY(db_.exec(schema_v1)); // re-read under the lock
+    int now = db_.user_version(); // re-read under the lock
+    if (now == 0) MAIL_TRY(db_.exec(schema_v1));
+    if (now < 2) MAIL_TRY(db_.exec(schema_v2));
     return tx.commit();
 }
 
@@ -199,14 +234,15 @@ Result<int64_t> MailboxIndex::add_delivered(std::string_view folder_name, const 
     MAIL_TRY(tx.begin());
     auto f = folder(folder_name);
     if (!f) return f.error();
-    auto uid = insert_file(db_, *f, NewFile{base, size, internaldate, fields, std::string(flags)});
+    auto uid = insert_file(db_, *f, NewFile{base, size, internaldate, fields, std::string(flags), {}, {}});
     if (!uid) return uid.error();
     if (*uid) MAIL_TRY(save_folder(db_, *f));
     MAIL_TRY(tx.commit());
     return *uid;
 }
 
-Status MailboxIndex::add_delivered(std::string_view folder_name, const std::vector<NewFile>& files) {
+Status MailboxIndex::add_delivered(std::string_view folder_name, const std::vector<NewFile>& files,
+                                   std::vector<int64_t>* uids) {
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
     auto f = folder(folder_name);
@@ -214,6 +250,7 @@ Status MailboxIndex::add_delivered(std::string_view folder_name, const std::vect
     for (auto& n : files) {
         auto uid = insert_file(db_, *f, n);
         if (!uid) return uid.error();
+        if (uids) uids->push_back(*uid);
     }
     MAIL_TRY(save_folder(db_, *f));
     return tx.commit();
@@ -222,7 +259,7 @@ Status MailboxIndex::add_delivered(std::string_view folder_name, const std::vect
 Result<std::vector<IndexedMessage>> MailboxIndex::messages(std::string_view folder_name) {
     auto f = folder(folder_name);
     if (!f) return f.error();
-    auto st = db_.prepare("SELECT uid, base, subdir, flags, modseq, internaldate, size "
+    auto st = db_.prepare("SELECT uid, base, subdir, flags, modseq, internaldate, size, keywords "
                           "FROM messages WHERE folder_id=? ORDER BY uid");
     if (!st) return st.error();
     st->bind(1, f->id);
@@ -232,7 +269,7 @@ Result<std::vector<IndexedMessage>> MailboxIndex::messages(std::string_view fold
         if (!row) return row.error();
         if (!*row) break;
         out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), st->int64(4),
-                       st->int64(5), st->int64(6)});
+                       st->int64(5), st->int64(6), st->text(7)});
     }
     return out;
 }
@@ -309,14 +346,8 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     for (auto& m : *indexed) {
         auto it = files->find(m.base);
         if (it == files->end()) {
-            auto del = db_.prepare("DELETE FROM messages WHERE folder_id=? AND uid=?");
-            if (!del) return del.error();
-            del->bind(1, f->id).bind(2, m.uid);
-            MAIL_TRY(del->run());
-            auto delc = db_.prepare("DELETE FROM cache WHERE folder_id=? AND uid=?");
-            if (!delc) return delc.error();
-            delc->bind(1, f->id).bind(2, m.uid);
-            MAIL_TRY(delc->run());
+            MAIL_TRY(delete_row(db_, f->id, m.uid));
+            f->highestmodseq++; // sessions notice the expunge by the MODSEQ
             rep.removed++;
         } else if (it->second.subdir != m.subdir || it->second.flags != m.flags) {
             auto up = db_.prepare(
@@ -356,6 +387,108 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     MAIL_TRY(up->run());
     if (!dry_run) MAIL_TRY(tx.commit()); // else rolled back by ~Transaction
     return rep;
+}
+
+Result<bool> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
+                                     std::string_view flags, std::string_view keywords) {
+    // Inside the caller's transaction when it has one (a batch).
+    std::optional<Transaction> tx;
+    if (!db_.in_transaction()) {
+        tx.emplace(db_);
+        MAIL_TRY(tx->begin());
+    }
+    auto up = db_.prepare("UPDATE folders SET highestmodseq=highestmodseq+1 WHERE id=?");
+    if (!up) return up.error();
+    MAIL_TRY(up->bind(1, folder_id).run());
+    auto st = db_.prepare("UPDATE messages SET subdir=?, flags=?, keywords=?, modseq="
+                          "(SELECT highestmodseq FROM folders WHERE id=?4) "
+                          "WHERE folder_id=?4 AND uid=?5");
+    if (!st) return st.error();
+    st->bind(1, subdir).bind(2, flags).bind(3, keywords).bind(4, folder_id).bind(5, uid);
+    MAIL_TRY(st->run());
+    if (db_.changes() == 0) return false; // rolled back (or left to the caller's)
+    if (tx) MAIL_TRY(tx->commit());
+    return true;
+}
+
+Status MailboxIndex::remove(int64_t folder_id, const std::vector<int64_t>& uids) {
+    if (uids.empty()) return {};
+    // Inside the caller's transaction when it has one (a batch).
+    std::optional<Transaction> tx;
+    if (!db_.in_transaction()) {
+        tx.emplace(db_);
+        MAIL_TRY(tx->begin());
+    }
+    for (int64_t uid : uids) MAIL_TRY(delete_row(db_, folder_id, uid));
+    auto up = db_.prepare("UPDATE folders SET highestmodseq=highestmodseq+1 WHERE id=?");
+    if (!up) return up.error();
+    MAIL_TRY(up->bind(1, folder_id).run());
+    return tx ? tx->commit() : Status{};
+}
+
+Result<std::optional<FolderState>> MailboxIndex::find_folder(std::string_view name) {
+    std::string canon = maildir::is_inbox(name) ? "INBOX" : std::string(name);
+    auto st = db_.prepare("SELECT id, uidvalidity, uidnext, highestmodseq FROM folders WHERE name=?");
+    if (!st) return st.error();
+    st->bind(1, canon);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<FolderState>();
+    return std::optional<FolderState>(
+        FolderState{st->int64(0), canon, st->int64(1), st->int64(2), st->int64(3)});
+}
+
+Status MailboxIndex::rename_folder(std::string_view from, std::string_view to) {
+    // Children first: "A/B" -> "C/B"; a row already named like the target
+    // (a subscription left behind) gives way.
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    std::string f(from), t(to);
+    for (const char* sql : {"DELETE FROM folders WHERE name=?2 OR substr(name,1,length(?2)+1)=?2||'/'",
+                            "UPDATE folders SET name=?2||substr(name,length(?1)+1) "
+                            "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'"}) {
+        auto st = db_.prepare(sql);
+        if (!st) return st.error();
+        st->bind(1, f).bind(2, t);
+        MAIL_TRY(st->run());
+    }
+    return tx.commit();
+}
+
+Status MailboxIndex::drop_folder(std::string_view name) {
+    auto f = find_folder(name);
+    if (!f) return f.error();
+    if (!*f) return {};
+    Transaction tx(db_);
+    MAIL_TRY(tx.begin());
+    for (const char* sql : {"DELETE FROM text WHERE rowid >= (?1 << 32) AND rowid < ((?1 + 1) << 32)",
+                            "DELETE FROM imap WHERE folder_id=?1", "DELETE FROM cache WHERE folder_id=?1",
+                            "DELETE FROM messages WHERE folder_id=?1", "DELETE FROM folders WHERE id=?1"}) {
+        auto st = db_.prepare(sql);
+        if (!st) return st.error();
+        MAIL_TRY(st->bind(1, (*f)->id).run());
+    }
+    return tx.commit();
+}
+
+Status MailboxIndex::subscribe(std::string_view name, bool on) {
+    auto f = folder(name);
+    if (!f) return f.error();
+    auto st = db_.prepare("UPDATE folders SET subscribed=? WHERE id=?");
+    if (!st) return st.error();
+    return st->bind(1, on ? 1 : 0).bind(2, f->id).run();
+}
+
+Result<std::vector<std::string>> MailboxIndex::subscriptions() {
+    auto st = db_.prepare("SELECT name FROM folders WHERE subscribed ORDER BY name");
+    if (!st) return st.error();
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.push_back(st->text(0));
+    }
 }
 
 } // namespace mail

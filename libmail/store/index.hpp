@@ -1,15 +1,17 @@
-// index.sqlite, one per mailbox. Format version 1 (PRAGMA user_version):
+// index.sqlite, one per mailbox. Format version 2 (PRAGMA user_version):
 //   folders   control data: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and the
 //             mtimes of new/ and cur/ at the last full scan
 //   messages  control data: UID <-> file base name, location, flags,
 //             keywords, MODSEQ, internal date, size
 //   cache     rebuildable: header fields parsed from the file
+//   imap, text  rebuildable: what mail-imapd sends and searches (version 2)
 // The files are the truth: scan() brings the index in line with them, so
 // deleting the cache table (or the whole file) loses no mail; the latter
 // only gives new UIDs. Control writes run with synchronous=FULL.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@ struct IndexedMessage {
     int64_t modseq = 0;
     int64_t internaldate = 0;
     int64_t size = 0;
+    std::string keywords; // IMAP keywords, space-separated
     std::string filename() const; // base, or base:2,flags in cur/
 };
 
@@ -54,6 +57,8 @@ struct NewFile {
     int64_t size = 0, internaldate = 0;
     CachedFields fields;
     std::string flags; // empty: in new/; else in cur/ with these flags
+    std::string subdir;   // "new" or "cur" to say so; empty: by the flags
+    std::string keywords; // space-separated
 };
 
 class MailboxIndex {
@@ -66,8 +71,23 @@ class MailboxIndex {
     Result<int64_t> add_delivered(std::string_view folder, const std::string& base, int64_t size,
                                   int64_t internaldate, const CachedFields& fields,
                                   std::string_view flags = {});
-    // Several files of one folder in one transaction.
-    Status add_delivered(std::string_view folder, const std::vector<NewFile>& files);
+    // Several files of one folder in one transaction; their UIDs are
+    // appended to `uids` (0 for a file the index already had).
+    Status add_delivered(std::string_view folder, const std::vector<NewFile>& files,
+                         std::vector<int64_t>* uids = nullptr);
+    // A message's new place and flags (renamed by this process), with the
+    // next MODSEQ; false when the index no longer has it.
+    Result<bool> set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
+                           std::string_view flags, std::string_view keywords);
+    // Messages whose files this process removed (or moved away).
+    Status remove(int64_t folder_id, const std::vector<int64_t>& uids);
+    // Folder rows: whether one is known (without creating it), renaming a
+    // folder and its children, dropping one, and the subscriptions.
+    Result<std::optional<FolderState>> find_folder(std::string_view name);
+    Status rename_folder(std::string_view from, std::string_view to);
+    Status drop_folder(std::string_view name);
+    Status subscribe(std::string_view name, bool on);
+    Result<std::vector<std::string>> subscriptions();
     // Bring one folder in line with its files; `force` ignores the mtimes.
     Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);

@@ -1,0 +1,344 @@
+#include "mailbox.hpp"
+
+#include <algorithm>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <memory>
+#include <unistd.h>
+
+#include "message/address.hpp"
+#include "store/maildir.hpp"
+
+namespace mail::imap {
+
+namespace {
+
+constexpr std::pair<char, const char*> letter_flags[] = {
+    {'D', "\\Draft"}, {'F', "\\Flagged"}, {'R', "\\Answered"}, {'S', "\\Seen"}, {'T', "\\Deleted"}};
+
+bool atom_char(char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f && !std::strchr("(){%*\"\\]", c);
+}
+
+} // namespace
+
+std::string flag_list(const Msg& m) {
+    std::string out = "(";
+    auto add = [&](std::string_view f) {
+        if (out.size() > 1) out += ' ';
+        out += f;
+    };
+    for (auto [letter, name] : letter_flags)
+        if (m.flags.find(letter) != std::string::npos) add(name);
+    if (!m.keywords.empty()) add(m.keywords);
+    if (m.recent) add("\\Recent");
+    return out + ")";
+}
+
+std::vector<std::string> split_keywords(std::string_view s) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < s.size();) {
+        size_t sp = s.find(' ', i);
+        if (sp == std::string_view::npos) sp = s.size();
+        if (sp > i) out.emplace_back(s.substr(i, sp - i));
+        i = sp + 1;
+    }
+    return out;
+}
+
+std::string join_keywords(const std::vector<std::string>& k) {
+    std::string out;
+    for (auto& w : k) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+bool parse_flags(const std::vector<std::string>& flags, std::string& letters, std::vector<std::string>& keywords) {
+    for (auto& f : flags) {
+        if (f.starts_with("\\")) {
+            bool known = false;
+            for (auto [letter, name] : letter_flags)
+                if (iequals(f, name)) letters += letter, known = true;
+            if (!known) return false;
+            continue;
+        }
+        if (f.empty() || f.size() > 100 || !std::all_of(f.begin(), f.end(), atom_char)) return false;
+        if (std::none_of(keywords.begin(), keywords.end(), [&](auto& k) { return iequals(k, f); }))
+            keywords.push_back(f);
+    }
+    letters = maildir::normalize_flags(letters);
+    return true;
+}
+
+Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, const std::string& name,
+                                bool read_write) {
+    Selected s;
+    s.idx_ = &idx;
+    s.name = maildir::is_inbox(name) ? "INBOX" : name;
+    s.dir = maildir::folder_path(root, s.name);
+    s.read_write = read_write;
+    auto scanned = idx.scan(s.name, false);
+    if (!scanned) return scanned.error();
+    auto f = idx.folder(s.name);
+    if (!f) return f.error();
+    if (read_write) {
+        // Messages that arrived since the last read-write SELECT are this
+        // session's \Recent ones; the next session gets the later ones.
+        Transaction tx(idx.db());
+        MAIL_TRY(tx.begin());
+        auto st = idx.db().prepare("SELECT recent_uid, uidnext FROM folders WHERE id=?");
+        if (!st) return st.error();
+        st->bind(1, f->id);
+        auto row = st->step();
+        if (!row) return row.error();
+        s.recent_from_ = st->int64(0);
+        auto up = idx.db().prepare("UPDATE folders SET recent_uid=uidnext WHERE id=?");
+        if (!up) return up.error();
+        MAIL_TRY(up->bind(1, f->id).run());
+        MAIL_TRY(tx.commit());
+    } else {
+        s.recent_from_ = INT64_MAX;
+    }
+    auto list = idx.messages(s.name);
+    if (!list) return list.error();
+    s.state = *f;
+    s.msgs.reserve(list->size());
+    for (auto& m : *list) {
+        Msg v{m.uid, m.base, m.subdir, m.flags, m.keywords, m.modseq, m.internaldate, m.uid >= s.recent_from_, false};
+        s.msgs.push_back(std::move(v));
+    }
+    return s;
+}
+
+size_t Selected::seq_of(int64_t uid) const {
+    auto it = std::lower_bound(msgs.begin(), msgs.end(), uid, [](const Msg& m, int64_t u) { return m.uid < u; });
+    return it != msgs.end() && it->uid == uid ? static_cast<size_t>(it - msgs.begin()) + 1 : 0;
+}
+
+size_t Selected::recent_count() const {
+    return static_cast<size_t>(std::count_if(msgs.begin(), msgs.end(), [](const Msg& m) { return m.recent; }));
+}
+
+Status Selected::refresh(MailboxIndex& idx, std::string& out, bool allow_expunge, bool scan) {
+    if (scan) {
+        auto scanned = idx.scan(name, false);
+        if (!scanned) return scanned.error();
+    }
+    auto f = idx.find_folder(name);
+    if (!f) return f.error();
+    std::vector<size_t> changed;
+    size_t added = 0;
+    if (!*f) { // the folder was deleted under us: everything is gone
+        for (auto& m : msgs) m.gone = true;
+    } else if ((*f)->highestmodseq != state.highestmodseq || (*f)->uidvalidity != state.uidvalidity) {
+        auto st = idx.db().prepare("SELECT uid, base, subdir, flags, keywords, modseq, internaldate "
+                                   "FROM messages WHERE folder_id=? AND modseq>? ORDER BY uid");
+        if (!st) return st.error();
+        st->bind(1, (*f)->id).bind(2, state.highestmodseq);
+        int64_t last_uid = msgs.empty() ? 0 : msgs.back().uid;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            int64_t uid = st->int64(0);
+            if (uid > last_uid) {
+                msgs.push_back(Msg{uid, st->text(1), st->text(2), st->text(3), st->text(4), st->int64(5),
+                                   st->int64(6), uid >= recent_from_, false});
+                added++;
+                continue;
+            }
+            size_t seq = seq_of(uid);
+            if (!seq) continue;
+            Msg& m = msgs[seq - 1];
+            m.base = st->text(1);
+            m.subdir = st->text(2);
+            m.modseq = st->int64(5);
+            std::string flags = st->text(3), keywords = st->text(4);
+            if (flags != m.flags || keywords != m.keywords) {
+                m.flags = flags, m.keywords = keywords;
+                changed.push_back(seq);
+            }
+        }
+        // Expunges: the index has fewer rows than the view expects.
+        auto count = idx.db().prepare("SELECT count(*) FROM messages WHERE folder_id=?");
+        if (!count) return count.error();
+        count->bind(1, (*f)->id);
+        if (auto r = count->step(); !r) return r.error();
+        size_t live = static_cast<size_t>(std::count_if(msgs.begin(), msgs.end(), [](auto& m) { return !m.gone; }));
+        if (static_cast<size_t>(count->int64(0)) != live) {
+            auto all = idx.db().prepare("SELECT uid FROM messages WHERE folder_id=? ORDER BY uid");
+            if (!all) return all.error();
+            all->bind(1, (*f)->id);
+            std::vector<int64_t> uids;
+            for (;;) {
+                auto row = all->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                uids.push_back(all->int64(0));
+            }
+            for (auto& m : msgs)
+                if (!std::binary_search(uids.begin(), uids.end(), m.uid)) m.gone = true;
+        }
+        state = **f;
+    }
+    if (allow_expunge) {
+        for (size_t i = msgs.size(); i-- > 0;) {
+            if (!msgs[i].gone) continue;
+            out += fmt::format("* {} EXPUNGE\r\n", i + 1);
+            msgs.erase(msgs.begin() + static_cast<long>(i));
+            for (auto& c : changed) c = c > i + 1 ? c - 1 : (c == i + 1 ? 0 : c);
+        }
+    }
+    for (size_t seq : changed)
+        if (seq && !msgs[seq - 1].gone)
+            out += fmt::format("* {} FETCH (UID {} FLAGS {})\r\n", seq, msgs[seq - 1].uid, flag_list(msgs[seq - 1]));
+    if (added) {
+        out += fmt::format("* {} EXISTS\r\n", msgs.size());
+        out += fmt::format("* {} RECENT\r\n", recent_count());
+    }
+    return {};
+}
+
+std::string Selected::find_path(const Msg& m) const {
+    std::vector<std::string> tries;
+    if (m.subdir == "new") tries = {dir + "/new/" + m.base, dir + "/cur/" + maildir::join_name({m.base, m.flags})};
+    else tries = {dir + "/cur/" + maildir::join_name({m.base, m.flags}), dir + "/cur/" + m.base, dir + "/new/" + m.base};
+    for (auto& p : tries)
+        if (access(p.c_str(), F_OK) == 0) return p;
+    // renamed by another tool since the last scan: look for the base name
+    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir((dir + "/cur").c_str()), closedir);
+    while (d) {
+        auto* e = readdir(d.get());
+        if (!e) break;
+        if (maildir::split_name(e->d_name).base == m.base) return dir + "/cur/" + e->d_name;
+    }
+    return {};
+}
+
+Result<Fd> Selected::open_file(const Msg& m) const {
+    std::string p = find_path(m);
+    if (p.empty()) return make_error(Errc::noinput, "message expunged", m.base);
+    Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return errno == ENOENT ? make_error(Errc::noinput, "message expunged", p) : sys_error("open", p);
+    return fd;
+}
+
+Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
+                                               const std::vector<const Msg*>& msgs) {
+    std::map<int64_t, CacheRow> out;
+    if (msgs.empty()) return out;
+    auto st = idx.db().prepare("SELECT uid, size, envelope, body, bodystructure FROM imap "
+                               "WHERE folder_id=? AND uid BETWEEN ? AND ?");
+    if (!st) return st.error();
+    st->bind(1, sel.state.id).bind(2, msgs.front()->uid).bind(3, msgs.back()->uid);
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out[st->int64(0)] = CacheRow{static_cast<uint64_t>(st->int64(1)), st->text(2), st->text(3), st->text(4)};
+    }
+    std::vector<std::pair<int64_t, const CacheRow*>> fresh;
+    for (const Msg* m : msgs) {
+        if (out.count(m->uid)) continue;
+        auto fd = sel.open_file(*m);
+        if (!fd) {
+            if (fd.error().code == Errc::noinput) continue;
+            return fd.error();
+        }
+        auto map = MappedFile::open(fd->get(), m->base);
+        if (!map) return map.error();
+        auto [it, _] = out.emplace(m->uid, cache_row(map->view()));
+        fresh.emplace_back(m->uid, &it->second);
+    }
+    if (fresh.empty()) return out;
+    Transaction tx(idx.db());
+    MAIL_TRY(tx.begin());
+    auto ins = idx.db().prepare("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
+    if (!ins) return ins.error();
+    for (auto [uid, r] : fresh) {
+        ins->reset();
+        ins->bind(1, sel.state.id).bind(2, uid).bind(3, static_cast<int64_t>(r->size));
+        ins->bind(4, r->envelope).bind(5, r->body).bind(6, r->bodystructure);
+        MAIL_TRY(ins->run());
+    }
+    MAIL_TRY(tx.commit());
+    return out;
+}
+
+namespace {
+
+int64_t text_rowid(const Selected& sel, int64_t uid) { return (sel.state.id << 32) | uid; }
+
+} // namespace
+
+Status index_text(MailboxIndex& idx, const Selected& sel) {
+    if (sel.msgs.empty()) return {};
+    auto st = idx.db().prepare("SELECT rowid FROM text WHERE rowid BETWEEN ? AND ?");
+    if (!st) return st.error();
+    st->bind(1, text_rowid(sel, 0)).bind(2, text_rowid(sel, 0xffffffffLL));
+    std::set<int64_t> have;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        have.insert(st->int64(0) & 0xffffffffLL);
+    }
+    std::optional<Transaction> tx;
+    int pending = 0;
+    for (auto& m : sel.msgs) {
+        if (have.count(m.uid) || m.gone) continue;
+        auto fd = sel.open_file(m);
+        if (!fd) {
+            if (fd.error().code == Errc::noinput) continue;
+            return fd.error();
+        }
+        auto map = MappedFile::open(fd->get(), m.base);
+        if (!map) return map.error();
+        SearchText t = search_text(map->view());
+        if (!tx) {
+            tx.emplace(idx.db());
+            MAIL_TRY(tx->begin());
+        }
+        auto ins = idx.db().prepare("INSERT INTO text(rowid, hdr, body) VALUES(?,?,?)");
+        if (!ins) return ins.error();
+        ins->bind(1, text_rowid(sel, m.uid)).bind(2, t.header).bind(3, t.body);
+        MAIL_TRY(ins->run());
+        if (++pending == 500) { // commit in batches: other writers get their turn
+            MAIL_TRY(tx->commit());
+            tx.reset();
+            pending = 0;
+        }
+    }
+    if (tx) MAIL_TRY(tx->commit());
+    return {};
+}
+
+Result<std::set<int64_t>> text_match(MailboxIndex& idx, const Selected& sel, std::string_view column,
+                                     std::string_view needle) {
+    std::string phrase = "\"";
+    for (char c : needle) phrase += c == '"' ? std::string("\"\"") : std::string(1, c);
+    phrase += "\"";
+    std::string query = column.empty() ? phrase : std::string(column) + ":" + phrase;
+    auto st = idx.db().prepare("SELECT rowid FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
+    if (!st) return st.error();
+    st->bind(1, query).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
+    std::set<int64_t> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.insert(st->int64(0) & 0xffffffffLL);
+    }
+}
+
+Result<std::string> header_text(MailboxIndex& idx, const Selected& sel, int64_t uid) {
+    auto st = idx.db().prepare("SELECT hdr FROM text WHERE rowid=?");
+    if (!st) return st.error();
+    st->bind(1, text_rowid(sel, uid));
+    auto row = st->step();
+    if (!row) return row.error();
+    return *row ? st->text(0) : std::string();
+}
+
+} // namespace mail::imap

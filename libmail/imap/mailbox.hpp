@@ -1,0 +1,80 @@
+// The selected mailbox of an IMAP session: the messages in sequence order
+// as this session knows them, kept in line with index.sqlite (which other
+// sessions, mail-deliver and scans of the files change), and the IMAP
+// caches of the index (sizes, ENVELOPE, BODYSTRUCTURE, search text).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/files.hpp"
+#include "imap/message.hpp"
+#include "store/index.hpp"
+
+namespace mail::imap {
+
+struct Msg {
+    int64_t uid = 0;
+    std::string base, subdir, flags, keywords; // flags: Maildir letters
+    int64_t modseq = 0, internaldate = 0;
+    bool recent = false;
+    bool gone = false; // expunged elsewhere, not yet announced
+};
+
+// "(\Seen \Flagged $Label1)" for a message.
+std::string flag_list(const Msg& m);
+// IMAP flags -> Maildir letters and keywords; false on a flag that cannot
+// be set (\Recent, an unknown system flag, a bad keyword).
+bool parse_flags(const std::vector<std::string>& flags, std::string& letters,
+                 std::vector<std::string>& keywords);
+std::string join_keywords(const std::vector<std::string>& k);
+std::vector<std::string> split_keywords(std::string_view s);
+
+class Selected {
+  public:
+    // Scan the folder's files and load it; with `read_write`, messages
+    // that arrived since the last such SELECT are \Recent for this session.
+    static Result<Selected> open(MailboxIndex& idx, const std::string& root, const std::string& name,
+                                 bool read_write);
+
+    std::vector<Msg> msgs; // by UID
+    FolderState state;     // as last announced
+    std::string name, dir;
+    bool read_write = false;
+
+    // Bring the view in line with the index (after a scan of the files
+    // when `scan`): EXPUNGE (only when `allow_expunge`), FETCH FLAGS and
+    // EXISTS/RECENT responses are appended to `out`.
+    Status refresh(MailboxIndex& idx, std::string& out, bool allow_expunge, bool scan = true);
+    // Sequence number (1-based) of a UID, or 0.
+    size_t seq_of(int64_t uid) const;
+    // The message file, wherever another Maildir tool moved it.
+    Result<Fd> open_file(const Msg& m) const;
+    // Current path of the file, "" when it is gone.
+    std::string find_path(const Msg& m) const;
+    size_t recent_count() const;
+
+  private:
+    std::set<int64_t> recent_uids_;
+    int64_t recent_from_ = 0; // UIDs at or above this are \Recent here
+    MailboxIndex* idx_ = nullptr;
+};
+
+// The cache rows of messages (computed from the files and stored when
+// missing); messages whose file is gone are left out.
+Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
+                                               const std::vector<const Msg*>& msgs);
+// Make sure every message of the view has its search text indexed.
+Status index_text(MailboxIndex& idx, const Selected& sel);
+// UIDs whose text contains `needle` (case-insensitive): `column` "hdr",
+// "body" or "" (both). Only for needles of 3 characters or more; the rows
+// are those of index_text.
+Result<std::set<int64_t>> text_match(MailboxIndex& idx, const Selected& sel, std::string_view column,
+                                     std::string_view needle);
+// The stored decoded header text of a message ("" when missing).
+Result<std::string> header_text(MailboxIndex& idx, const Selected& sel, int64_t uid);
+
+} // namespace mail::imap

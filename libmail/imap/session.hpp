@@ -1,0 +1,112 @@
+// One IMAP session (RFC 3501 IMAP4rev1 with the extensions of CAPABILITY):
+// reading commands with their literals (bounded), the states
+// not-authenticated / authenticated / selected, and every command. The
+// mailboxes are the Maildir++ folders of the user's store (imap/mailbox).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/sasl.hpp"
+#include "base/config.hpp"
+#include "directory/directory.hpp"
+#include "imap/command.hpp"
+#include "imap/mailbox.hpp"
+#include "net/listen.hpp"
+#include "net/stream.hpp"
+#include "store/index.hpp"
+
+namespace mail::imap {
+
+constexpr size_t max_command = 64 * 1024; // a command's line and literals (APPEND's message aside)
+constexpr unsigned login_timeout = 60;    // seconds, before authentication
+constexpr unsigned idle_timeout = 30 * 60; // after: RFC 3501 5.4 says at least 30 minutes
+constexpr int max_bad_commands = 20;
+
+class Session {
+  public:
+    Session(const Config& cfg, Directory& dir, net::Stream& io, const net::Peer& peer,
+            const net::TlsOptions& tls);
+    int run();
+
+  private:
+    enum class State { not_authenticated, authenticated, selected, logout };
+    using Args = std::vector<Value>;
+    struct Handler {
+        const char* name;
+        void (Session::*fn)(const Command& c);
+        int states; // bit 1 << State
+    };
+    static const Handler handlers[];
+
+    bool read_command(std::string& wire);
+    bool read_literal(std::string& wire, uint64_t size);
+    void dispatch(const Command& c);
+    void ok(const Command& c, std::string_view text);
+    void no(const Command& c, std::string_view text);
+    void bad(const Command& c, std::string_view text);
+    void fail(const Command& c, const Error& e); // logged; NO [SERVERBUG]/[UNAVAILABLE]
+    bool secure() const;
+    std::string capabilities() const;
+    // Announce what changed in the selected mailbox (EXPUNGE only when allowed).
+    void sync_selected(bool allow_expunge);
+    // Messages of a sequence set (UIDs with `uid`); false and BAD when malformed.
+    bool resolve(const Command& c, const Value& v, bool uid, std::vector<size_t>& seqs);
+    std::optional<std::string> mailbox_arg(const Command& c, const Value& v); // NO/BAD sent when nullopt
+    void login(const Command& c, const std::string& user, const std::string& password);
+    void select(const Command& c, bool read_write);
+    Status set_flags(Msg& m, const std::string& letters, const std::string& keywords);
+    void fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items, bool uid);
+    bool send_body(const Msg& m, const FetchItem& item, std::string& line);
+    void copy(const Command& c, bool move);
+    Result<std::vector<size_t>> search(const Command& c, const std::vector<Value>& args, struct SearchProgram& p);
+    void append_message(const Command& c, int64_t size, bool non_sync);
+
+    void cmd_capability(const Command& c);
+    void cmd_noop(const Command& c);
+    void cmd_logout(const Command& c);
+    void cmd_starttls(const Command& c);
+    void cmd_login(const Command& c);
+    void cmd_authenticate(const Command& c);
+    void cmd_id(const Command& c);
+    void cmd_enable(const Command& c);
+    void cmd_namespace(const Command& c);
+    void cmd_select(const Command& c);
+    void cmd_examine(const Command& c);
+    void cmd_create(const Command& c);
+    void cmd_delete(const Command& c);
+    void cmd_rename(const Command& c);
+    void cmd_subscribe(const Command& c);
+    void cmd_unsubscribe(const Command& c);
+    void cmd_list(const Command& c);
+    void cmd_lsub(const Command& c);
+    void cmd_status(const Command& c);
+    void cmd_check(const Command& c);
+    void cmd_close(const Command& c);
+    void cmd_unselect(const Command& c);
+    void cmd_expunge(const Command& c);
+    void cmd_search(const Command& c);
+    void cmd_fetch(const Command& c);
+    void cmd_store(const Command& c);
+    void cmd_copy(const Command& c);
+    void cmd_move(const Command& c);
+    void cmd_idle(const Command& c);
+
+    const Config& cfg_;
+    Directory& dir_;
+    net::Stream& io_;
+    net::Peer peer_;
+    net::TlsOptions tls_options_;
+    LoginPenalty penalty_;
+    net::LazyTls tls_;
+    State state_ = State::not_authenticated;
+    std::string user_, root_;
+    uint64_t quota_ = 0;
+    std::optional<MailboxIndex> index_;
+    std::optional<Selected> sel_;
+    std::vector<int64_t> saved_; // SEARCH RETURN (SAVE) result, as UIDs
+    int errors_ = 0;
+};
+
+} // namespace mail::imap

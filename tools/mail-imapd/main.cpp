@@ -1,0 +1,61 @@
+// mail-imapd: the IMAP server, one process per connection, on the
+// Maildir++ store. Connections come on stdin/stdout (inetd), by
+// LISTEN_FDS (systemd), or --listen, as for mail-smtpd and mail-pop3d.
+#include <clocale>
+
+#include "base/config.hpp"
+#include "base/tool.hpp"
+#include "directory/directory.hpp"
+#include "imap/session.hpp"
+#include "net/listen.hpp"
+#include "net/stream.hpp"
+
+namespace {
+
+struct Options {
+    std::optional<std::string> config;
+    std::string tls = "starttls"; // starttls | implicit | none
+    std::vector<std::string> listen;
+};
+
+int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, int out,
+            const mail::net::Peer& peer) {
+    mail::net::on_deadline_exit("<6>mail-imapd: imapd.timeout: client timed out\n");
+    mail::net::Stream io(in, out);
+    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+    if (!dir) {
+        mail::log::error("imapd.start", dir.error());
+        io.write("* BYE [UNAVAILABLE] temporary problem, try again later\r\n");
+        io.flush();
+        return 75;
+    }
+    mail::imap::Session s(cfg, *dir, io, peer, tls);
+    return s.run();
+}
+
+int run(const Options& o) {
+    auto cfg = mail::load_config(o.config);
+    if (!cfg) {
+        mail::log::error("config", cfg.error());
+        return 78;
+    }
+    auto tls = mail::net::tls_options(*cfg, o.tls);
+    if (!tls) return static_cast<int>(tls.error().code);
+    auto serve = mail::net::serve_options(*cfg, o.listen, "* BYE [UNAVAILABLE] too many connections, try again later\r\n");
+    return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
+        return session(*cfg, *tls, in, out, peer);
+    });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::setlocale(LC_CTYPE, "C.UTF-8"); // case-insensitive SEARCH beyond ASCII
+    CLI::App app{"IMAP server"};
+    Options o;
+    app.add_option("--config", o.config, "configuration file");
+    app.add_option("--tls", o.tls, "starttls (default), implicit or none")
+        ->check(CLI::IsMember({"starttls", "implicit", "none"}));
+    app.add_option("--listen", o.listen, "ADDR:PORT to listen on (repeatable)");
+    return mail::run_tool("mail-imapd", app, argc, argv, [&] { return run(o); });
+}
