@@ -231,7 +231,11 @@ class TextCollector {
     }
 
     void entity(std::string_view e, int depth, bool digest_child) {
-        if (depth > max_depth || parts_++ > 10000 || out_.body.size() > limit_) return;
+        if (out_.body.size() > limit_) return;
+        if (depth > max_depth || parts_++ > 10000) { // past the limits: the rest as plain text
+            out_.body += mime::to_utf8(e.substr(0, limit_ - out_.body.size()), "");
+            return;
+        }
         auto ent = mime::split_entity(e);
         Header h = header_of(e);
         auto ct = content_type(h, digest_child);

@@ -1241,9 +1241,10 @@ Result<std::vector<size_t>> Session::search(const Command& c, const std::vector<
 
 void Session::cmd_search(const Command& c) {
     auto p = parse_search(c.args);
-    if (!p) return bad(c, p.error().user);
-    if (!p->charset.empty() && p->charset != "UTF-8" && p->charset != "US-ASCII")
-        return no(c, "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+    if (!p) { // an unknown charset is NO, not BAD (RFC 3501 6.4.4)
+        if (p.error().user.starts_with("[BADCHARSET")) return no(c, p.error().user);
+        return bad(c, p.error().user);
+    }
     if (uses(p->root, SearchKey::Op::modseq)) return bad(c, "MODSEQ is not supported");
     auto found = search(c, c.args, *p);
     if (!found) return fail(c, found.error());
@@ -1261,8 +1262,8 @@ void Session::cmd_search(const Command& c) {
         return ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
     }
     std::vector<std::string> want = p->returns;
-    if (want.empty() || (want.size() == 1 && save)) want.push_back("ALL");
-    if (save && want.size() == 1) want.clear(); // RETURN (SAVE) alone: nothing shown
+    if (want.empty()) want.push_back("ALL");                      // RETURN ()
+    if (want.size() == 1 && save) return ok(c, "SEARCH completed"); // RETURN (SAVE): no ESEARCH (RFC 5182)
     std::string out = fmt::format("* ESEARCH (TAG {}){}", string_value(c.tag), c.uid ? " UID" : "");
     for (auto& w : want) {
         if (values.empty() && w != "COUNT") continue;

@@ -176,7 +176,10 @@ int64_t parse_internal_date(std::string_view s) {
     std::tm tm{};
     tm.tm_year = year - 1900, tm.tm_mon = m, tm.tm_mday = day;
     tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss;
-    int64_t t0 = timegm(&tm);
+    time_t t0 = timegm(&tm);
+    std::tm back{};
+    gmtime_r(&t0, &back);
+    if (back.tm_mday != day || back.tm_mon != m) return 0; // 31-Feb
     int64_t offset = (zone / 100) * 3600 + (zone % 100) * 60;
     return sign == '-' ? t0 + offset : t0 - offset;
 }

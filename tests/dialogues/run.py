@@ -10,9 +10,13 @@ socketpair (the inetd mode), so a dialogue needs no port. A file:
     @env TCPREMOTEIP=192.0.2.7     environment for the server
     @config smtpd.max_line = 100   a line added to the server's facteur.toml
     @protocol pop3                 replies are one line; "<<" reads a data block up to "."
+    @protocol imap                 "< X" reads one line; "<~ X" reads lines up to one
+                                   starting with X (then "<*" looks in all of them)
     > EHLO x                       send the line and CRLF
     >raw MAIL FROM:<a>\r\n         send bytes (Python escapes), nothing added
+    >fill 70000                    send that many "x" bytes, nothing added
     < 250 2.1.0                    the next reply's last line starts with this
+    <                              (alone) the next line is empty
     <<                             (pop3) the lines of a multi-line answer, up to "."
     <* STARTTLS                    ...and one of its lines contains this
     starttls                       start TLS (client side) on the connection
@@ -72,12 +76,15 @@ class Conn:
 def run_file(server, path):
     args, env, steps, config = [], dict(os.environ), [], []
     pop3 = False
+    imap = False
     for n, raw in enumerate(open(path, encoding="utf-8"), 1):
         line = raw.rstrip("\n")
         if not line or line.startswith("#"):
             continue
         if line == "@protocol pop3":
             pop3 = True
+        elif line == "@protocol imap":
+            imap = True
         elif line.startswith("@args "):
             args += line[6:].split()
         elif line.startswith("@config "):
@@ -114,6 +121,9 @@ def run_file(server, path):
             if step.startswith(">raw "):
                 pending += step[5:].encode("utf-8").decode("unicode_escape").encode("latin-1")
                 continue
+            if step.startswith(">fill "):
+                pending += b"x" * int(step[6:])
+                continue
             if step.startswith("> ") or step == ">":
                 pending += step[2:].encode("utf-8") + b"\r\n"
                 continue
@@ -127,8 +137,18 @@ def run_file(server, path):
                 last = []
                 while (l := conn.line()) != ".":
                     last.append(l)
+            elif step.startswith("<~ "):
+                last = []
+                while True:
+                    last.append(conn.line())
+                    if last[-1].startswith(step[3:]):
+                        break
+            elif step == "<":
+                last = [conn.line()]
+                if last[0] != "":
+                    raise Failure(f"{where}: expected an empty line, got {last}")
             elif step.startswith("< "):
-                last = conn.reply(pop3)
+                last = conn.reply(pop3 or imap)
                 if not last[-1].startswith(step[2:]):
                     raise Failure(f"{where}: expected {step[2:]!r}, got {last}")
             elif step == "starttls":

