@@ -99,7 +99,18 @@ Result<Stmt> Db::prepare(std::string_view sql) {
     if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr) !=
         SQLITE_OK)
         return error("prepare");
-    return Stmt(*this, st);
+    return Stmt(st);
+}
+
+Result<Stmt*> Db::cached(const std::string& sql) {
+    auto it = cache_->find(sql);
+    if (it == cache_->end()) {
+        auto st = prepare(sql);
+        if (!st) return st.error();
+        it = cache_->emplace(sql, std::move(*st)).first;
+    }
+    it->second.reset();
+    return &it->second;
 }
 
 int64_t Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
@@ -137,7 +148,10 @@ Result<bool> Stmt::step() {
     int rc = sqlite3_step(st_.get());
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    Error e = db_->error("step");
+    sqlite3* h = sqlite3_db_handle(st_.get());
+    const char* file = sqlite3_db_filename(h, "main");
+    Error e = make_error(Errc::tempfail, "database error",
+                         std::string(file ? file : "") + ": step: " + sqlite3_errmsg(h));
     if ((rc & 0xff) == SQLITE_CONSTRAINT) e.code = Errc::cantcreat;
     return e;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ class Db {
     const std::string& path() const { return path_; }
     Status exec(std::string_view sql);
     Result<Stmt> prepare(std::string_view sql);
+    // A statement prepared once per connection and kept (reset, bindings
+    // cleared): for the statements run once per message.
+    Result<Stmt*> cached(const std::string& sql);
     int64_t last_insert_id() const;
     int changes() const;
     Error error(std::string_view what) const;
@@ -39,12 +43,13 @@ class Db {
     };
     std::unique_ptr<sqlite3, Close> db_;
     std::string path_;
+    std::unique_ptr<std::map<std::string, Stmt>> cache_ = std::make_unique<std::map<std::string, Stmt>>();
 };
 
 // Statement. step() returns true for a row, false when done.
 class Stmt {
   public:
-    Stmt(const Db& db, sqlite3_stmt* st) : db_(&db), st_(st) {}
+    explicit Stmt(sqlite3_stmt* st) : st_(st) {}
     Stmt& bind(int i, int64_t v);
     Stmt& bind(int i, std::string_view v);
     Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
@@ -61,7 +66,6 @@ class Stmt {
     struct Finalize {
         void operator()(sqlite3_stmt* st) const;
     };
-    const Db* db_;
     std::unique_ptr<sqlite3_stmt, Finalize> st_;
 };
 

@@ -266,6 +266,16 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
     return out;
 }
 
+Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content) {
+    CacheRow r = cache_row(content);
+    auto ins_c = db.cached("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
+    if (!ins_c) return ins_c.error();
+    Stmt* ins = *ins_c;
+    ins->bind(1, folder_id).bind(2, uid).bind(3, static_cast<int64_t>(r.size));
+    ins->bind(4, r.envelope).bind(5, r.body).bind(6, r.bodystructure);
+    return ins->run();
+}
+
 namespace {
 
 int64_t text_rowid(const Selected& sel, int64_t uid) { return (sel.state.id << 32) | uid; }

@@ -67,6 +67,8 @@ class Selected {
 // missing); messages whose file is gone are left out.
 Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
                                                const std::vector<const Msg*>& msgs);
+// Store the cache row of a message just read (the index's new-file hook).
+Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content);
 // Make sure every message of the view has its search text indexed.
 Status index_text(MailboxIndex& idx, const Selected& sel);
 // UIDs whose text contains `needle` (case-insensitive): `column` "hdr",

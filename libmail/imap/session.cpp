@@ -401,6 +401,8 @@ void Session::login(const Command& c, const std::string& user, const std::string
     auto entry = dir_.lookup(*a);
     quota_ = entry && entry->quota ? entry->quota : cfg_.delivery.default_quota;
     index_.emplace(std::move(*idx));
+    // Files the scans find are read once: the IMAP cache row comes from the same read.
+    index_->on_new_file(store_cache_row);
     user_ = *who;
     root_ = root;
     state_ = State::authenticated;

@@ -1,6 +1,7 @@
 #include "structure.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "imap/envelope.hpp"
 #include "imap/syntax.hpp"
@@ -15,12 +16,17 @@ namespace {
 constexpr int max_depth = 50;
 constexpr size_t max_parts = 10000;
 
-int64_t crlf_size(std::string_view s) {
-    return static_cast<int64_t>(s.size() + std::count(s.begin(), s.end(), '\n'));
+// Line feeds in s, by memchr (vectorised; std::count is not at -O2).
+int64_t count_lf(std::string_view s) {
+    int64_t n = 0;
+    for (const char *p = s.data(), *end = p + s.size(); (p = static_cast<const char*>(memchr(p, '\n', end - p))); p++) n++;
+    return n;
 }
 
+int64_t crlf_size(std::string_view s) { return static_cast<int64_t>(s.size()) + count_lf(s); }
+
 int64_t lines(std::string_view s) {
-    int64_t n = std::count(s.begin(), s.end(), '\n');
+    int64_t n = count_lf(s);
     if (!s.empty() && s.back() != '\n') n++;
     return n;
 }

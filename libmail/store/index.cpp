@@ -107,8 +107,9 @@ std::string read_head(const std::string& path, int64_t& size, int64_t& mtime) {
 }
 
 Status insert_cache(Db& db, int64_t folder_id, int64_t uid, const CachedFields& f) {
-    auto st = db.prepare("INSERT OR REPLACE INTO cache VALUES(?,?,?,?,?,?,?)");
-    if (!st) return st.error();
+    auto st_c = db.cached("INSERT OR REPLACE INTO cache VALUES(?,?,?,?,?,?,?)");
+    if (!st_c) return st_c.error();
+    Stmt* st = *st_c;
     st->bind(1, folder_id).bind(2, uid).bind(3, f.date).bind(4, f.from).bind(5, f.to);
     st->bind(6, f.subject).bind(7, f.message_id);
     return st->run();
@@ -117,9 +118,10 @@ Status insert_cache(Db& db, int64_t folder_id, int64_t uid, const CachedFields& 
 // Insert one message row with the next UID and MODSEQ; returns its UID, or
 // 0 when the base name is already indexed.
 Result<int64_t> insert_message(Db& db, FolderState& f, const IndexedMessage& m) {
-    auto st = db.prepare("INSERT OR IGNORE INTO messages(folder_id,uid,base,subdir,flags,modseq,"
-                         "internaldate,size,keywords) VALUES(?,?,?,?,?,?,?,?,?)");
-    if (!st) return st.error();
+    auto st_c = db.cached("INSERT OR IGNORE INTO messages(folder_id,uid,base,subdir,flags,modseq,"
+                        "internaldate,size,keywords) VALUES(?,?,?,?,?,?,?,?,?)");
+    if (!st_c) return st_c.error();
+    Stmt* st = *st_c;
     st->bind(1, f.id).bind(2, f.uidnext).bind(3, m.base).bind(4, m.subdir).bind(5, m.flags);
     st->bind(6, f.highestmodseq + 1).bind(7, m.internaldate).bind(8, m.size).bind(9, m.keywords);
     MAIL_TRY(st->run());
@@ -374,6 +376,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
         if (!uid) return uid.error();
         if (*uid) {
             MAIL_TRY(insert_cache(db_, f->id, *uid, cache_fields(head)));
+            if (hook_ && static_cast<int64_t>(head.size()) == m.size) MAIL_TRY(hook_(db_, f->id, *uid, head));
             rep.added++;
         }
     }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,12 +94,18 @@ class MailboxIndex {
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);
     Result<int64_t> total_size(); // all folders, for the quota
     Db& db() { return db_; }
+    // Called by scan() for each file it indexes whose whole content it
+    // read (files up to 256 KB), inside scan's transaction: a reader
+    // (mail-imapd) fills its own cache from the same read.
+    using NewFileHook = std::function<Status(Db&, int64_t folder_id, int64_t uid, std::string_view content)>;
+    void on_new_file(NewFileHook hook) { hook_ = std::move(hook); }
 
   private:
     MailboxIndex(Db db, std::string root) : db_(std::move(db)), root_(std::move(root)) {}
     Status migrate();
     Db db_;
     std::string root_;
+    NewFileHook hook_;
 };
 
 } // namespace mail
