@@ -1,6 +1,9 @@
 #include "mailbox.hpp"
 
 #include <algorithm>
+#include <cwctype>
+#include <chrono>
+#include <optional>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,6 +11,8 @@
 #include <unistd.h>
 
 #include "message/address.hpp"
+#include "message/header.hpp"
+#include "message/mime.hpp"
 #include "store/maildir.hpp"
 
 namespace mail::imap {
@@ -282,8 +287,87 @@ int64_t text_rowid(const Selected& sel, int64_t uid) { return (sel.state.id << 3
 
 } // namespace
 
-Status index_text(MailboxIndex& idx, const Selected& sel) {
-    if (sel.msgs.empty()) return {};
+std::string fold(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            i++;
+            continue;
+        }
+        size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        if (i + n > s.size() || n == 1) {
+            out += s[i++];
+            continue;
+        }
+        uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+        for (size_t k = 1; k < n; k++) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+        auto lower = static_cast<uint32_t>(std::towlower(static_cast<wint_t>(cp)));
+        if (lower < 0x80) out += static_cast<char>(lower);
+        else if (lower < 0x800) out += static_cast<char>(0xc0 | (lower >> 6)), out += static_cast<char>(0x80 | (lower & 0x3f));
+        else if (lower < 0x10000)
+            out += static_cast<char>(0xe0 | (lower >> 12)), out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)),
+                out += static_cast<char>(0x80 | (lower & 0x3f));
+        else
+            out += static_cast<char>(0xf0 | (lower >> 18)), out += static_cast<char>(0x80 | ((lower >> 12) & 0x3f)),
+                out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)), out += static_cast<char>(0x80 | (lower & 0x3f));
+        i += n;
+    }
+    return out;
+}
+
+namespace {
+const char* const field_names[] = {"FROM", "TO", "CC", "BCC", "SUBJECT"};
+const char* const field_columns[] = {"from_", "to_", "cc", "bcc", "subject"};
+} // namespace
+
+bool indexed_field(std::string_view field) {
+    return std::any_of(std::begin(field_names), std::end(field_names), [&](const char* n) { return field == n; });
+}
+
+std::vector<std::optional<std::string>> search_fields(std::string_view message) {
+    std::vector<std::optional<std::string>> out(5);
+    auto h = parse_header(message.substr(0, std::min<size_t>(message.size(), 1 << 20)), 1 << 20);
+    if (!h) return out;
+    for (auto& f : h->fields)
+        for (size_t i = 0; i < 5; i++)
+            if (iequals(f.name, field_names[i])) {
+                std::string v = fold(mime::decode_words(f.value));
+                out[i] = out[i] ? *out[i] + "\n" + v : v;
+            }
+    return out;
+}
+
+Result<std::set<int64_t>> field_search(MailboxIndex& idx, const Selected& sel, std::string_view field,
+                                       std::string_view needle) {
+    size_t i = 0;
+    while (i < 5 && field != field_names[i]) i++;
+    std::string col = field_columns[i < 5 ? i : 0];
+    auto st = idx.db().prepare("SELECT uid FROM fields WHERE folder_id=? AND " + col + " IS NOT NULL AND instr(" +
+                               col + ", ?) > 0");
+    if (!st) return st.error();
+    st->bind(1, sel.state.id).bind(2, needle);
+    std::set<int64_t> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.insert(st->int64(0));
+    }
+}
+
+Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int budget_ms) {
+    std::set<int64_t> missing;
+    if (sel.msgs.empty()) return missing;
+    // Usually everything is there: one count says so.
+    auto count = idx.db().prepare("SELECT count(*) FROM fields WHERE folder_id=?");
+    if (!count) return count.error();
+    count->bind(1, sel.state.id);
+    if (auto r = count->step(); !r) return r.error();
+    size_t live = static_cast<size_t>(std::count_if(sel.msgs.begin(), sel.msgs.end(), [](auto& m) { return !m.gone; }));
+    if (static_cast<size_t>(count->int64(0)) == live) return missing;
     auto st = idx.db().prepare("SELECT rowid FROM text WHERE rowid BETWEEN ? AND ?");
     if (!st) return st.error();
     st->bind(1, text_rowid(sel, 0)).bind(2, text_rowid(sel, 0xffffffffLL));
@@ -294,10 +378,15 @@ Status index_text(MailboxIndex& idx, const Selected& sel) {
         if (!*row) break;
         have.insert(st->int64(0) & 0xffffffffLL);
     }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
     std::optional<Transaction> tx;
     int pending = 0;
     for (auto& m : sel.msgs) {
         if (have.count(m.uid) || m.gone) continue;
+        if (std::chrono::steady_clock::now() > deadline) {
+            missing.insert(m.uid);
+            continue;
+        }
         auto fd = sel.open_file(m);
         if (!fd) {
             if (fd.error().code == Errc::noinput) continue;
@@ -310,10 +399,21 @@ Status index_text(MailboxIndex& idx, const Selected& sel) {
             tx.emplace(idx.db());
             MAIL_TRY(tx->begin());
         }
-        auto ins = idx.db().prepare("INSERT INTO text(rowid, hdr, body) VALUES(?,?,?)");
-        if (!ins) return ins.error();
+        auto ins_c = idx.db().cached("INSERT INTO text(rowid, hdr, body) VALUES(?,?,?)");
+        if (!ins_c) return ins_c.error();
+        Stmt* ins = *ins_c;
         ins->bind(1, text_rowid(sel, m.uid)).bind(2, t.header).bind(3, t.body);
         MAIL_TRY(ins->run());
+        auto fi_c = idx.db().cached("INSERT OR REPLACE INTO fields VALUES(?,?,?,?,?,?,?)");
+        if (!fi_c) return fi_c.error();
+        Stmt* fi = *fi_c;
+        fi->bind(1, sel.state.id).bind(2, m.uid);
+        auto fields = search_fields(map->view());
+        for (int k = 0; k < 5; k++) {
+            if (fields[static_cast<size_t>(k)]) fi->bind(3 + k, *fields[static_cast<size_t>(k)]);
+            else fi->bind_null(3 + k);
+        }
+        MAIL_TRY(fi->run());
         if (++pending == 500) { // commit in batches: other writers get their turn
             MAIL_TRY(tx->commit());
             tx.reset();
@@ -321,34 +421,44 @@ Status index_text(MailboxIndex& idx, const Selected& sel) {
         }
     }
     if (tx) MAIL_TRY(tx->commit());
-    return {};
+    return missing;
 }
 
-Result<std::set<int64_t>> text_match(MailboxIndex& idx, const Selected& sel, std::string_view column,
-                                     std::string_view needle) {
-    std::string phrase = "\"";
-    for (char c : needle) phrase += c == '"' ? std::string("\"\"") : std::string(1, c);
-    phrase += "\"";
-    std::string query = column.empty() ? phrase : std::string(column) + ":" + phrase;
-    auto st = idx.db().prepare("SELECT rowid FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
-    if (!st) return st.error();
-    st->bind(1, query).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
-    std::set<int64_t> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.insert(st->int64(0) & 0xffffffffLL);
+Status text_rows(MailboxIndex& idx, const Selected& sel, std::string_view column, std::string_view needle,
+                 const std::function<void(int64_t uid, std::string_view hdr, std::string_view body)>& row) {
+    size_t chars = static_cast<size_t>(std::count_if(needle.begin(), needle.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+    std::optional<Stmt> st;
+    if (chars >= 3) {
+        // detail=column has no positions: the needle's trigrams, all of them
+        // (a superset of the rows that contain it, verified by the caller)
+        std::vector<size_t> starts; // byte offsets of the characters
+        for (size_t i = 0; i < needle.size(); i++)
+            if ((needle[i] & 0xc0) != 0x80) starts.push_back(i);
+        starts.push_back(needle.size());
+        std::string query;
+        for (size_t i = 0; i + 3 < starts.size(); i++) {
+            std::string tri(needle.substr(starts[i], starts[i + 3] - starts[i]));
+            std::string quoted = "\"";
+            for (char c : tri) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            quoted += "\"";
+            query += (query.empty() ? "" : " AND ") + (column.empty() ? quoted : std::string(column) + ":" + quoted);
+        }
+        auto p = idx.db().prepare("SELECT rowid, hdr, body FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
+        if (!p) return p.error();
+        st.emplace(std::move(*p));
+        st->bind(1, query).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
+    } else {
+        auto p = idx.db().prepare("SELECT rowid, hdr, body FROM text WHERE rowid BETWEEN ? AND ?");
+        if (!p) return p.error();
+        st.emplace(std::move(*p));
+        st->bind(1, text_rowid(sel, 0)).bind(2, text_rowid(sel, 0xffffffffLL));
     }
-}
-
-Result<std::string> header_text(MailboxIndex& idx, const Selected& sel, int64_t uid) {
-    auto st = idx.db().prepare("SELECT hdr FROM text WHERE rowid=?");
-    if (!st) return st.error();
-    st->bind(1, text_rowid(sel, uid));
-    auto row = st->step();
-    if (!row) return row.error();
-    return *row ? st->text(0) : std::string();
+    for (;;) {
+        auto r = st->step();
+        if (!r) return r.error();
+        if (!*r) return {};
+        row(st->int64(0) & 0xffffffffLL, st->text(1), st->text(2));
+    }
 }
 
 } // namespace mail::imap

@@ -50,42 +50,6 @@ bool list_match(const std::string& pattern, const std::string& name) {
     return wildmat(pattern, name);
 }
 
-// Lower case for case-insensitive SEARCH (C.UTF-8 towlower per code point).
-std::string fold(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            i++;
-            continue;
-        }
-        size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-        if (i + n > s.size() || n == 1) {
-            out += s[i++];
-            continue;
-        }
-        uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-        for (size_t k = 1; k < n; k++) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-        auto lower = static_cast<uint32_t>(std::towlower(static_cast<wint_t>(cp)));
-        if (lower < 0x80) out += static_cast<char>(lower);
-        else if (lower < 0x800) out += static_cast<char>(0xc0 | (lower >> 6)), out += static_cast<char>(0x80 | (lower & 0x3f));
-        else if (lower < 0x10000)
-            out += static_cast<char>(0xe0 | (lower >> 12)), out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)),
-                out += static_cast<char>(0x80 | (lower & 0x3f));
-        else
-            out += static_cast<char>(0xf0 | (lower >> 18)), out += static_cast<char>(0x80 | ((lower >> 12) & 0x3f)),
-                out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)), out += static_cast<char>(0x80 | (lower & 0x3f));
-        i += n;
-    }
-    return out;
-}
-
-size_t utf8_chars(std::string_view s) {
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
-}
-
 std::string seq_set(std::vector<int64_t> v) { // "1:3,7"
     std::sort(v.begin(), v.end());
     std::string out;
@@ -1163,43 +1127,46 @@ Result<std::vector<size_t>> Session::search(const Command& c, const std::vector<
         for (auto& ch : k.children) collect(ch);
     };
     collect(p.root);
-    if (!text_keys.empty()) MAIL_TRY(index_text(*index_, *sel_));
+    // At most 2 s filling the text cache per command; messages still
+    // without it are searched in their files.
+    std::set<int64_t> missing;
+    if (!text_keys.empty()) {
+        auto m = index_text(*index_, *sel_, 2000);
+        if (!m) return m.error();
+        missing = std::move(*m);
+    }
+    auto matches = [](const SearchKey& k, const std::string& needle, std::string_view hdr, std::string_view body) {
+        if (k.op == SearchKey::Op::header) return field_contains(hdr, k.field, needle);
+        if (k.op == SearchKey::Op::body) return fold(body).find(needle) != std::string::npos;
+        return fold(hdr).find(needle) != std::string::npos || fold(body).find(needle) != std::string::npos;
+    };
+    std::vector<std::string> needles;
     for (const SearchKey* k : text_keys) {
-        std::string needle = fold(k->text);
+        needles.push_back(fold(k->text));
         std::string column = k->op == SearchKey::Op::header ? "hdr" : k->op == SearchKey::Op::body ? "body" : "";
-        bool exact = k->op != SearchKey::Op::header;
-        std::set<int64_t> found;
-        if (utf8_chars(needle) >= 3) {
-            auto m = text_match(*index_, *sel_, column, needle);
-            if (!m) return m.error();
-            found = std::move(*m);
-            if (!exact) { // a header field: the field itself must contain it
-                std::set<int64_t> checked;
-                for (int64_t uid : found) {
-                    auto h = header_text(*index_, *sel_, uid);
-                    if (!h) return h.error();
-                    if (field_contains(*h, k->field, needle)) checked.insert(uid);
-                }
-                found = std::move(checked);
-            }
-        } else {
-            auto st = index_->db().prepare("SELECT rowid, hdr, body FROM text WHERE rowid BETWEEN ? AND ?");
-            if (!st) return st.error();
-            st->bind(1, sel_->state.id << 32).bind(2, (sel_->state.id << 32) | 0xffffffffLL);
-            for (;;) {
-                auto row = st->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                int64_t uid = st->int64(0) & 0xffffffffLL;
-                std::string hdr = st->text(1);
-                bool hit = k->op == SearchKey::Op::header ? field_contains(hdr, k->field, needle)
-                           : k->op == SearchKey::Op::body ? fold(st->text(2)).find(needle) != std::string::npos
-                                                          : fold(hdr).find(needle) != std::string::npos ||
-                                                                fold(st->text(2)).find(needle) != std::string::npos;
-                if (hit) found.insert(uid);
-            }
+        std::set<int64_t>& found = d.text[k];
+        if (k->op == SearchKey::Op::header && indexed_field(k->field)) { // FROM, SUBJECT ...: their own column
+            auto f = field_search(*index_, *sel_, k->field, needles.back());
+            if (!f) return f.error();
+            found = std::move(*f);
+            continue;
         }
-        d.text[k] = std::move(found);
+        // candidates from the trigram index, each verified on its text
+        MAIL_TRY(text_rows(*index_, *sel_, column, needles.back(),
+                           [&](int64_t uid, std::string_view hdr, std::string_view body) {
+                               if (matches(*k, needles.back(), hdr, body)) found.insert(uid);
+                           }));
+    }
+    for (int64_t uid : missing) {
+        size_t seq = sel_->seq_of(uid);
+        if (!seq) continue;
+        auto fd = sel_->open_file(msgs[seq - 1]);
+        if (!fd) continue;
+        auto map = MappedFile::open(fd->get(), msgs[seq - 1].base);
+        if (!map) continue;
+        SearchText t = search_text(map->view());
+        for (size_t i = 0; i < text_keys.size(); i++)
+            if (matches(*text_keys[i], needles[i], t.header, t.body)) d.text[text_keys[i]].insert(uid);
     }
     if (uses(p.root, SearchKey::Op::larger) || uses(p.root, SearchKey::Op::smaller)) {
         std::vector<const Msg*> all;

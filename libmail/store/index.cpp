@@ -53,7 +53,10 @@ PRAGMA user_version=1;
 // Version 2: the IMAP server's cache (rebuildable): sizes with CRLF line
 // ends, ENVELOPE, BODY and BODYSTRUCTURE as sent, and the decoded text
 // for SEARCH in an FTS5 table with the trigram tokenizer (substring
-// matches, as IMAP SEARCH wants). Its rowid is folder_id << 32 | uid.
+// matches, as IMAP SEARCH wants; detail=column keeps it small, so a match
+// is a candidate the reader verifies). Its rowid is folder_id << 32 | uid.
+// Table fields holds the decoded, case-folded From, To, Cc, Bcc and
+// Subject for the SEARCH keys of the same names.
 const char* schema_v2 = R"(
 CREATE TABLE imap(
   folder_id INTEGER NOT NULL,
@@ -63,7 +66,12 @@ CREATE TABLE imap(
   body TEXT NOT NULL,
   bodystructure TEXT NOT NULL,
   PRIMARY KEY(folder_id, uid));
-CREATE VIRTUAL TABLE text USING fts5(hdr, body, tokenize='trigram');
+CREATE VIRTUAL TABLE text USING fts5(hdr, body, tokenize='trigram', detail='column', columnsize=0);
+CREATE TABLE fields(
+  folder_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  from_ TEXT, to_ TEXT, cc TEXT, bcc TEXT, subject TEXT,
+  PRIMARY KEY(folder_id, uid));
 ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
 PRAGMA user_version=2;
 )";
@@ -157,6 +165,7 @@ Status delete_row(Db& db, int64_t folder_id, int64_t uid) {
     for (const char* sql : {"DELETE FROM messages WHERE folder_id=?1 AND uid=?2",
                             "DELETE FROM cache WHERE folder_id=?1 AND uid=?2",
                             "DELETE FROM imap WHERE folder_id=?1 AND uid=?2",
+                            "DELETE FROM fields WHERE folder_id=?1 AND uid=?2",
                             "DELETE FROM text WHERE rowid=(?1 << 32) | ?2"}) {
         auto st = db.prepare(sql);
         if (!st) return st.error();
@@ -325,6 +334,17 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     auto files = list_files(dir);
     if (!files) return files.error();
 
+    // A large scan (a mailbox seen for the first time) writes many pages
+    // in one transaction: a cache large enough to hold them spares SQLite
+    // spilling the same pages to the WAL again and again.
+    struct CacheSize {
+        Db& db;
+        bool big;
+        ~CacheSize() {
+            if (big) (void)db.exec("PRAGMA cache_size=-2000; PRAGMA shrink_memory");
+        }
+    } cache_size{db_, files->size() > 2000};
+    if (cache_size.big) MAIL_TRY(db_.exec("PRAGMA cache_size=-65536"));
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
     f = folder(folder_name); // re-read under the write lock
@@ -466,6 +486,7 @@ Status MailboxIndex::drop_folder(std::string_view name) {
     MAIL_TRY(tx.begin());
     for (const char* sql : {"DELETE FROM text WHERE rowid >= (?1 << 32) AND rowid < ((?1 + 1) << 32)",
                             "DELETE FROM imap WHERE folder_id=?1", "DELETE FROM cache WHERE folder_id=?1",
+                            "DELETE FROM fields WHERE folder_id=?1",
                             "DELETE FROM messages WHERE folder_id=?1", "DELETE FROM folders WHERE id=?1"}) {
         auto st = db_.prepare(sql);
         if (!st) return st.error();

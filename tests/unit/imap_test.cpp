@@ -310,3 +310,143 @@ TEST(ImapSearch, BadProgramsAreRefused) {
     deep += "ALL\r\n";
     EXPECT_FALSE(parse_search(ok(deep).args));
 }
+
+// ---- the message side of mail-imapd (imap/message, mime decoding) ----
+
+#include "imap/message.hpp"
+#include "imap/search.hpp"
+#include "message/mime.hpp"
+
+namespace {
+const char* sample =
+    "From: a@example.test\n"
+    "Subject: =?utf-8?q?Caf=C3=A9?= =?ISO-8859-1?B?6Q==?= menu\n"
+    "Content-Type: multipart/mixed; boundary=\"X\"\n"
+    "\n"
+    "preamble\n"
+    "--X\n"
+    "Content-Type: text/plain; charset=iso-8859-1\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "caf=E9 au lait\n"
+    "--X\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "Subject: inner\n"
+    "Content-Type: multipart/alternative; boundary=Y\n"
+    "\n"
+    "--Y\n"
+    "\n"
+    "plain inner\n"
+    "--Y\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<b>html inner</b>\n"
+    "--Y--\n"
+    "--X--\n";
+
+std::string section(std::string_view spec_part, std::string text, std::vector<std::string> fields = {}) {
+    Section s;
+    for (size_t i = 0; i < spec_part.size(); i += 2) s.part.push_back(static_cast<uint32_t>(spec_part[i] - '0'));
+    s.text = std::move(text);
+    s.fields = std::move(fields);
+    std::string storage;
+    auto t = section_text(sample, s, storage);
+    return t ? std::string(*t) : std::string("<none>");
+}
+} // namespace
+
+TEST(ImapMessage, Sections) {
+    EXPECT_EQ(section("", ""), sample);
+    EXPECT_EQ(section("", "HEADER").substr(0, 21), "From: a@example.test\n");
+    EXPECT_TRUE(section("", "HEADER").ends_with("\"X\"\n\n"));
+    EXPECT_EQ(section("", "HEADER.FIELDS", {"SUBJECT"}), "Subject: =?utf-8?q?Caf=C3=A9?= =?ISO-8859-1?B?6Q==?= menu\n\n");
+    EXPECT_EQ(section("", "HEADER.FIELDS.NOT", {"SUBJECT", "CONTENT-TYPE"}), "From: a@example.test\n\n");
+    EXPECT_EQ(section("1", ""), "caf=E9 au lait");
+    EXPECT_EQ(section("1", "MIME"), "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n");
+    EXPECT_TRUE(section("2", "").starts_with("Subject: inner\n")); // the enclosed message
+    EXPECT_EQ(section("2", "HEADER.FIELDS", {"SUBJECT"}), "Subject: inner\n\n");
+    EXPECT_TRUE(section("2", "TEXT").starts_with("--Y\n"));
+    EXPECT_EQ(section("2.1", ""), "plain inner");
+    EXPECT_EQ(section("2.2", ""), "<b>html inner</b>");
+    EXPECT_EQ(section("2.2", "MIME"), "Content-Type: text/html\n\n");
+    EXPECT_EQ(section("3", ""), "<none>");
+    EXPECT_EQ(section("1.1", ""), "<none>"); // a leaf has no parts
+    EXPECT_EQ(section("1", "TEXT"), "<none>"); // TEXT of a part that is not a message
+}
+
+TEST(ImapMessage, SinglePartMessagePartOne) {
+    Section s;
+    s.part = {1};
+    std::string storage;
+    auto t = section_text("Subject: x\n\nbody\n", s, storage);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(*t, "body\n");
+}
+
+TEST(ImapMessage, CrlfConversion) {
+    EXPECT_EQ(crlf_size("a\nb\r\nc"), 7u);
+    std::string out;
+    bool cr = false;
+    append_crlf("a\nb\r", out, cr);
+    append_crlf("\nc\n", out, cr); // a CRLF split between two pieces stays one
+    EXPECT_EQ(out, "a\r\nb\r\nc\r\n");
+    std::string storage;
+    EXPECT_EQ(crlf_slice("ab\ncd\n", 2, 4, storage), "\r\ncd");
+    EXPECT_EQ(crlf_slice("ab\ncd\n", 3, 100, storage), "\ncd\r\n");
+    EXPECT_EQ(crlf_slice("ab\r\ncd", 1, 3, storage), "b\r\n");
+    EXPECT_EQ(crlf_slice("ab\ncd\n", 50, 4, storage), "");
+}
+
+TEST(ImapMessage, BinaryDecodes) {
+    Section s;
+    s.part = {1};
+    bool unknown = true;
+    auto b = binary_text(sample, s, unknown);
+    ASSERT_TRUE(b);
+    EXPECT_FALSE(unknown);
+    EXPECT_EQ(*b, "caf\xe9 au lait");
+}
+
+TEST(ImapMessage, SearchTextIsDecoded) {
+    SearchText t = search_text(sample);
+    EXPECT_NE(t.header.find("Subject: Café\xc3\xa9 menu"), std::string::npos) << t.header;
+    EXPECT_NE(t.body.find("café au lait"), std::string::npos) << t.body;
+    EXPECT_NE(t.body.find("Subject: inner"), std::string::npos); // the enclosed message's header
+    EXPECT_NE(t.body.find("plain inner"), std::string::npos);
+    EXPECT_NE(t.body.find("<b>html inner</b>"), std::string::npos);
+    EXPECT_EQ(t.body.find("preamble"), std::string::npos);
+}
+
+TEST(ImapMessage, CacheRowSizes) {
+    CacheRow r = cache_row("Subject: x\n\nbody\n");
+    EXPECT_EQ(r.size, 20u);
+    EXPECT_EQ(r.body, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1)");
+    EXPECT_TRUE(r.envelope.starts_with("(NIL \"x\" NIL"));
+}
+
+TEST(MimeDecode, EncodedWords) {
+    using mail::mime::decode_words;
+    EXPECT_EQ(decode_words("=?utf-8?q?Caf=C3=A9?="), "Café");
+    EXPECT_EQ(decode_words("=?utf-8?q?a?= =?utf-8?q?b?="), "ab"); // space between words dropped
+    EXPECT_EQ(decode_words("x =?utf-8?q?a?= y"), "x a y");
+    EXPECT_EQ(decode_words("=?ISO-8859-1?B?6Q==?="), "é");
+    EXPECT_EQ(decode_words("=?utf-8*fr?q?oui?="), "oui"); // RFC 2231 language
+    EXPECT_EQ(decode_words("=?bogus?x?y?="), "=?bogus?x?y?=");
+    EXPECT_EQ(decode_words("plain\n folded"), "plain folded");
+    EXPECT_EQ(mail::mime::to_utf8("caf\xe9", ""), "café"); // not UTF-8: read as windows-1252
+    EXPECT_EQ(mail::mime::to_utf8("\xe9t\xe9", "no-such-charset"), "été");
+    EXPECT_EQ(mail::mime::to_utf8("\xff", "utf-8"), "ÿ");
+}
+
+TEST(ImapSearch, HeaderDateDay) {
+    EXPECT_EQ(header_date_day("Tue, 1 Feb 1994 10:00:00 +0100"), 760060800);
+    EXPECT_EQ(header_date_day("1 Feb 1994 23:59 -0800"), 760060800); // its own day, zone disregarded
+    EXPECT_EQ(header_date_day("Tue, 01 Feb 94 10:00:00 GMT"), 760060800);
+    EXPECT_EQ(header_date_day("garbage"), -1);
+}
+
+TEST(ImapSyntax, InternalDate) {
+    EXPECT_EQ(parse_internal_date("31-Feb-2024 10:00:00 +0000"), 0);
+    EXPECT_EQ(format_internal_date(837596665), "\"17-Jul-1996 09:44:25 +0000\"");
+}
