@@ -400,6 +400,40 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	[ "$(find "$OTHER/mail/old.test/carol/new" "$OTHER/mail/old.test/carol/cur" -type f | wc -l)" -eq 0 ]
 }
 
+@test "our own mail-imapd as the outside server: folders, flags, --delete, implicit TLS" {
+	OTHER="$BATS_TEST_TMPDIR/other"
+	P=$(free_port)
+	(
+		export FACTEUR_STATE_DIR="$OTHER"
+		mail-admin init >/dev/null
+		mail-admin domain add old.test
+		echo pw-old | mail-admin mailbox add carol@old.test --password-stdin
+		for i in 1 2 3; do sample_message "old$i" | mail-deliver carol@old.test; done
+		mkdir -p "$OTHER/mail/old.test/carol/.Work/"{new,cur,tmp}
+		sample_message "work1" | mail-deliver carol+Work@old.test
+	)
+	# one message read and flagged on the old server
+	f=$(ls "$OTHER/mail/old.test/carol/new" | head -n 1)
+	mv "$OTHER/mail/old.test/carol/new/$f" "$OTHER/mail/old.test/carol/cur/$f:2,FS"
+	FACTEUR_STATE_DIR="$OTHER" daemon mail-imapd --tls implicit --listen 127.0.0.1:$P
+	wait_port "$P"
+	echo pw-old | mail-admin fetch add alice@example.test --protocol imap --host 127.0.0.1 --port "$P" \
+		--tls implicit --no-verify --user carol@old.test --password-stdin \
+		--all-folders --delete
+	run mail-fetch --once
+	echo "$output"
+	assert_success
+	[ "$(local_count "")" -eq 3 ]
+	[ "$(local_count ".Work")" -eq 1 ]
+	[ "$(ls "$A/cur" | grep -c ':2,FS$')" -eq 1 ]
+	# fetched with --delete: gone from the old server's INBOX and Work
+	[ "$(find "$OTHER/mail/old.test/carol/new" "$OTHER/mail/old.test/carol/cur" -type f | wc -l)" -eq 0 ]
+	[ "$(find "$OTHER/mail/old.test/carol/.Work/new" "$OTHER/mail/old.test/carol/.Work/cur" -type f | wc -l)" -eq 0 ]
+	run mail-fetch --once
+	assert_success
+	[ "$(local_count "")" -eq 3 ]
+}
+
 @test "daemon: notices a new account, IDLE brings new mail within seconds, stops cleanly" {
 	fill --count 1
 	daemon mail-fetch --daemon
