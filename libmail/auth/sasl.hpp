@@ -41,6 +41,8 @@ class LoginPenalty {
     // answers the failure (after flushing what it already owed the client).
     void wait_after_failure(const std::string& ip, const std::string& user, std::string_view tag);
     void success(const std::string& user);
+    // Close auth.sqlite (a long session needs it no more).
+    void release() { db_.reset(); }
 
   private:
     Db* db();

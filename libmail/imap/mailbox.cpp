@@ -79,7 +79,6 @@ bool parse_flags(const std::vector<std::string>& flags, std::string& letters, st
 Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, const std::string& name,
                                 bool read_write) {
     Selected s;
-    s.idx_ = &idx;
     s.name = maildir::is_inbox(name) ? "INBOX" : name;
     s.dir = maildir::folder_path(root, s.name);
     s.read_write = read_write;
@@ -319,6 +318,28 @@ std::string fold(std::string_view s) {
 }
 
 namespace {
+// An FTS5 query for the rows whose `column` ("" any) has every trigram of
+// `needle` (detail=column has no positions: a superset of the rows that
+// contain it, which the caller verifies).
+std::string trigram_query(std::string_view column, std::string_view needle) {
+    std::vector<size_t> starts; // byte offsets of the characters
+    for (size_t i = 0; i < needle.size(); i++)
+        if ((needle[i] & 0xc0) != 0x80) starts.push_back(i);
+    starts.push_back(needle.size());
+    std::string query;
+    for (size_t i = 0; i + 3 < starts.size(); i++) {
+        std::string quoted = "\"";
+        for (char c : needle.substr(starts[i], starts[i + 3] - starts[i])) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        quoted += "\"";
+        query += (query.empty() ? "" : " AND ") + (column.empty() ? quoted : std::string(column) + ":" + quoted);
+    }
+    return query;
+}
+
+size_t char_count(std::string_view s) {
+    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+}
+
 const char* const field_names[] = {"FROM", "TO", "CC", "BCC", "SUBJECT"};
 const char* const field_columns[] = {"from_", "to_", "cc", "bcc", "subject"};
 } // namespace
@@ -345,11 +366,29 @@ Result<std::set<int64_t>> field_search(MailboxIndex& idx, const Selected& sel, s
     size_t i = 0;
     while (i < 5 && field != field_names[i]) i++;
     std::string col = field_columns[i < 5 ? i : 0];
+    std::set<int64_t> out;
+    if (char_count(needle) >= 3) { // candidates by trigrams, each verified on its column
+        auto st = idx.db().prepare("SELECT rowid FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
+        if (!st) return st.error();
+        st->bind(1, trigram_query(col, needle)).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
+        auto check = idx.db().prepare("SELECT 1 FROM fields WHERE folder_id=? AND uid=? AND instr(" + col + ", ?) > 0");
+        if (!check) return check.error();
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) return out;
+            int64_t uid = st->int64(0) & 0xffffffffLL;
+            check->reset();
+            check->bind(1, sel.state.id).bind(2, uid).bind(3, needle);
+            auto hit = check->step();
+            if (!hit) return hit.error();
+            if (*hit) out.insert(uid);
+        }
+    }
     auto st = idx.db().prepare("SELECT uid FROM fields WHERE folder_id=? AND " + col + " IS NOT NULL AND instr(" +
                                col + ", ?) > 0");
     if (!st) return st.error();
     st->bind(1, sel.state.id).bind(2, needle);
-    std::set<int64_t> out;
     for (;;) {
         auto row = st->step();
         if (!row) return row.error();
@@ -399,16 +438,18 @@ Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int
             tx.emplace(idx.db());
             MAIL_TRY(tx->begin());
         }
-        auto ins_c = idx.db().cached("INSERT INTO text(rowid, hdr, body) VALUES(?,?,?)");
+        auto fields = search_fields(map->view());
+        auto ins_c = idx.db().cached("INSERT INTO text(rowid, hdr, body, from_, to_, cc, bcc, subject) "
+                                     "VALUES(?,?,?,?,?,?,?,?)");
         if (!ins_c) return ins_c.error();
         Stmt* ins = *ins_c;
         ins->bind(1, text_rowid(sel, m.uid)).bind(2, t.header).bind(3, t.body);
+        for (int k = 0; k < 5; k++) ins->bind(4 + k, fields[static_cast<size_t>(k)].value_or(""));
         MAIL_TRY(ins->run());
         auto fi_c = idx.db().cached("INSERT OR REPLACE INTO fields VALUES(?,?,?,?,?,?,?)");
         if (!fi_c) return fi_c.error();
         Stmt* fi = *fi_c;
         fi->bind(1, sel.state.id).bind(2, m.uid);
-        auto fields = search_fields(map->view());
         for (int k = 0; k < 5; k++) {
             if (fields[static_cast<size_t>(k)]) fi->bind(3 + k, *fields[static_cast<size_t>(k)]);
             else fi->bind_null(3 + k);
@@ -426,23 +467,9 @@ Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int
 
 Status text_rows(MailboxIndex& idx, const Selected& sel, std::string_view column, std::string_view needle,
                  const std::function<void(int64_t uid, std::string_view hdr, std::string_view body)>& row) {
-    size_t chars = static_cast<size_t>(std::count_if(needle.begin(), needle.end(), [](char c) { return (c & 0xc0) != 0x80; }));
     std::optional<Stmt> st;
-    if (chars >= 3) {
-        // detail=column has no positions: the needle's trigrams, all of them
-        // (a superset of the rows that contain it, verified by the caller)
-        std::vector<size_t> starts; // byte offsets of the characters
-        for (size_t i = 0; i < needle.size(); i++)
-            if ((needle[i] & 0xc0) != 0x80) starts.push_back(i);
-        starts.push_back(needle.size());
-        std::string query;
-        for (size_t i = 0; i + 3 < starts.size(); i++) {
-            std::string tri(needle.substr(starts[i], starts[i + 3] - starts[i]));
-            std::string quoted = "\"";
-            for (char c : tri) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-            quoted += "\"";
-            query += (query.empty() ? "" : " AND ") + (column.empty() ? quoted : std::string(column) + ":" + quoted);
-        }
+    if (char_count(needle) >= 3) {
+        std::string query = trigram_query(column, needle);
         auto p = idx.db().prepare("SELECT rowid, hdr, body FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
         if (!p) return p.error();
         st.emplace(std::move(*p));

@@ -60,9 +60,7 @@ class Selected {
     size_t recent_count() const;
 
   private:
-    std::set<int64_t> recent_uids_;
     int64_t recent_from_ = 0; // UIDs at or above this are \Recent here
-    MailboxIndex* idx_ = nullptr;
 };
 
 // The cache rows of messages (computed from the files and stored when

@@ -4,6 +4,7 @@
 #include <cwctype>
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -130,9 +131,9 @@ const Session::Handler Session::handlers[] = {
     {"MOVE", &Session::cmd_move, selected_only},
 };
 
-Session::Session(const Config& cfg, Directory& dir, net::Stream& io, const net::Peer& peer,
+Session::Session(const Config& cfg, Directory dir, net::Stream& io, const net::Peer& peer,
                  const net::TlsOptions& tls)
-    : cfg_(cfg), dir_(dir), io_(io), peer_(peer), tls_options_(tls), penalty_(cfg), tls_(tls) {}
+    : cfg_(cfg), dir_(std::move(dir)), io_(io), peer_(peer), tls_options_(tls), penalty_(cfg), tls_(tls) {}
 
 bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd.loopback_is_secure); }
 
@@ -348,7 +349,7 @@ void Session::cmd_authenticate(const Command& c) {
 }
 
 void Session::login(const Command& c, const std::string& user, const std::string& password) {
-    auto who = check_login(dir_, user, password);
+    auto who = check_login(*dir_, user, password);
     if (!who) {
         io_.flush();
         penalty_.wait_after_failure(peer_.ip, user, "imapd.auth");
@@ -362,8 +363,10 @@ void Session::login(const Command& c, const std::string& user, const std::string
     }
     auto idx = MailboxIndex::open(root);
     if (!idx) return fail(c, idx.error());
-    auto entry = dir_.lookup(*a);
+    auto entry = dir_->lookup(*a);
     quota_ = entry && entry->quota ? entry->quota : cfg_.delivery.default_quota;
+    dir_.reset();
+    penalty_.release();
     index_.emplace(std::move(*idx));
     // Files the scans find are read once: the IMAP cache row comes from the same read.
     index_->on_new_file(store_cache_row);
@@ -1403,6 +1406,7 @@ void Session::cmd_idle(const Command& c) {
         for (const char* sub : {"/new", "/cur"})
             inotify_add_watch(watch.get(), (sel_->dir + sub).c_str(),
                               IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB);
+    malloc_trim(0); // what the commands before freed goes back to the system while we wait
     constexpr int keepalive = 120; // seconds between "* OK still here"
     constexpr int max_idle = 60 * 60;
     net::set_deadline(max_idle + 60);

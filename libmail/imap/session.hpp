@@ -26,7 +26,9 @@ constexpr int max_bad_commands = 20;
 
 class Session {
   public:
-    Session(const Config& cfg, Directory& dir, net::Stream& io, const net::Peer& peer,
+    // The session owns the directory: it closes it after the login, as
+    // it does auth.sqlite, so that thousands of idle sessions stay small.
+    Session(const Config& cfg, Directory dir, net::Stream& io, const net::Peer& peer,
             const net::TlsOptions& tls);
     int run();
 
@@ -94,7 +96,7 @@ class Session {
     void cmd_idle(const Command& c);
 
     const Config& cfg_;
-    Directory& dir_;
+    std::optional<Directory> dir_;
     net::Stream& io_;
     net::Peer peer_;
     net::TlsOptions tls_options_;

@@ -56,7 +56,8 @@ PRAGMA user_version=1;
 // matches, as IMAP SEARCH wants; detail=column keeps it small, so a match
 // is a candidate the reader verifies). Its rowid is folder_id << 32 | uid.
 // Table fields holds the decoded, case-folded From, To, Cc, Bcc and
-// Subject for the SEARCH keys of the same names.
+// Subject for the SEARCH keys of the same names (text has them too, to
+// find candidates by trigrams).
 const char* schema_v2 = R"(
 CREATE TABLE imap(
   folder_id INTEGER NOT NULL,
@@ -66,7 +67,8 @@ CREATE TABLE imap(
   body TEXT NOT NULL,
   bodystructure TEXT NOT NULL,
   PRIMARY KEY(folder_id, uid));
-CREATE VIRTUAL TABLE text USING fts5(hdr, body, tokenize='trigram', detail='column', columnsize=0);
+CREATE VIRTUAL TABLE text USING fts5(hdr, body, from_, to_, cc, bcc, subject,
+  tokenize='trigram', detail='column', columnsize=0);
 CREATE TABLE fields(
   folder_id INTEGER NOT NULL,
   uid INTEGER NOT NULL,

@@ -29,7 +29,7 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
         io.flush();
         return 75;
     }
-    mail::imap::Session s(cfg, *dir, io, peer, tls);
+    mail::imap::Session s(cfg, std::move(*dir), io, peer, tls);
     return s.run();
 }
 
