@@ -31,17 +31,25 @@ const std::vector<std::pair<std::string, std::string>> special_use = {
 
 bool is_name(const Value& v) { return v.kind != Value::Kind::list; }
 
-// IMAP LIST pattern matching: '*' anything, '%' anything but '/'.
+// IMAP LIST pattern matching: '*' anything, '%' anything but '/'. By
+// dynamic programming (pattern x name), so that a pattern of many
+// wildcards costs no more than its length times the name's.
 bool wildmat(std::string_view pat, std::string_view name) {
-    if (pat.empty()) return name.empty();
-    if (pat[0] == '*' || pat[0] == '%') {
-        for (size_t i = 0; i <= name.size(); i++) {
-            if (wildmat(pat.substr(1), name.substr(i))) return true;
-            if (i < name.size() && pat[0] == '%' && name[i] == '/') return false;
+    std::vector<char> row(name.size() + 1, 0), next(name.size() + 1);
+    row[0] = 1; // the empty pattern matches the empty prefix
+    for (char p : pat) {
+        std::fill(next.begin(), next.end(), 0);
+        for (size_t j = 0; j <= name.size(); j++) {
+            if (p == '*' || p == '%') {
+                // the wildcard takes nothing, or one more character
+                next[j] = row[j] || (j > 0 && next[j - 1] && (p == '*' || name[j - 1] != '/'));
+            } else if (j > 0) {
+                next[j] = row[j - 1] && name[j - 1] == p;
+            }
         }
-        return false;
+        row.swap(next);
     }
-    return !name.empty() && pat[0] == name[0] && wildmat(pat.substr(1), name.substr(1));
+    return row[name.size()];
 }
 
 bool list_match(const std::string& pattern, const std::string& name) {
@@ -119,6 +127,9 @@ const Session::Handler Session::handlers[] = {
     {"LSUB", &Session::cmd_lsub, authed},
     {"STATUS", &Session::cmd_status, authed},
     {"APPEND", nullptr, authed}, // read with its literal (read_command)
+    {"GETQUOTAROOT", &Session::cmd_getquotaroot, authed},
+    {"GETQUOTA", &Session::cmd_getquota, authed},
+    {"SETQUOTA", &Session::cmd_setquota, authed},
     {"IDLE", &Session::cmd_idle, authed},
     {"CHECK", &Session::cmd_check, selected_only},
     {"CLOSE", &Session::cmd_close, selected_only},
@@ -139,7 +150,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
-                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND";
+                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -631,6 +642,36 @@ void Session::cmd_status(const Command& c) {
     }
     io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(*name), out));
     ok(c, "STATUS completed");
+}
+
+// ---- QUOTA (RFC 9208): one root, "", the whole mailbox ----------------------
+
+void Session::quota_response() {
+    if (!quota_) return; // unlimited: no resource is limited
+    auto used = index_->total_size();
+    uint64_t kb = used ? (static_cast<uint64_t>(*used) + 1023) / 1024 : 0;
+    io_.write(fmt::format("* QUOTA \"\" (STORAGE {} {})\r\n", kb, quota_ / 1024));
+}
+
+void Session::cmd_getquotaroot(const Command& c) {
+    if (c.args.size() != 1) return bad(c, "GETQUOTAROOT mailbox");
+    auto name = mailbox_arg(c, c.args[0]);
+    if (!name) return;
+    if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
+    io_.write(fmt::format("* QUOTAROOT {}{}\r\n", string_value(*name), quota_ ? " \"\"" : ""));
+    quota_response();
+    ok(c, "GETQUOTAROOT completed");
+}
+
+void Session::cmd_getquota(const Command& c) {
+    if (c.args.size() != 1 || !is_name(c.args[0])) return bad(c, "GETQUOTA root");
+    if (!c.args[0].text.empty() || !quota_) return no(c, "[NONEXISTENT] no such quota root");
+    quota_response();
+    ok(c, "GETQUOTA completed");
+}
+
+void Session::cmd_setquota(const Command& c) {
+    no(c, "[NOPERM] quotas are set by the administrator (mail-admin mailbox quota)");
 }
 
 // ---- selected state -------------------------------------------------------

@@ -94,6 +94,10 @@ class Session {
     void cmd_copy(const Command& c);
     void cmd_move(const Command& c);
     void cmd_idle(const Command& c);
+    void cmd_getquotaroot(const Command& c);
+    void cmd_getquota(const Command& c);
+    void cmd_setquota(const Command& c);
+    void quota_response();
 
     const Config& cfg_;
     std::optional<Directory> dir_;

@@ -251,3 +251,11 @@ PY
 	assert_success
 	assert_output --partial "Subject: one"
 }
+
+@test "QUOTA: the mailbox's quota and use; APPEND over it is NO [OVERQUOTA]; none without a quota" {
+	printf '@protocol imap\n< * OK\n> a LOGIN alice@example.test pw-alice\n< a OK\n> b GETQUOTAROOT INBOX\n< * QUOTAROOT "INBOX"\n< b OK\n> c GETQUOTA ""\n< c NO [NONEXISTENT]\n' > "$BATS_TEST_TMPDIR/none"
+	dialogue "$BATS_TEST_TMPDIR/none"
+	mail-admin mailbox quota alice@example.test 10K
+	printf '@protocol imap\n< * OK\n> a LOGIN alice@example.test pw-alice\n< a OK\n> b GETQUOTAROOT Sent\n< * QUOTAROOT "Sent" ""\n< * QUOTA "" (STORAGE 1 10)\n< b OK\n> c GETQUOTA ""\n< * QUOTA "" (STORAGE 1 10)\n< c OK\n> d SETQUOTA "" (STORAGE 100)\n< d NO [NOPERM]\n> e APPEND INBOX {20000}\n< e NO [OVERQUOTA]\n' > "$BATS_TEST_TMPDIR/some"
+	dialogue "$BATS_TEST_TMPDIR/some"
+}
