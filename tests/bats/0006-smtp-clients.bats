@@ -118,17 +118,20 @@ send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
 	assert_output --partial "421 4.7.0"
 }
 
-# greet_dialogue FILE implicit|"" smtp|pop3: a minimal session, TLS first when implicit
+# greet_dialogue FILE implicit|"" smtp|pop3|imap: a minimal session, TLS first when implicit
 greet_dialogue() {
 	{
-		[ "$3" = pop3 ] && echo "@protocol pop3"
+		[ "$3" != smtp ] && echo "@protocol $3"
 		[ "$2" = implicit ] && echo starttls
-		if [ "$3" = pop3 ]; then printf '< +OK\n> CAPA\n< +OK\n<<\n> QUIT\n< +OK\n'
-		else printf '< 220\n> EHLO c\n< 250\n> QUIT\n< 221\n'; fi
+		case $3 in
+		pop3) printf '< +OK\n> CAPA\n< +OK\n<<\n> QUIT\n< +OK\n' ;;
+		imap) printf '< * OK\n> a CAPABILITY\n<~ a OK\n> b LOGOUT\n< * BYE\n< b OK\n' ;;
+		*) printf '< 220\n> EHLO c\n< 250\n> QUIT\n< 221\n' ;;
+		esac
 	} > "$1"
 }
 
-@test "dist: the systemd units' ExecStart lines serve SMTP and POP3 under socket activation" {
+@test "dist: the systemd units' ExecStart lines serve SMTP, POP3 and IMAP under socket activation" {
 	for unit in "$BATS_TEST_DIRNAME"/../../dist/*@.service; do
 		cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|/usr/bin/|$BUILD/tools/|")
 		grep -q '^StandardInput=socket' "$unit"
@@ -145,14 +148,14 @@ greet_dialogue() {
 		    s = ctx.wrap_socket(s)
 		print(s.recv(200).decode())
 		EOF2
-		assert_output --regexp "^(220 2.0.0|\+OK)"
+		assert_output --regexp "^(220 2.0.0|\+OK|\* OK \[CAPABILITY)"
 	done
 }
 
 @test "dist: every inetd.conf line runs a working server on stdin/stdout" {
 	grep -v '^#' "$BATS_TEST_DIRNAME/../../dist/inetd.conf" | grep . | while read -r svc type proto wait user path argv0 args; do
 		greet_dialogue "$BATS_TEST_TMPDIR/d.txt" "$([[ $args == *implicit* ]] && echo implicit)" \
-			"$([[ $path == *pop3d* ]] && echo pop3 || echo smtp)"
+			"$(case $path in *pop3d*) echo pop3 ;; *imapd*) echo imap ;; *) echo smtp ;; esac)"
 		# shellcheck disable=SC2086
 		echo "@args $args" | cat - "$BATS_TEST_TMPDIR/d.txt" > "$BATS_TEST_TMPDIR/e.txt"
 		python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "${path/\/usr\/bin/$BUILD/tools}" "$BATS_TEST_TMPDIR/e.txt"
