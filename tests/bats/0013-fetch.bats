@@ -466,7 +466,7 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	start=$(date +%s)
 	mail-fetch --once 2>"$BATS_TEST_TMPDIR/once.log" &
 	pid=$!
-	for _ in $(seq 100); do [ "$(local_count "")" -eq 3 ] && break; sleep 0.1; done
+	for _ in $(seq 140); do [ "$(local_count "")" -eq 3 ] && break; sleep 0.1; done
 	[ "$(local_count "")" -eq 3 ]
 	[ $(($(date +%s) - start)) -lt 15 ]
 	kill -0 "$pid" # the silent one is still waiting
