@@ -785,10 +785,10 @@ void Session::cmd_fetch(const Command& c) {
             return bad(c, "FETCH item not supported: " + i.name());
     if (c.uid && std::none_of(items->begin(), items->end(), [](auto& i) { return i.kind == FetchItem::Kind::uid; }))
         items->insert(items->begin(), FetchItem{FetchItem::Kind::uid, {}, false, std::nullopt});
-    fetch(c, seqs, *items, c.uid);
+    fetch(c, seqs, *items);
 }
 
-void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items, bool) {
+void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items) {
     bool cache = std::any_of(items.begin(), items.end(), needs_cache);
     bool seen = sel_->read_write && std::any_of(items.begin(), items.end(), sets_seen);
     bool flags_item = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::Kind::flags; });
@@ -1159,8 +1159,7 @@ bool eval(const SearchKey& k, const Msg& m, size_t seq, size_t count, const Sear
 
 } // namespace
 
-Result<std::vector<size_t>> Session::search(const Command& c, const std::vector<Value>&, SearchProgram& p) {
-    (void)c;
+Result<std::vector<size_t>> Session::search(SearchProgram& p) {
     SearchData d;
     auto& msgs = sel_->msgs;
     // Text keys: the decoded text cached in index.sqlite (FTS5 trigrams);
@@ -1259,7 +1258,7 @@ void Session::cmd_search(const Command& c) {
         return bad(c, p.error().user);
     }
     if (uses(p->root, SearchKey::Op::modseq)) return bad(c, "MODSEQ is not supported");
-    auto found = search(c, c.args, *p);
+    auto found = search(*p);
     if (!found) return fail(c, found.error());
     std::vector<int64_t> values;
     for (size_t seq : *found) values.push_back(c.uid ? sel_->msgs[seq - 1].uid : static_cast<int64_t>(seq));

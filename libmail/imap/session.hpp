@@ -59,10 +59,10 @@ class Session {
     void login(const Command& c, const std::string& user, const std::string& password);
     void select(const Command& c, bool read_write);
     Status set_flags(Msg& m, const std::string& letters, const std::string& keywords);
-    void fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items, bool uid);
+    void fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items);
     bool send_body(const Msg& m, const FetchItem& item, std::string& line);
     void copy(const Command& c, bool move);
-    Result<std::vector<size_t>> search(const Command& c, const std::vector<Value>& args, struct SearchProgram& p);
+    Result<std::vector<size_t>> search(struct SearchProgram& p);
     void append_message(const Command& c, int64_t size, bool non_sync);
 
     void cmd_capability(const Command& c);

@@ -196,4 +196,17 @@ int serve(const ServeOptions& opt, const Handler& handler) {
     return accept_loop(listeners, opt, handler);
 }
 
+int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
+               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session) {
+    auto cfg = load_config(config);
+    if (!cfg) {
+        log::error("config", cfg.error());
+        return 78;
+    }
+    auto tls = tls_options(*cfg, tls_mode);
+    if (!tls) return static_cast<int>(tls.error().code);
+    auto opt = serve_options(*cfg, listen, std::move(busy_reply));
+    return serve(opt, [&](int in, int out, const Peer& peer) { return session(*cfg, *tls, in, out, peer); });
+}
+
 } // namespace mail::net

@@ -7,11 +7,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/config.hpp"
 #include "base/result.hpp"
+#include "net/stream.hpp"
 
 namespace mail::net {
 
@@ -41,5 +43,13 @@ using Handler = std::function<int(int, int, const Peer&)>;
 
 // Serve connections until killed (listening) or the one connection ends.
 int serve(const ServeOptions& opt, const Handler& handler);
+
+// The main of a server after its command line (mail-smtpd, mail-imapd,
+// mail-pop3d): the configuration (78 when it fails), the TLS options of
+// --tls (78), then serve() with `busy_reply` for connections over the
+// caps; each connection runs session(cfg, tls, in, out, peer).
+using SessionMain = std::function<int(const Config&, const TlsOptions&, int, int, const Peer&)>;
+int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
+               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session);
 
 } // namespace mail::net

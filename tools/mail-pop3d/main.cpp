@@ -32,17 +32,7 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
 }
 
 int run(const Options& o) {
-    auto cfg = mail::load_config(o.config);
-    if (!cfg) {
-        mail::log::error("config", cfg.error());
-        return 78;
-    }
-    auto tls = mail::net::tls_options(*cfg, o.tls);
-    if (!tls) return static_cast<int>(tls.error().code);
-    auto serve = mail::net::serve_options(*cfg, o.listen, "-ERR [SYS/TEMP] too many connections, try again later\r\n");
-    return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
-        return session(*cfg, *tls, in, out, peer);
-    });
+    return mail::net::run_server(o.config, o.tls, o.listen, "-ERR [SYS/TEMP] too many connections, try again later\r\n", session);
 }
 
 } // namespace

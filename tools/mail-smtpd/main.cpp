@@ -37,20 +37,14 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
 }
 
 int run(const Options& o) {
-    auto cfg = mail::load_config(o.config);
-    if (!cfg) {
-        mail::log::error("config", cfg.error());
-        return 78;
-    }
     mail::smtp::SessionOptions so;
     so.role = o.role == "submission" ? mail::smtp::Role::submission : mail::smtp::Role::mx;
-    auto tls = mail::net::tls_options(*cfg, o.tls);
-    if (!tls) return static_cast<int>(tls.error().code);
-    so.tls = *tls;
-    auto serve = mail::net::serve_options(*cfg, o.listen, "421 4.7.0 too many connections, try again later\r\n");
-    return mail::net::serve(serve, [&](int in, int out, const mail::net::Peer& peer) {
-        return session(*cfg, so, in, out, peer);
-    });
+    return mail::net::run_server(o.config, o.tls, o.listen, "421 4.7.0 too many connections, try again later\r\n",
+                                 [&](const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, int out,
+                                     const mail::net::Peer& peer) {
+                                     so.tls = tls;
+                                     return session(cfg, so, in, out, peer);
+                                 });
 }
 
 } // namespace
