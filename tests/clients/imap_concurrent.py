@@ -2,9 +2,8 @@
 """Two IMAP sessions on one mailbox: what one changes (flags, expunges,
 appends) the other learns at its next NOOP; an expunge is never announced
 during a FETCH, STORE or SEARCH (only EXISTS and FETCH FLAGS then), and is
-announced at the next NOOP. Also checks that files another Maildir tool
-renamed (flags) are seen with unchanged UIDs (run with --renamed after the
-caller changed files between the two phases: see 0014-mail-imapd.bats).
+announced at the next NOOP; both end agreeing on sequence numbers and
+UIDs (printed as "UIDS ..." for the caller to check).
 Usage: imap_concurrent.py PORT USER PASSWORD"""
 import imaplib
 import sys
