@@ -110,8 +110,7 @@ class Client {
     bool body_seen_ = false; // the response just read streamed a body
 };
 
-// "1,3:5,9" from a sorted list of UIDs.
-std::string uid_set(const std::vector<int64_t>& uids);
+using ::mail::imap::uid_set; // shared with the server (imap/syntax)
 using ::mail::imap::parse_internal_date; // shared with the server (imap/syntax)
 // A quoted string, or a literal+ when it cannot be quoted.
 std::string astring(std::string_view s);

@@ -228,6 +228,19 @@ Result<Fd> Selected::open_file(const Msg& m) const {
     return fd;
 }
 
+namespace {
+
+Status insert_cache_row(Db& db, int64_t folder_id, int64_t uid, const CacheRow& r) {
+    auto ins_c = db.cached("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
+    if (!ins_c) return ins_c.error();
+    Stmt* ins = *ins_c;
+    ins->bind(1, folder_id).bind(2, uid).bind(3, static_cast<int64_t>(r.size));
+    ins->bind(4, r.envelope).bind(5, r.body).bind(6, r.bodystructure);
+    return ins->run();
+}
+
+} // namespace
+
 Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
                                                const std::vector<const Msg*>& msgs) {
     std::map<int64_t, CacheRow> out;
@@ -258,26 +271,13 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
     if (fresh.empty()) return out;
     Transaction tx(idx.db());
     MAIL_TRY(tx.begin());
-    auto ins = idx.db().prepare("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
-    if (!ins) return ins.error();
-    for (auto [uid, r] : fresh) {
-        ins->reset();
-        ins->bind(1, sel.state.id).bind(2, uid).bind(3, static_cast<int64_t>(r->size));
-        ins->bind(4, r->envelope).bind(5, r->body).bind(6, r->bodystructure);
-        MAIL_TRY(ins->run());
-    }
+    for (auto [uid, r] : fresh) MAIL_TRY(insert_cache_row(idx.db(), sel.state.id, uid, *r));
     MAIL_TRY(tx.commit());
     return out;
 }
 
 Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content) {
-    CacheRow r = cache_row(content);
-    auto ins_c = db.cached("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
-    if (!ins_c) return ins_c.error();
-    Stmt* ins = *ins_c;
-    ins->bind(1, folder_id).bind(2, uid).bind(3, static_cast<int64_t>(r.size));
-    ins->bind(4, r.envelope).bind(5, r.body).bind(6, r.bodystructure);
-    return ins->run();
+    return insert_cache_row(db, folder_id, uid, cache_row(content));
 }
 
 namespace {

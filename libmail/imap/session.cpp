@@ -59,20 +59,6 @@ bool list_match(const std::string& pattern, const std::string& name) {
     return wildmat(pattern, name);
 }
 
-std::string seq_set(std::vector<int64_t> v) { // "1:3,7"
-    std::sort(v.begin(), v.end());
-    std::string out;
-    for (size_t i = 0; i < v.size();) {
-        size_t j = i;
-        while (j + 1 < v.size() && v[j + 1] == v[j] + 1) j++;
-        if (!out.empty()) out += ',';
-        out += std::to_string(v[i]);
-        if (j > i) out += ':' + std::to_string(v[j]);
-        i = j + 1;
-    }
-    return out;
-}
-
 Status remove_tree(const std::string& path) {
     std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(path.c_str()), closedir);
     if (!d) return errno == ENOENT ? Status{} : sys_error("opendir", path);
@@ -523,20 +509,15 @@ void Session::cmd_rename(const Command& c) {
     ok(c, "RENAME completed");
 }
 
-void Session::cmd_subscribe(const Command& c) {
-    if (c.args.size() != 1) return bad(c, "SUBSCRIBE mailbox");
-    auto name = mailbox_arg(c, c.args[0]);
-    if (!name) return;
-    if (Status st = index_->subscribe(*name, true); !st) return fail(c, st.error());
-    ok(c, "SUBSCRIBE completed");
-}
+void Session::cmd_subscribe(const Command& c) { subscribe(c, true); }
+void Session::cmd_unsubscribe(const Command& c) { subscribe(c, false); }
 
-void Session::cmd_unsubscribe(const Command& c) {
-    if (c.args.size() != 1) return bad(c, "UNSUBSCRIBE mailbox");
+void Session::subscribe(const Command& c, bool on) {
+    if (c.args.size() != 1) return bad(c, on ? "SUBSCRIBE mailbox" : "UNSUBSCRIBE mailbox");
     auto name = mailbox_arg(c, c.args[0]);
     if (!name) return;
-    if (Status st = index_->subscribe(*name, false); !st) return fail(c, st.error());
-    ok(c, "UNSUBSCRIBE completed");
+    if (Status st = index_->subscribe(*name, on); !st) return fail(c, st.error());
+    ok(c, on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
 }
 
 namespace {
@@ -1072,7 +1053,7 @@ void Session::copy(const Command& c, bool move) {
     auto target = index_->folder(*name);
     std::string code;
     if (target && !new_uids.empty() && std::find(new_uids.begin(), new_uids.end(), 0) == new_uids.end())
-        code = fmt::format("[COPYUID {} {} {}] ", target->uidvalidity, seq_set(src_uids), seq_set(new_uids));
+        code = fmt::format("[COPYUID {} {} {}] ", target->uidvalidity, uid_set(src_uids), uid_set(new_uids));
     if (!move) return ok(c, code + "COPY completed");
     // MOVE: the originals go once the copies are safe (a crash in between
     // leaves a duplicate, never a loss).
@@ -1282,7 +1263,7 @@ void Session::cmd_search(const Command& c) {
         if (w == "MIN") out += fmt::format(" MIN {}", values.front());
         else if (w == "MAX") out += fmt::format(" MAX {}", values.back());
         else if (w == "COUNT") out += fmt::format(" COUNT {}", values.size());
-        else if (w == "ALL") out += " ALL " + seq_set(values);
+        else if (w == "ALL") out += " ALL " + uid_set(values);
     }
     io_.write(out + "\r\n");
     ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
@@ -1431,7 +1412,7 @@ void Session::append_message(const Command& c, int64_t size, bool non_sync) {
     done.tag = tag;
     done.name = "APPEND";
     if (indexed && f && std::find(uids.begin(), uids.end(), 0) == uids.end())
-        ok(done, fmt::format("[APPENDUID {} {}] APPEND completed", f->uidvalidity, seq_set(uids)));
+        ok(done, fmt::format("[APPENDUID {} {}] APPEND completed", f->uidvalidity, uid_set(uids)));
     else
         ok(done, "APPEND completed");
 }

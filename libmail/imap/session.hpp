@@ -62,6 +62,7 @@ class Session {
     void fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items);
     bool send_body(const Msg& m, const FetchItem& item, std::string& line);
     void copy(const Command& c, bool move);
+    void subscribe(const Command& c, bool on);
     Result<std::vector<size_t>> search(struct SearchProgram& p);
     void append_message(const Command& c, int64_t size, bool non_sync);
 

@@ -196,4 +196,17 @@ std::string format_internal_date(int64_t t) {
     return buf;
 }
 
+std::string uid_set(const std::vector<int64_t>& uids) {
+    std::string out;
+    for (size_t i = 0; i < uids.size();) {
+        size_t j = i;
+        while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) j++;
+        if (!out.empty()) out += ',';
+        out += std::to_string(uids[i]);
+        if (j > i) out += ':' + std::to_string(uids[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
 } // namespace mail::imap

@@ -50,4 +50,7 @@ int64_t parse_internal_date(std::string_view s);
 // Unix time -> the quoted date-time of INTERNALDATE, in UTC.
 std::string format_internal_date(int64_t t);
 
+// "1:3,5,7:8" from an ascending list of UIDs (or sequence numbers).
+std::string uid_set(const std::vector<int64_t>& uids);
+
 } // namespace mail::imap
