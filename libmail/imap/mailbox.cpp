@@ -10,6 +10,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "imap/syntax.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "message/mime.hpp"
@@ -124,8 +125,8 @@ size_t Selected::recent_count() const {
     return static_cast<size_t>(std::count_if(msgs.begin(), msgs.end(), [](const Msg& m) { return m.recent; }));
 }
 
-Status Selected::refresh(MailboxIndex& idx, std::string& out, bool allow_expunge, bool scan) {
-    if (scan) {
+Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how) {
+    if (how.scan) {
         auto scanned = idx.scan(name, false);
         if (!scanned) return scanned.error();
     }
@@ -157,51 +158,63 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, bool allow_expunge
             Msg& m = msgs[seq - 1];
             m.base = st->text(1);
             m.subdir = st->text(2);
-            m.modseq = st->int64(5);
             std::string flags = st->text(3), keywords = st->text(4);
-            if (flags != m.flags || keywords != m.keywords) {
+            // A CONDSTORE client hears of every new MODSEQ (not of its own:
+            // the session keeps those in the view as it makes them).
+            bool news = flags != m.flags || keywords != m.keywords || (how.modseq && m.modseq != st->int64(5));
+            m.modseq = st->int64(5);
+            if (news) {
                 m.flags = flags, m.keywords = keywords;
                 changed.push_back(seq);
             }
         }
-        // Expunges: the index has fewer rows than the view expects.
-        auto count = idx.db().prepare("SELECT count(*) FROM messages WHERE folder_id=?");
-        if (!count) return count.error();
-        count->bind(1, (*f)->id);
-        if (auto r = count->step(); !r) return r.error();
-        size_t live = static_cast<size_t>(std::count_if(msgs.begin(), msgs.end(), [](auto& m) { return !m.gone; }));
-        if (static_cast<size_t>(count->int64(0)) != live) {
-            auto all = idx.db().prepare("SELECT uid FROM messages WHERE folder_id=? ORDER BY uid");
-            if (!all) return all.error();
-            all->bind(1, (*f)->id);
-            std::vector<int64_t> uids;
-            for (;;) {
-                auto row = all->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                uids.push_back(all->int64(0));
-            }
-            for (auto& m : msgs)
-                if (!std::binary_search(uids.begin(), uids.end(), m.uid)) m.gone = true;
-        }
+        // Expunges: the log of the index says which UIDs went.
+        auto gone = idx.expunged_since((*f)->id, state.highestmodseq);
+        if (!gone) return gone.error();
+        for (int64_t uid : *gone)
+            if (size_t seq = seq_of(uid)) msgs[seq - 1].gone = true;
         state = **f;
     }
-    if (allow_expunge) {
-        for (size_t i = msgs.size(); i-- > 0;) {
-            if (!msgs[i].gone) continue;
-            out += fmt::format("* {} EXPUNGE\r\n", i + 1);
-            msgs.erase(msgs.begin() + static_cast<long>(i));
-            for (auto& c : changed) c = c > i + 1 ? c - 1 : (c == i + 1 ? 0 : c);
-        }
+    if (how.expunge) {
+        std::vector<size_t> seqs;
+        for (size_t i = 0; i < msgs.size(); i++)
+            if (msgs[i].gone) seqs.push_back(i + 1);
+        for (auto& c : changed) // renumbered as the expunged ones leave
+            if (c) c = std::binary_search(seqs.begin(), seqs.end(), c)
+                           ? 0 : c - static_cast<size_t>(std::lower_bound(seqs.begin(), seqs.end(), c) - seqs.begin());
+        out += expunge(seqs, how.vanished);
     }
     for (size_t seq : changed)
-        if (seq && !msgs[seq - 1].gone)
-            out += fmt::format("* {} FETCH (UID {} FLAGS {})\r\n", seq, msgs[seq - 1].uid, flag_list(msgs[seq - 1]));
+        if (seq && !msgs[seq - 1].gone) out += flags_response(seq, true, how.modseq);
     if (added) {
         out += fmt::format("* {} EXISTS\r\n", msgs.size());
         out += fmt::format("* {} RECENT\r\n", recent_count());
     }
     return {};
+}
+
+std::string Selected::expunge(const std::vector<size_t>& seqs, bool vanished) {
+    std::string out;
+    if (seqs.empty()) return out;
+    if (vanished) {
+        std::vector<int64_t> uids;
+        for (size_t seq : seqs) uids.push_back(msgs[seq - 1].uid);
+        out = "* VANISHED " + uid_set(uids) + "\r\n";
+    }
+    for (size_t k = seqs.size(); k-- > 0;) {
+        if (!vanished) out += fmt::format("* {} EXPUNGE\r\n", seqs[k]);
+        msgs.erase(msgs.begin() + static_cast<long>(seqs[k] - 1));
+    }
+    return out;
+}
+
+std::string Selected::flags_response(size_t seq, bool uid, bool modseq) const {
+    const Msg& m = msgs[seq - 1];
+    std::string out = fmt::format("* {} FETCH (", seq);
+    if (uid) out += fmt::format("UID {} ", m.uid);
+    out += "FLAGS " + flag_list(m);
+    if (modseq) out += fmt::format(" MODSEQ ({})", m.modseq);
+    return out + ")\r\n";
 }
 
 std::string Selected::find_path(const Msg& m) const {

@@ -47,10 +47,21 @@ class Selected {
     std::string name, dir;
     bool read_write = false;
 
-    // Bring the view in line with the index (after a scan of the files
-    // when `scan`): EXPUNGE (only when `allow_expunge`), FETCH FLAGS and
-    // EXISTS/RECENT responses are appended to `out`.
-    Status refresh(MailboxIndex& idx, std::string& out, bool allow_expunge, bool scan = true);
+    // What refresh() reports, and how.
+    struct Report {
+        bool expunge = true;   // EXPUNGE/VANISHED allowed now
+        bool modseq = false;   // CONDSTORE: MODSEQ in FETCH, every MODSEQ change told
+        bool vanished = false; // QRESYNC: VANISHED instead of EXPUNGE
+        bool scan = true;      // scan the files first
+    };
+    // Bring the view in line with the index: EXPUNGE (or VANISHED),
+    // FETCH FLAGS and EXISTS/RECENT responses are appended to `out`.
+    Status refresh(MailboxIndex& idx, std::string& out, const Report& how);
+    // Drop the messages at these sequence numbers (ascending) from the
+    // view; returns their EXPUNGE responses (or one VANISHED).
+    std::string expunge(const std::vector<size_t>& seqs, bool vanished);
+    // "* 3 FETCH (UID 7 FLAGS (\Seen) MODSEQ (12))"
+    std::string flags_response(size_t seq, bool uid, bool modseq) const;
     // Sequence number (1-based) of a UID, or 0.
     size_t seq_of(int64_t uid) const;
     // The message file, wherever another Maildir tool moved it.

@@ -31,6 +31,50 @@ const std::vector<std::pair<std::string, std::string>> special_use = {
 
 bool is_name(const Value& v) { return v.kind != Value::Kind::list; }
 
+// A mod-sequence value (RFC 7162: 0 to 2^63-1); nullopt when malformed.
+std::optional<int64_t> mod_sequence(const Value& v) {
+    if (v.kind != Value::Kind::atom || v.text.empty() || v.text.size() > 19) return std::nullopt;
+    uint64_t n = 0;
+    for (char ch : v.text) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        n = n * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (n > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<int64_t>(n);
+}
+
+} // namespace
+
+// The parameters of SELECT (QRESYNC (...)). The sequence match data only
+// helps servers that forget expunges; ours keeps them all, so it is
+// checked and not needed.
+struct Qresync {
+    int64_t validity = 0, since = 0;
+    std::optional<SequenceSet> known; // the client's UIDs; all when absent
+};
+
+namespace {
+
+std::optional<Qresync> parse_qresync(const Value& p) {
+    auto& v = p.items;
+    if (v.size() < 2 || v.size() > 4) return std::nullopt;
+    auto validity = mod_sequence(v[0]), since = mod_sequence(v[1]);
+    if (!validity || !since || *validity == 0 || *since == 0 || *validity > UINT32_MAX) return std::nullopt;
+    Qresync q{*validity, *since, std::nullopt};
+    auto set_of = [](const Value& x) {
+        return x.kind == Value::Kind::atom ? parse_sequence_set(x.text) : Result<SequenceSet>(make_error(Errc::data, "x"));
+    };
+    if (v.size() >= 3) {
+        auto set = set_of(v[2]);
+        if (!set || set->saved) return std::nullopt;
+        q.known = *set;
+    }
+    if (v.size() == 4 && (v[3].kind != Value::Kind::list || v[3].items.size() != 2 ||
+                          !std::all_of(v[3].items.begin(), v[3].items.end(), [&](auto& x) { return bool(set_of(x)); })))
+        return std::nullopt;
+    return q;
+}
+
 // IMAP LIST pattern matching: '*' anything, '%' anything but '/'. By
 // dynamic programming (pattern x name), so that a pattern of many
 // wildcards costs no more than its length times the name's.
@@ -136,7 +180,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
-                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE";
+                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -166,7 +210,8 @@ void Session::fail(const Command& c, const Error& e) {
 
 void Session::sync_selected(bool allow_expunge) {
     std::string out;
-    if (Status st = sel_->refresh(*index_, out, allow_expunge); !st) log::error("imapd.refresh", st.error());
+    Selected::Report how{allow_expunge, condstore_, qresync_, true};
+    if (Status st = sel_->refresh(*index_, out, how); !st) log::error("imapd.refresh", st.error());
     io_.write(out);
 }
 
@@ -296,7 +341,16 @@ void Session::cmd_id(const Command& c) {
 
 void Session::cmd_enable(const Command& c) {
     if (c.args.empty()) return bad(c, "ENABLE needs capabilities");
-    io_.write("* ENABLED\r\n"); // none of ours needs enabling
+    std::string enabled;
+    for (auto& a : c.args) {
+        if (a.kind != Value::Kind::atom) return bad(c, "ENABLE takes capability names");
+        std::string cap = ascii_upper(a.text);
+        bool now = false;
+        if (cap == "CONDSTORE") now = !condstore_, condstore_ = true;
+        else if (cap == "QRESYNC") now = !qresync_, qresync_ = condstore_ = true;
+        if (now) enabled += " " + cap; // others are not ours to enable (RFC 5161)
+    }
+    io_.write("* ENABLED" + enabled + "\r\n");
     ok(c, "ENABLE completed");
 }
 
@@ -401,7 +455,26 @@ bool folder_exists(const std::string& root, const std::string& name) {
 } // namespace
 
 void Session::select(const Command& c, bool read_write) {
-    if (c.args.size() != 1) return bad(c, "SELECT mailbox");
+    if (c.args.empty() || c.args.size() > 2) return bad(c, "SELECT mailbox [(parameters)]");
+    // Parameters: (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids ...])).
+    std::optional<Qresync> qresync;
+    if (c.args.size() == 2) {
+        auto& params = c.args[1];
+        if (params.kind != Value::Kind::list) return bad(c, "SELECT parameters are a list");
+        for (size_t i = 0; i < params.items.size(); i++) {
+            if (params.items[i].is("CONDSTORE")) {
+                condstore_ = true;
+            } else if (params.items[i].is("QRESYNC") && i + 1 < params.items.size() &&
+                       params.items[i + 1].kind == Value::Kind::list) {
+                if (!qresync_) return bad(c, "QRESYNC must be enabled first (ENABLE QRESYNC)");
+                qresync = parse_qresync(params.items[++i]);
+                if (!qresync) return bad(c, "QRESYNC (uidvalidity modseq [known-uids [(sequences uids)]])");
+            } else {
+                return bad(c, "unknown SELECT parameter");
+            }
+        }
+    }
+    if (sel_) io_.write("* OK [CLOSED] previous mailbox closed\r\n"); // RFC 7162 3.2.11
     sel_.reset(); // a failed SELECT leaves the session unselected (RFC 3501 6.3.1)
     state_ = State::authenticated;
     auto name = mailbox_arg(c, c.args[0]);
@@ -422,7 +495,27 @@ void Session::select(const Command& c, bool read_write) {
     if (unseen) io_.write(fmt::format("* OK [UNSEEN {}] first unseen\r\n", unseen));
     io_.write(fmt::format("* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n",
                           sel_->state.uidvalidity, sel_->state.uidnext));
+    io_.write(fmt::format("* OK [HIGHESTMODSEQ {}] modification sequences kept\r\n", sel_->state.highestmodseq));
+    if (qresync)
+        if (Status st = qresync_report(*qresync); !st) return fail(c, st.error());
     ok(c, read_write ? "[READ-WRITE] SELECT completed" : "[READ-ONLY] EXAMINE completed");
+}
+
+// SELECT ... (QRESYNC ...) once the mailbox is open: what changed since
+// the client's MODSEQ, as VANISHED (EARLIER) and FETCH (RFC 7162 3.2.5).
+Status Session::qresync_report(const Qresync& q) {
+    if (q.validity != sel_->state.uidvalidity) return {}; // nothing the client knows is valid
+    auto largest = static_cast<uint32_t>(sel_->state.uidnext - 1);
+    auto in_known = [&](int64_t uid) { return !q.known || q.known->contains(static_cast<uint32_t>(uid), largest); };
+    auto gone = index_->expunged_since(sel_->state.id, q.since);
+    if (!gone) return gone.error();
+    std::vector<int64_t> vanished;
+    for (int64_t uid : *gone)
+        if (in_known(uid)) vanished.push_back(uid);
+    if (!vanished.empty()) io_.write("* VANISHED (EARLIER) " + uid_set(vanished) + "\r\n");
+    for (size_t i = 0; i < sel_->msgs.size(); i++)
+        if (sel_->msgs[i].modseq > q.since && in_known(sel_->msgs[i].uid)) io_.write(sel_->flags_response(i + 1, true, true));
+    return {};
 }
 
 void Session::cmd_select(const Command& c) { select(c, true); }
@@ -618,6 +711,7 @@ void Session::cmd_status(const Command& c) {
         else if (k == "RECENT") v = st->int64(2);
         else if (k == "UIDNEXT") v = f->uidnext;
         else if (k == "UIDVALIDITY") v = f->uidvalidity;
+        else if (k == "HIGHESTMODSEQ") v = f->highestmodseq, condstore_ = true;
         else return bad(c, "unknown STATUS item " + k);
         out += (out.empty() ? "" : " ") + k + " " + std::to_string(v);
     }
@@ -734,8 +828,9 @@ Status Session::set_flags(Msg& m, const std::string& letters, const std::string&
     }
     m.flags = letters;
     m.keywords = keywords;
-    auto done = index_->set_flags(sel_->state.id, m.uid, m.subdir, letters, keywords);
-    if (!done) return done.error();
+    auto modseq = index_->set_flags(sel_->state.id, m.uid, m.subdir, letters, keywords);
+    if (!modseq) return modseq.error();
+    if (*modseq) m.modseq = *modseq;
     return {};
 }
 
@@ -756,16 +851,50 @@ bool sets_seen(const FetchItem& i) {
 } // namespace
 
 void Session::cmd_fetch(const Command& c) {
-    if (c.args.size() != 2) return bad(c, c.args.size() > 2 ? "FETCH modifiers are not supported" : "FETCH set items");
+    if (c.args.size() != 2 && c.args.size() != 3) return bad(c, "FETCH set items [(modifiers)]");
     std::vector<size_t> seqs;
     if (!resolve(c, c.args[0], c.uid, seqs)) return;
     auto items = parse_fetch_items(c.args[1]);
     if (!items) return bad(c, items.error().user);
     for (auto& i : *items)
-        if (i.kind == FetchItem::Kind::modseq || i.kind == FetchItem::Kind::binary || i.kind == FetchItem::Kind::binary_size)
+        if (i.kind == FetchItem::Kind::binary || i.kind == FetchItem::Kind::binary_size)
             return bad(c, "FETCH item not supported: " + i.name());
-    if (c.uid && std::none_of(items->begin(), items->end(), [](auto& i) { return i.kind == FetchItem::Kind::uid; }))
-        items->insert(items->begin(), FetchItem{FetchItem::Kind::uid, {}, false, std::nullopt});
+    auto has = [&](FetchItem::Kind k) { return std::any_of(items->begin(), items->end(), [&](auto& i) { return i.kind == k; }); };
+    // Modifiers (RFC 7162): (CHANGEDSINCE modseq [VANISHED])
+    std::optional<int64_t> since;
+    bool vanished = false;
+    if (c.args.size() == 3) {
+        auto& mods = c.args[2];
+        if (mods.kind != Value::Kind::list) return bad(c, "FETCH modifiers are a list");
+        for (size_t i = 0; i < mods.items.size(); i++) {
+            if (mods.items[i].is("CHANGEDSINCE") && i + 1 < mods.items.size() && !since) {
+                since = mod_sequence(mods.items[++i]);
+                if (!since) return bad(c, "CHANGEDSINCE takes a mod-sequence");
+            } else if (mods.items[i].is("VANISHED") && !vanished) {
+                vanished = true;
+            } else {
+                return bad(c, "unknown FETCH modifier");
+            }
+        }
+        if (vanished && (!c.uid || !qresync_ || !since))
+            return bad(c, "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC");
+    }
+    if (since || has(FetchItem::Kind::modseq)) condstore_ = true;
+    if (c.uid && !has(FetchItem::Kind::uid)) items->insert(items->begin(), FetchItem{FetchItem::Kind::uid, {}, false, std::nullopt});
+    if (since && !has(FetchItem::Kind::modseq)) items->push_back(FetchItem{FetchItem::Kind::modseq, {}, false, std::nullopt});
+    if (since) {
+        if (vanished) { // expunged UIDs of the set since then (RFC 7162 3.2.6)
+            auto set = parse_sequence_set(c.args[0].text);
+            auto gone = index_->expunged_since(sel_->state.id, *since);
+            if (!gone) return fail(c, gone.error());
+            std::vector<int64_t> uids;
+            auto largest = static_cast<uint32_t>(sel_->state.uidnext - 1);
+            for (int64_t u : *gone)
+                if (set && !set->saved && set->contains(static_cast<uint32_t>(u), largest)) uids.push_back(u);
+            if (!uids.empty()) io_.write("* VANISHED (EARLIER) " + uid_set(uids) + "\r\n");
+        }
+        std::erase_if(seqs, [&](size_t seq) { return sel_->msgs[seq - 1].modseq <= *since; });
+    }
     fetch(c, seqs, *items);
 }
 
@@ -773,6 +902,7 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
     bool cache = std::any_of(items.begin(), items.end(), needs_cache);
     bool seen = sel_->read_write && std::any_of(items.begin(), items.end(), sets_seen);
     bool flags_item = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::Kind::flags; });
+    bool modseq_item = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::Kind::modseq; });
     std::optional<Transaction> tx; // \Seen for many messages: one commit
     // In batches: the cache of 500 messages at a time, written out as it goes.
     constexpr size_t batch = 500;
@@ -823,6 +953,7 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
                 case K::envelope: line += "ENVELOPE " + row->envelope; break;
                 case K::body: line += "BODY " + row->body; break;
                 case K::bodystructure: line += "BODYSTRUCTURE " + row->bodystructure; break;
+                case K::modseq: line += fmt::format("MODSEQ ({})", m.modseq); break;
                 default:
                     if (!send_body(m, i, line)) stop = true;
                 }
@@ -830,6 +961,8 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
             }
             if (stop) continue;
             if (add_flags) sep(), line += "FLAGS " + flag_list(m);
+            // CONDSTORE: every FLAGS told goes with its MODSEQ
+            if (condstore_ && (add_flags || flags_item) && !modseq_item) sep(), line += fmt::format("MODSEQ ({})", m.modseq);
             io_.write(line + ")\r\n");
         }
         if (tx) {
@@ -885,10 +1018,20 @@ bool Session::send_body(const Msg& m, const FetchItem& item, std::string& line) 
 // ---- STORE ----------------------------------------------------------------
 
 void Session::cmd_store(const Command& c) {
-    if (c.args.size() < 3 || c.args[1].kind != Value::Kind::atom) return bad(c, "STORE set item flags");
+    // STORE set [(UNCHANGEDSINCE modseq)] item flags
+    std::vector<Value> args = c.args;
+    std::optional<int64_t> unchanged_since;
+    if (args.size() >= 2 && args[1].kind == Value::Kind::list) {
+        auto& mods = args[1].items;
+        if (mods.size() != 2 || !mods[0].is("UNCHANGEDSINCE") || !(unchanged_since = mod_sequence(mods[1])))
+            return bad(c, "STORE modifiers: (UNCHANGEDSINCE mod-sequence)");
+        args.erase(args.begin() + 1);
+        condstore_ = true;
+    }
+    if (args.size() < 3 || args[1].kind != Value::Kind::atom) return bad(c, "STORE set item flags");
     std::vector<size_t> seqs;
-    if (!resolve(c, c.args[0], c.uid, seqs)) return;
-    std::string item = ascii_upper(c.args[1].text);
+    if (!resolve(c, args[0], c.uid, seqs)) return;
+    std::string item = ascii_upper(args[1].text);
     bool silent = item.ends_with(".SILENT");
     if (silent) item.resize(item.size() - 7);
     char mode = item.starts_with("+") ? '+' : item.starts_with("-") ? '-' : '=';
@@ -896,14 +1039,14 @@ void Session::cmd_store(const Command& c) {
     if (item != "FLAGS") return bad(c, "STORE item must be FLAGS, +FLAGS or -FLAGS");
     if (!sel_->read_write) return no(c, "[READ-ONLY] mailbox is read-only");
     std::vector<std::string> given;
-    for (size_t i = 2; i < c.args.size(); i++) {
-        if (c.args[i].kind == Value::Kind::list) {
-            for (auto& v : c.args[i].items) {
+    for (size_t i = 2; i < args.size(); i++) {
+        if (args[i].kind == Value::Kind::list) {
+            for (auto& v : args[i].items) {
                 if (v.kind != Value::Kind::atom) return bad(c, "flags are atoms");
                 given.push_back(v.text);
             }
-        } else if (c.args[i].kind == Value::Kind::atom) {
-            given.push_back(c.args[i].text);
+        } else if (args[i].kind == Value::Kind::atom) {
+            given.push_back(args[i].text);
         } else {
             return bad(c, "flags are atoms");
         }
@@ -916,9 +1059,27 @@ void Session::cmd_store(const Command& c) {
     Transaction tx(index_->db());
     if (Status st = tx.begin(); !st) return fail(c, st.error());
     std::string out;
+    std::vector<int64_t> modified; // failed UNCHANGEDSINCE: sequence numbers, or UIDs for UID STORE
     for (size_t seq : seqs) {
         Msg& m = sel_->msgs[seq - 1];
         if (m.gone) continue;
+        // From the index under the write lock, not from this session's
+        // view: another session's change since then is kept, not undone.
+        auto current = index_->db().cached("SELECT flags, keywords, subdir, modseq FROM messages WHERE folder_id=? AND uid=?");
+        if (!current) return fail(c, current.error());
+        (*current)->bind(1, sel_->state.id).bind(2, m.uid);
+        auto row = (*current)->step();
+        if (!row) return fail(c, row.error());
+        if (!*row) continue; // expunged elsewhere
+        Stmt& cur = **current;
+        bool others = cur.text(0) != m.flags || cur.text(1) != m.keywords;
+        m.flags = cur.text(0), m.keywords = cur.text(1), m.subdir = cur.text(2);
+        int64_t modseq = cur.int64(3);
+        cur.reset();
+        if (unchanged_since && modseq > *unchanged_since) {
+            modified.push_back(c.uid ? m.uid : static_cast<int64_t>(seq));
+            continue;
+        }
         std::string nl = m.flags;
         std::vector<std::string> nk = split_keywords(m.keywords);
         if (mode == '=') {
@@ -939,14 +1100,18 @@ void Session::cmd_store(const Command& c) {
                                     }),
                      nk.end());
         }
+        m.modseq = modseq;
         Status st = set_flags(m, maildir::normalize_flags(nl), join_keywords(nk));
         if (!st && st.error().code != Errc::noinput) return fail(c, st.error());
-        if (!silent && st)
-            out += fmt::format("* {} FETCH (FLAGS {}{})\r\n", seq, flag_list(m),
-                               c.uid ? fmt::format(" UID {}", m.uid) : std::string());
+        if (!st) continue;
+        bool changed = m.modseq != modseq;
+        if (!silent || others) out += sel_->flags_response(seq, c.uid, condstore_);
+        else if (condstore_ && changed) // .SILENT still tells the new MODSEQ
+            out += fmt::format("* {} FETCH ({}MODSEQ ({}))\r\n", seq, c.uid ? fmt::format("UID {} ", m.uid) : "", m.modseq);
     }
     if (Status st = tx.commit(); !st) return fail(c, st.error());
     io_.write(out);
+    if (!modified.empty()) return ok(c, fmt::format("[MODIFIED {}] conditional STORE failed for some messages", uid_set(modified)));
     ok(c, c.uid ? "UID STORE completed" : "STORE completed");
 }
 
@@ -976,9 +1141,10 @@ void Session::cmd_expunge(const Command& c) {
         (void)fsync_dir(sel_->dir + "/cur");
         if (Status st = index_->remove(sel_->state.id, uids); !st) return fail(c, st.error());
     }
-    for (size_t k = seqs.size(); k-- > 0;) {
-        io_.write(fmt::format("* {} EXPUNGE\r\n", seqs[k]));
-        sel_->msgs.erase(sel_->msgs.begin() + static_cast<long>(seqs[k] - 1));
+    io_.write(sel_->expunge(seqs, qresync_));
+    if (condstore_) { // the new HIGHESTMODSEQ in the tagged OK (RFC 7162)
+        auto f = index_->find_folder(sel_->name);
+        if (f && *f) return ok(c, fmt::format("[HIGHESTMODSEQ {}] EXPUNGE completed", (*f)->highestmodseq));
     }
     ok(c, "EXPUNGE completed");
 }
@@ -1063,12 +1229,10 @@ void Session::copy(const Command& c, bool move) {
     (void)fsync_dir(sel_->dir + "/new");
     if (Status st = index_->remove(sel_->state.id, src_uids); !st) return fail(c, st.error());
     if (!code.empty()) io_.write("* OK " + code + "moved\r\n");
-    for (size_t k = src_uids.size(); k-- > 0;) {
-        size_t seq = sel_->seq_of(src_uids[k]);
-        if (!seq) continue;
-        io_.write(fmt::format("* {} EXPUNGE\r\n", seq));
-        sel_->msgs.erase(sel_->msgs.begin() + static_cast<long>(seq - 1));
-    }
+    std::vector<size_t> moved;
+    for (int64_t uid : src_uids)
+        if (size_t seq = sel_->seq_of(uid)) moved.push_back(seq);
+    io_.write(sel_->expunge(moved, qresync_));
     ok(c, "MOVE completed");
 }
 
@@ -1133,7 +1297,7 @@ bool eval(const SearchKey& k, const Msg& m, size_t seq, size_t count, const Sear
     }
     case O::sequence: return k.set.contains(static_cast<uint32_t>(seq), static_cast<uint32_t>(count));
     case O::uid: return false; // resolved by the caller (needs the largest UID)
-    case O::modseq: return false;
+    case O::modseq: return m.modseq >= k.number;
     }
     return false;
 }
@@ -1238,7 +1402,8 @@ void Session::cmd_search(const Command& c) {
         if (p.error().user.starts_with("[BADCHARSET")) return no(c, p.error().user);
         return bad(c, p.error().user);
     }
-    if (uses(p->root, SearchKey::Op::modseq)) return bad(c, "MODSEQ is not supported");
+    bool modseq = uses(p->root, SearchKey::Op::modseq);
+    if (modseq) condstore_ = true;
     auto found = search(*p);
     if (!found) return fail(c, found.error());
     std::vector<int64_t> values;
@@ -1248,9 +1413,14 @@ void Session::cmd_search(const Command& c) {
         saved_.clear();
         for (size_t seq : *found) saved_.push_back(sel_->msgs[seq - 1].uid);
     }
+    // With a MODSEQ key, the highest MODSEQ of the messages found (RFC 7162 3.1.5).
+    int64_t highest = 0;
+    for (size_t seq : *found) highest = std::max(highest, sel_->msgs[seq - 1].modseq);
+    std::string modseq_text = modseq && highest ? fmt::format("MODSEQ {}", highest) : "";
     if (!p->esearch) {
         std::string out = "* SEARCH";
         for (int64_t v : values) out += " " + std::to_string(v);
+        if (!modseq_text.empty()) out += " (" + modseq_text + ")";
         io_.write(out + "\r\n");
         return ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
     }
@@ -1265,6 +1435,7 @@ void Session::cmd_search(const Command& c) {
         else if (w == "COUNT") out += fmt::format(" COUNT {}", values.size());
         else if (w == "ALL") out += " ALL " + uid_set(values);
     }
+    if (!modseq_text.empty()) out += " " + modseq_text;
     io_.write(out + "\r\n");
     ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
 }

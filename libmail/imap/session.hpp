@@ -58,6 +58,7 @@ class Session {
     std::optional<std::string> mailbox_arg(const Command& c, const Value& v); // NO/BAD sent when nullopt
     void login(const Command& c, const std::string& user, const std::string& password);
     void select(const Command& c, bool read_write);
+    Status qresync_report(const struct Qresync& q);
     Status set_flags(Msg& m, const std::string& letters, const std::string& keywords);
     void fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items);
     bool send_body(const Msg& m, const FetchItem& item, std::string& line);
@@ -113,6 +114,8 @@ class Session {
     std::optional<MailboxIndex> index_;
     std::optional<Selected> sel_;
     std::vector<int64_t> saved_; // SEARCH RETURN (SAVE) result, as UIDs
+    bool condstore_ = false;     // RFC 7162: MODSEQ in FETCH responses (enabled by its first use)
+    bool qresync_ = false;       // RFC 7162: VANISHED instead of EXPUNGE (ENABLE QRESYNC)
     int errors_ = 0;
 };
 

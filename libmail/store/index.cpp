@@ -17,7 +17,7 @@ namespace mail {
 
 namespace {
 
-constexpr int index_version = 2;
+constexpr int index_version = 3;
 constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
 
 const char* schema_v1 = R"(
@@ -76,6 +76,19 @@ CREATE TABLE fields(
   PRIMARY KEY(folder_id, uid));
 ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
 PRAGMA user_version=2;
+)";
+
+// Version 3: the expunge log of CONDSTORE/QRESYNC (RFC 7162): the UID and
+// MODSEQ of every message removed, so that a client can be told which of
+// the UIDs it knows vanished since its last MODSEQ. A MODSEQ is never 0.
+const char* schema_v3 = R"(
+CREATE TABLE expunged(
+  folder_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
+UPDATE folders SET highestmodseq=1 WHERE highestmodseq=0;
+PRAGMA user_version=3;
 )";
 
 int64_t mtime_ns(const struct stat& st) {
@@ -162,8 +175,12 @@ Result<int64_t> insert_file(Db& db, FolderState& f, const NewFile& n) {
     return *uid;
 }
 
-// A message's rows: control data and every cache.
-Status delete_row(Db& db, int64_t folder_id, int64_t uid) {
+// A message's rows: control data and every cache; the expunge log
+// remembers it with `modseq`.
+Status delete_row(Db& db, int64_t folder_id, int64_t uid, int64_t modseq) {
+    auto log = db.cached("INSERT OR REPLACE INTO expunged VALUES(?,?,?)");
+    if (!log) return log.error();
+    MAIL_TRY((*log)->bind(1, folder_id).bind(2, uid).bind(3, modseq).run());
     for (const char* sql : {"DELETE FROM messages WHERE folder_id=?1 AND uid=?2",
                             "DELETE FROM cache WHERE folder_id=?1 AND uid=?2",
                             "DELETE FROM imap WHERE folder_id=?1 AND uid=?2",
@@ -175,6 +192,19 @@ Status delete_row(Db& db, int64_t folder_id, int64_t uid) {
         MAIL_TRY(st->run());
     }
     return {};
+}
+
+// Bump the folder's HIGHESTMODSEQ and return it (in the caller's transaction).
+Result<int64_t> next_modseq(Db& db, int64_t folder_id) {
+    auto st = db.prepare("UPDATE folders SET highestmodseq=highestmodseq+1 WHERE id=? RETURNING highestmodseq");
+    if (!st) return st.error();
+    st->bind(1, folder_id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Errc::tempfail, "database error", "folder row vanished");
+    int64_t v = st->int64(0);
+    MAIL_TRY(st->run()); // finish the statement
+    return v;
 }
 
 } // namespace
@@ -218,6 +248,7 @@ Status MailboxIndex::migrate() {
     int now = db_.user_version(); // re-read under the lock
     if (now == 0) MAIL_TRY(db_.exec(schema_v1));
     if (now < 2) MAIL_TRY(db_.exec(schema_v2));
+    if (now < 3) MAIL_TRY(db_.exec(schema_v3));
     return tx.commit();
 }
 
@@ -232,10 +263,16 @@ Result<FolderState> MailboxIndex::folder(std::string_view name) {
         if (!row) return row.error();
         if (*row)
             return FolderState{st->int64(0), canon, st->int64(1), st->int64(2), st->int64(3)};
-        auto ins = db_.prepare("INSERT OR IGNORE INTO folders(name, uidvalidity) VALUES(?,?)");
+        auto ins = db_.prepare(
+            "INSERT OR IGNORE INTO folders(name, uidvalidity, highestmodseq) VALUES(?,?,1)");
         if (!ins) return ins.error();
         ins->bind(1, canon).bind(2, static_cast<int64_t>(time(nullptr)));
         MAIL_TRY(ins->run());
+        if (db_.changes() > 0) { // a reused id must not inherit an old expunge log
+            auto clean = db_.prepare("DELETE FROM expunged WHERE folder_id=?");
+            if (!clean) return clean.error();
+            MAIL_TRY(clean->bind(1, db_.last_insert_id()).run());
+        }
     }
     return make_error(Errc::tempfail, "database error", "folder row vanished: " + canon);
 }
@@ -370,8 +407,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     for (auto& m : *indexed) {
         auto it = files->find(m.base);
         if (it == files->end()) {
-            MAIL_TRY(delete_row(db_, f->id, m.uid));
-            f->highestmodseq++; // sessions notice the expunge by the MODSEQ
+            MAIL_TRY(delete_row(db_, f->id, m.uid, ++f->highestmodseq));
             rep.removed++;
         } else if (it->second.subdir != m.subdir || it->second.flags != m.flags) {
             auto up = db_.prepare(
@@ -414,7 +450,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     return rep;
 }
 
-Result<bool> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
+Result<int64_t> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
                                      std::string_view flags, std::string_view keywords) {
     // Inside the caller's transaction when it has one (a batch).
     std::optional<Transaction> tx;
@@ -422,18 +458,16 @@ Result<bool> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::string
         tx.emplace(db_);
         MAIL_TRY(tx->begin());
     }
-    auto up = db_.prepare("UPDATE folders SET highestmodseq=highestmodseq+1 WHERE id=?");
-    if (!up) return up.error();
-    MAIL_TRY(up->bind(1, folder_id).run());
-    auto st = db_.prepare("UPDATE messages SET subdir=?, flags=?, keywords=?, modseq="
-                          "(SELECT highestmodseq FROM folders WHERE id=?4) "
-                          "WHERE folder_id=?4 AND uid=?5");
+    auto modseq = next_modseq(db_, folder_id);
+    if (!modseq) return modseq.error();
+    auto st = db_.prepare("UPDATE messages SET subdir=?, flags=?, keywords=?, modseq=? "
+                          "WHERE folder_id=? AND uid=?");
     if (!st) return st.error();
-    st->bind(1, subdir).bind(2, flags).bind(3, keywords).bind(4, folder_id).bind(5, uid);
+    st->bind(1, subdir).bind(2, flags).bind(3, keywords).bind(4, *modseq).bind(5, folder_id).bind(6, uid);
     MAIL_TRY(st->run());
-    if (db_.changes() == 0) return false; // rolled back (or left to the caller's)
+    if (db_.changes() == 0) return int64_t{0}; // rolled back (or left to the caller's)
     if (tx) MAIL_TRY(tx->commit());
-    return true;
+    return *modseq;
 }
 
 Status MailboxIndex::remove(int64_t folder_id, const std::vector<int64_t>& uids) {
@@ -444,10 +478,9 @@ Status MailboxIndex::remove(int64_t folder_id, const std::vector<int64_t>& uids)
         tx.emplace(db_);
         MAIL_TRY(tx->begin());
     }
-    for (int64_t uid : uids) MAIL_TRY(delete_row(db_, folder_id, uid));
-    auto up = db_.prepare("UPDATE folders SET highestmodseq=highestmodseq+1 WHERE id=?");
-    if (!up) return up.error();
-    MAIL_TRY(up->bind(1, folder_id).run());
+    auto modseq = next_modseq(db_, folder_id);
+    if (!modseq) return modseq.error();
+    for (int64_t uid : uids) MAIL_TRY(delete_row(db_, folder_id, uid, *modseq));
     return tx ? tx->commit() : Status{};
 }
 
@@ -488,7 +521,7 @@ Status MailboxIndex::drop_folder(std::string_view name) {
     MAIL_TRY(tx.begin());
     for (const char* sql : {"DELETE FROM text WHERE rowid >= (?1 << 32) AND rowid < ((?1 + 1) << 32)",
                             "DELETE FROM imap WHERE folder_id=?1", "DELETE FROM cache WHERE folder_id=?1",
-                            "DELETE FROM fields WHERE folder_id=?1",
+                            "DELETE FROM fields WHERE folder_id=?1", "DELETE FROM expunged WHERE folder_id=?1",
                             "DELETE FROM messages WHERE folder_id=?1", "DELETE FROM folders WHERE id=?1"}) {
         auto st = db_.prepare(sql);
         if (!st) return st.error();
@@ -503,6 +536,19 @@ Status MailboxIndex::subscribe(std::string_view name, bool on) {
     auto st = db_.prepare("UPDATE folders SET subscribed=? WHERE id=?");
     if (!st) return st.error();
     return st->bind(1, on ? 1 : 0).bind(2, f->id).run();
+}
+
+Result<std::vector<int64_t>> MailboxIndex::expunged_since(int64_t folder_id, int64_t modseq) {
+    auto st = db_.prepare("SELECT uid FROM expunged WHERE folder_id=? AND modseq>? ORDER BY uid");
+    if (!st) return st.error();
+    st->bind(1, folder_id).bind(2, modseq);
+    std::vector<int64_t> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.push_back(st->int64(0));
+    }
 }
 
 Result<std::vector<std::string>> MailboxIndex::subscriptions() {

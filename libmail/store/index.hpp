@@ -1,10 +1,12 @@
-// index.sqlite, one per mailbox. Format version 2 (PRAGMA user_version):
+// index.sqlite, one per mailbox. Format version 3 (PRAGMA user_version):
 //   folders   control data: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and the
 //             mtimes of new/ and cur/ at the last full scan
 //   messages  control data: UID <-> file base name, location, flags,
 //             keywords, MODSEQ, internal date, size
 //   cache     rebuildable: header fields parsed from the file
 //   imap, text  rebuildable: what mail-imapd sends and searches (version 2)
+//   expunged  the UID and MODSEQ of every removed message (version 3), for
+//             CONDSTORE/QRESYNC clients; every removal bumps HIGHESTMODSEQ
 // The files are the truth: scan() brings the index in line with them, so
 // deleting the cache table (or the whole file) loses no mail; the latter
 // only gives new UIDs. Control writes run with synchronous=FULL.
@@ -77,8 +79,8 @@ class MailboxIndex {
     Status add_delivered(std::string_view folder, const std::vector<NewFile>& files,
                          std::vector<int64_t>* uids = nullptr);
     // A message's new place and flags (renamed by this process), with the
-    // next MODSEQ; false when the index no longer has it.
-    Result<bool> set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
+    // next MODSEQ, which it returns; 0 when the index no longer has it.
+    Result<int64_t> set_flags(int64_t folder_id, int64_t uid, std::string_view subdir,
                            std::string_view flags, std::string_view keywords);
     // Messages whose files this process removed (or moved away).
     Status remove(int64_t folder_id, const std::vector<int64_t>& uids);
@@ -89,6 +91,8 @@ class MailboxIndex {
     Status drop_folder(std::string_view name);
     Status subscribe(std::string_view name, bool on);
     Result<std::vector<std::string>> subscriptions();
+    // UIDs removed from a folder with a MODSEQ above `modseq`, in order.
+    Result<std::vector<int64_t>> expunged_since(int64_t folder_id, int64_t modseq);
     // Bring one folder in line with its files; `force` ignores the mtimes.
     Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);

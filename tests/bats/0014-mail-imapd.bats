@@ -52,6 +52,14 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "UIDS 1 3 4 5"
 }
 
+@test "CONDSTORE and QRESYNC: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, VANISHED, SELECT (QRESYNC ...)" {
+	serve
+	run python3 "$CLIENTS/imap_qresync.py" $P alice@example.test pw-alice "$MAIL/alice"
+	echo "$output"
+	assert_success
+	assert_output --partial "QRESYNC OK"
+}
+
 @test "files renamed by mblaze and mv are picked up, UIDs unchanged; mblaze sees what IMAP changed" {
 	serve
 	uids() { python3 - "$P" <<'PY'

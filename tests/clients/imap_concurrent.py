@@ -5,37 +5,14 @@ during a FETCH, STORE or SEARCH (only EXISTS and FETCH FLAGS then), and is
 announced at the next NOOP; both end agreeing on sequence numbers and
 UIDs (printed as "UIDS ..." for the caller to check).
 Usage: imap_concurrent.py PORT USER PASSWORD"""
-import imaplib
 import sys
+
+from imapraw import check, raw, session
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
 
-def check(cond, what):
-    if not cond:
-        sys.exit(f"FAIL: {what}")
-    print(f"ok: {what}")
-
-
-def session():
-    M = imaplib.IMAP4("127.0.0.1", port)
-    M.login(user, password)
-    return M
-
-
-def untagged(M, tag_line_cmd):
-    """Send a raw command; return its untagged lines and its tagged line."""
-    tag = M._new_tag()
-    M.send(tag + b" " + tag_line_cmd + b"\r\n")
-    lines = []
-    while True:
-        line = M.readline()
-        if line.startswith(tag):
-            return lines, line
-        lines.append(line.rstrip(b"\r\n"))
-
-
-A, B = session(), session()
+A, B = session(port, user, password), session(port, user, password)
 count = int(A.select("INBOX")[1][0])
 check(int(B.select("INBOX")[1][0]) == count, f"both sessions see {count} messages")
 uid_a = A.fetch("1:*", "(UID)")[1]
@@ -43,21 +20,21 @@ uid_a = A.fetch("1:*", "(UID)")[1]
 # B flags message 1 and deletes message 2; A is told at NOOP.
 B.store("1", "+FLAGS", "\\Flagged")
 B.store("2", "+FLAGS", "\\Deleted")
-lines, _ = untagged(A, b"NOOP")
-check(any(l.startswith(b"* 1 FETCH") and b"\\Flagged" in l for l in lines), "A sees B's \\Flagged at NOOP")
+lines, _ = raw(A, "NOOP")
+check(any(l.startswith("* 1 FETCH") and "\\Flagged" in l for l in lines), "A sees B's \\Flagged at NOOP")
 B.expunge()
-lines, _ = untagged(A, b"FETCH 1:* (FLAGS)")
-check(not any(b"EXPUNGE" in l for l in lines), "no EXPUNGE during FETCH")
-check(sum(1 for l in lines if b" FETCH " in l) == count, "FETCH still answers for every message A knows")
-lines, _ = untagged(A, b"SEARCH ALL")
-check(not any(b"EXPUNGE" in l for l in lines), "no EXPUNGE during SEARCH")
-lines, _ = untagged(A, b"NOOP")
-check(b"* 2 EXPUNGE" in lines, "A gets * 2 EXPUNGE at NOOP")
+lines, _ = raw(A, "FETCH 1:* (FLAGS)")
+check(not any("EXPUNGE" in l for l in lines), "no EXPUNGE during FETCH")
+check(sum(1 for l in lines if " FETCH " in l) == count, "FETCH still answers for every message A knows")
+lines, _ = raw(A, "SEARCH ALL")
+check(not any("EXPUNGE" in l for l in lines), "no EXPUNGE during SEARCH")
+lines, _ = raw(A, "NOOP")
+check("* 2 EXPUNGE" in lines, "A gets * 2 EXPUNGE at NOOP")
 
 # B appends; A learns EXISTS even in a FETCH.
 B.append("INBOX", None, None, b"Subject: from B\r\n\r\nhello\r\n")
-lines, _ = untagged(A, b"FETCH 1 (UID)")
-check(f"* {count} EXISTS".encode() in lines, "A sees the new message as EXISTS during FETCH")
+lines, _ = raw(A, "FETCH 1 (UID)")
+check(f"* {count} EXISTS" in lines, "A sees the new message as EXISTS during FETCH")
 uids_a = A.fetch("1:*", "(UID)")[1]
 uids_b = B.fetch("1:*", "(UID)")[1]
 check(uids_a == uids_b, "both sessions agree on sequence numbers and UIDs")

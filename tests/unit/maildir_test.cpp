@@ -101,6 +101,60 @@ TEST_F(StoreTest, DeliverIndexAndScan) {
     EXPECT_EQ(*idx->total_size(), 20 + 6);
 }
 
+TEST_F(StoreTest, ModseqsAndExpungeLog) {
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(idx);
+    auto f = idx->folder("INBOX");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->highestmodseq, 1); // never 0 (RFC 7162 wants a positive HIGHESTMODSEQ)
+    for (const char* s : {"A: 1\n\n", "A: 2\n\n", "A: 3\n\n"}) {
+        auto name = maildir::deliver(root_, "h", {s});
+        ASSERT_TRUE(name);
+        ASSERT_TRUE(idx->add_delivered("INBOX", *name, 6, 1, {}));
+    }
+    auto msgs = idx->messages("INBOX");
+    ASSERT_EQ(msgs->size(), 3u);
+    EXPECT_EQ((*msgs)[2].modseq, 4);
+    // A flag change gets the next MODSEQ, and says which.
+    auto m = idx->set_flags(idx->folder("INBOX")->id, 1, "new", "", "$Label");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, 5);
+    EXPECT_EQ(*idx->set_flags(idx->folder("INBOX")->id, 99, "new", "", ""), 0); // no such UID
+    // Removals are logged with their MODSEQ: by this process, and by a scan.
+    fs::remove(root_ + "/new/" + (*msgs)[1].base);
+    ASSERT_TRUE(idx->remove(idx->folder("INBOX")->id, {2}));
+    fs::remove(root_ + "/new/" + (*msgs)[2].base);
+    ASSERT_TRUE(idx->scan("INBOX", true));
+    auto id = idx->folder("INBOX")->id;
+    EXPECT_EQ(*idx->expunged_since(id, 0), (std::vector<int64_t>{2, 3}));
+    int64_t top = idx->folder("INBOX")->highestmodseq;
+    EXPECT_EQ(*idx->expunged_since(id, top - 1), (std::vector<int64_t>{3}));
+    EXPECT_TRUE(idx->expunged_since(id, top)->empty());
+    // A dropped folder takes its log along; a new one starts clean.
+    ASSERT_TRUE(fs::create_directories(root_ + "/.Work/cur"));
+    auto w = idx->folder("Work");
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(idx->drop_folder("Work"));
+    auto again = idx->folder("Work");
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(idx->expunged_since(again->id, 0)->empty());
+}
+
+TEST_F(StoreTest, IndexVersion2IsMigrated) {
+    {
+        auto idx = MailboxIndex::open(root_);
+        ASSERT_TRUE(idx);
+        ASSERT_TRUE(idx->folder("INBOX"));
+        // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
+        ASSERT_TRUE(idx->db().exec("DROP TABLE expunged; UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
+    }
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->db().user_version(), 3);
+    EXPECT_EQ(idx->folder("INBOX")->highestmodseq, 1);
+    EXPECT_TRUE(idx->expunged_since(idx->folder("INBOX")->id, 0)->empty());
+}
+
 TEST_F(StoreTest, FileInCurWithoutInfoIsIndexed) {
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(durable_write(root_ + "/tmp/x", root_ + "/cur/5.bare", {"A: b\n\n"}));
