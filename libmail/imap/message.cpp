@@ -189,15 +189,22 @@ std::optional<std::string> binary_text(std::string_view msg, const Section& s, b
     std::string storage;
     auto text = section_text(msg, s, storage);
     if (!text) return std::nullopt;
-    if (s.part.empty()) return std::string(*text);
-    auto found = find_part(msg, s.part);
-    Header h = header_of(found->entity);
-    std::string cte = ascii_lower(unfold(h.get("Content-Transfer-Encoding").value_or("7bit")));
+    std::string cte = "7bit"; // the whole message: as it is
+    if (!s.part.empty()) {
+        auto found = find_part(msg, s.part);
+        cte = ascii_lower(unfold(header_of(found->entity).get("Content-Transfer-Encoding").value_or("7bit")));
+    }
     if (cte == "base64") return mime::base64_decode_body(*text);
-    if (cte == "quoted-printable") return mime::qp_decode(*text);
-    if (cte == "7bit" || cte == "8bit" || cte == "binary") return std::string(*text);
-    unknown_cte = true;
-    return std::nullopt;
+    if (cte != "quoted-printable" && cte != "7bit" && cte != "8bit" && cte != "binary") {
+        unknown_cte = true;
+        return std::nullopt;
+    }
+    // The canonical form has CRLF line ends; quoted-printable is decoded
+    // from it, so that an encoded =0A stays a bare LF.
+    std::string crlf;
+    bool cr = false;
+    append_crlf(*text, crlf, cr);
+    return cte == "quoted-printable" ? mime::qp_decode(crlf) : crlf;
 }
 
 CacheRow cache_row(std::string_view msg) {

@@ -180,7 +180,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
-                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC";
+                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -289,10 +289,10 @@ bool Session::read_command(std::string& wire) {
         if (lit.size < 0) return true;
         // Is this literal an APPEND's message? (The mailbox name may be a
         // literal too: then there is no argument yet.)
-        std::string head = wire.substr(0, wire.rfind('{'));
+        std::string head = wire.substr(0, wire.size() - 2 - (line.size() - lit.start));
         auto parsed = parse_command(head + "\r\n");
         if (auto* c = std::get_if<Command>(&parsed); c && c->name == "APPEND" && !c->uid && !c->args.empty()) {
-            append_message(*c, lit.size, lit.non_sync);
+            append_message(*c, lit);
             wire.clear();
             return state_ != State::logout;
         }
@@ -856,9 +856,6 @@ void Session::cmd_fetch(const Command& c) {
     if (!resolve(c, c.args[0], c.uid, seqs)) return;
     auto items = parse_fetch_items(c.args[1]);
     if (!items) return bad(c, items.error().user);
-    for (auto& i : *items)
-        if (i.kind == FetchItem::Kind::binary || i.kind == FetchItem::Kind::binary_size)
-            return bad(c, "FETCH item not supported: " + i.name());
     auto has = [&](FetchItem::Kind k) { return std::any_of(items->begin(), items->end(), [&](auto& i) { return i.kind == k; }); };
     // Modifiers (RFC 7162): (CHANGEDSINCE modseq [VANISHED])
     std::optional<int64_t> since;
@@ -971,6 +968,10 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
         }
         if (!io_.flush()) return void(state_ = State::logout);
     }
+    if (unknown_cte_) {
+        unknown_cte_ = false;
+        return no(c, "[UNKNOWN-CTE] a part's content-transfer-encoding is unknown: fetch it with BODY[]");
+    }
     ok(c, c.uid ? "UID FETCH completed" : "FETCH completed");
 }
 
@@ -984,6 +985,21 @@ bool Session::send_body(const Msg& m, const FetchItem& item, std::string& line) 
     Section s = item.section;
     using K = FetchItem::Kind;
     std::string name = item.name();
+    if (item.kind == K::binary || item.kind == K::binary_size) {
+        // BINARY (RFC 3516): the part with its transfer encoding undone,
+        // decoded in memory (a part is bounded by the message size limit).
+        bool unknown = false;
+        auto data = binary_text(map->view(), s, unknown);
+        if (unknown) return unknown_cte_ = true, false;
+        if (item.kind == K::binary_size) return line += fmt::format("{} {}", name, data ? data->size() : 0), true;
+        if (!data) return line += name + " NIL", true;
+        std::string_view d = *data;
+        if (item.partial) d = d.substr(std::min<uint64_t>(item.partial->first, d.size()), item.partial->second);
+        bool nul = d.find('\0') != std::string_view::npos;
+        line += fmt::format("{} {}{{{}}}\r\n", name, nul ? "~" : "", d.size());
+        line += d;
+        return true;
+    }
     if (item.kind == K::rfc822_header) s.text = "HEADER";
     if (item.kind == K::rfc822_text) s.text = "TEXT";
     std::string storage;
@@ -1442,7 +1458,9 @@ void Session::cmd_search(const Command& c) {
 
 // ---- APPEND ----------------------------------------------------------------------
 
-void Session::append_message(const Command& c, int64_t size, bool non_sync) {
+void Session::append_message(const Command& c, LiteralMark lit) {
+    int64_t size = lit.size;
+    bool non_sync = lit.non_sync, binary = lit.binary;
     // `c` is the command up to its first message literal; more messages
     // (MULTIAPPEND) follow each literal on the same line.
     if (state_ == State::not_authenticated) {
@@ -1520,6 +1538,9 @@ void Session::append_message(const Command& c, int64_t size, bool non_sync) {
         net::set_deadline(idle_timeout);
         uint64_t left = static_cast<uint64_t>(size);
         bool cr = false, write_failed = false;
+        // literal8 (BINARY): kept only when the store's LF form gives the
+        // same bytes back: no NUL, no bare CR or LF.
+        bool lossy = false;
         std::string chunk, head_bytes;
         while (left > 0) {
             if (io_.buffered().empty() && !io_.fill()) return void(state_ = State::logout);
@@ -1528,17 +1549,27 @@ void Session::append_message(const Command& c, int64_t size, bool non_sync) {
             chunk.clear();
             for (size_t k = 0; k < n; k++) {
                 char ch = b[k];
+                if (binary) lossy = lossy || ch == 0 || (cr && ch != '\n') || (!cr && ch == '\n');
                 if (cr && ch != '\n') chunk += '\r';
                 cr = ch == '\r';
                 if (!cr) chunk += ch;
             }
             io_.consume(n);
             left -= n;
-            if (left == 0 && cr) chunk += '\r';
+            if (left == 0 && cr) chunk += '\r', lossy = lossy || binary;
             if (head_bytes.size() < 65536) head_bytes.append(chunk.substr(0, 65536 - head_bytes.size()));
             if (!write_failed) write_failed = !file->write(chunk);
         }
         if (write_failed) return fail_now("NO", "[UNAVAILABLE] temporary problem writing the message", false);
+        if (lossy) {
+            // The rest of the command is not read: a sync literal after this
+            // one is refused by this answer; a non-sync one cannot be skipped.
+            std::string rest;
+            if (io_.read_line(rest, max_command) != net::Stream::Line::ok) return void(state_ = State::logout);
+            non_sync = literal_at_end(rest).non_sync;
+            return fail_now("NO", "[UNKNOWN-CTE] binary content (NUL, bare CR or LF) cannot be stored here; "
+                                  "send it with a content-transfer-encoding", true);
+        }
         file->set_mtime(date);
         Staged s{std::move(*file), "", letters, join_keywords(keywords), date, 0, cache_fields(head_bytes)};
         s.size = s.file.size();
@@ -1548,15 +1579,16 @@ void Session::append_message(const Command& c, int64_t size, bool non_sync) {
         std::string rest;
         if (io_.read_line(rest, max_command) != net::Stream::Line::ok) return void(state_ = State::logout);
         if (rest.empty()) break;
-        LiteralMark lit = literal_at_end(rest);
-        if (lit.size < 0) return fail_now("BAD", "APPEND: a message literal expected", false);
-        std::string before = rest.substr(0, rest.rfind('{'));
+        LiteralMark next = literal_at_end(rest);
+        if (next.size < 0) return fail_now("BAD", "APPEND: a message literal expected", false);
+        std::string before = rest.substr(0, next.start);
         size_t pos = 0;
         auto vals = parse_values(before + "\r\n", pos);
         if (!vals) return fail_now("BAD", vals.error().user, true);
         spec = std::move(*vals);
-        size = lit.size;
-        non_sync = lit.non_sync;
+        size = next.size;
+        non_sync = next.non_sync;
+        binary = next.binary;
     }
     // Commit point: every message synced and in new/ or cur/, then the
     // directories synced, then the index: only then the OK.

@@ -65,7 +65,7 @@ class Session {
     void copy(const Command& c, bool move);
     void subscribe(const Command& c, bool on);
     Result<std::vector<size_t>> search(struct SearchProgram& p);
-    void append_message(const Command& c, int64_t size, bool non_sync);
+    void append_message(const Command& c, LiteralMark lit);
 
     void cmd_capability(const Command& c);
     void cmd_noop(const Command& c);
@@ -117,6 +117,7 @@ class Session {
     bool condstore_ = false;     // RFC 7162: MODSEQ in FETCH responses (enabled by its first use)
     bool qresync_ = false;       // RFC 7162: VANISHED instead of EXPUNGE (ENABLE QRESYNC)
     int errors_ = 0;
+    bool unknown_cte_ = false; // FETCH BINARY met an unknown transfer encoding
 };
 
 } // namespace mail::imap

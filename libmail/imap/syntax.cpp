@@ -142,6 +142,8 @@ LiteralMark literal_at_end(std::string_view line) {
         n = n * 10 + (c - '0');
     }
     m.size = n;
+    m.binary = open > 0 && line[open - 1] == '~';
+    m.start = m.binary ? open - 1 : open;
     return m;
 }
 

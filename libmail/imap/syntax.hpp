@@ -36,6 +36,8 @@ Result<std::vector<Value>> parse_values(std::string_view wire, size_t& pos);
 struct LiteralMark {
     int64_t size = -1;
     bool non_sync = false;
+    bool binary = false; // literal8 "~{n}" (RFC 3516)
+    size_t start = 0;    // where the mark starts in the line
 };
 LiteralMark literal_at_end(std::string_view line);
 

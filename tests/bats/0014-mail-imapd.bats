@@ -60,6 +60,14 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "QRESYNC OK"
 }
 
+@test "BINARY: decoded parts, literal8, BINARY.SIZE, UNKNOWN-CTE; APPEND of a literal8" {
+	serve
+	run python3 "$CLIENTS/imap_binary.py" $P alice@example.test pw-alice
+	echo "$output"
+	assert_success
+	assert_output --partial "BINARY OK"
+}
+
 @test "files renamed by mblaze and mv are picked up, UIDs unchanged; mblaze sees what IMAP changed" {
 	serve
 	uids() { python3 - "$P" <<'PY'
