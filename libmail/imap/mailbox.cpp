@@ -289,6 +289,37 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
     return out;
 }
 
+Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, int budget_ms) {
+    auto st = idx.db().prepare("SELECT m.uid, m.base, m.subdir, m.flags FROM messages m LEFT JOIN imap i "
+                               "ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=? AND i.uid IS NULL");
+    if (!st) return st.error();
+    st->bind(1, folder_id);
+    Selected where; // only for find_path
+    where.dir = dir;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        where.msgs.push_back(Msg{st->int64(0), st->text(1), st->text(2), st->text(3), "", 0, 0, false, false});
+    }
+    if (where.msgs.empty()) return {};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+    Transaction tx(idx.db());
+    MAIL_TRY(tx.begin());
+    for (auto& m : where.msgs) {
+        if (std::chrono::steady_clock::now() > deadline) break;
+        auto fd = where.open_file(m);
+        if (!fd) {
+            if (fd.error().code == Errc::noinput) continue;
+            return fd.error();
+        }
+        auto map = MappedFile::open(fd->get(), m.base);
+        if (!map) return map.error();
+        MAIL_TRY(insert_cache_row(idx.db(), folder_id, m.uid, cache_row(map->view())));
+    }
+    return tx.commit();
+}
+
 Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content) {
     return insert_cache_row(db, folder_id, uid, cache_row(content));
 }

@@ -78,6 +78,9 @@ class Selected {
 // missing); messages whose file is gone are left out.
 Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
                                                const std::vector<const Msg*>& msgs);
+// Fill the cache rows of a folder's messages that have none (for STATUS
+// SIZE), for up to `budget_ms` milliseconds.
+Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, int budget_ms);
 // Store the cache row of a message just read (the index's new-file hook).
 Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content);
 // Lower case for case-insensitive SEARCH (towlower per code point, in

@@ -29,6 +29,10 @@ constexpr int any_state = 7, authed = 6, selected_only = 4;
 const std::vector<std::pair<std::string, std::string>> special_use = {
     {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"}, {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"}};
 
+// The special uses a folder can be created with (RFC 6154); \All and
+// \Flagged would be virtual folders, which the store has not.
+const char* const use_attributes[] = {"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"};
+
 bool is_name(const Value& v) { return v.kind != Value::Kind::list; }
 
 // A mod-sequence value (RFC 7162: 0 to 2^63-1); nullopt when malformed.
@@ -180,7 +184,8 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
-                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY";
+                       "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
+                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -522,7 +527,24 @@ void Session::cmd_select(const Command& c) { select(c, true); }
 void Session::cmd_examine(const Command& c) { select(c, false); }
 
 void Session::cmd_create(const Command& c) {
-    if (c.args.size() != 1) return bad(c, "CREATE mailbox");
+    // CREATE mailbox [(USE (\Sent ...))] (RFC 6154 CREATE-SPECIAL-USE)
+    std::string use;
+    if (c.args.size() == 2) {
+        auto& p = c.args[1];
+        if (p.kind != Value::Kind::list || p.items.size() != 2 || !p.items[0].is("USE") ||
+            p.items[1].kind != Value::Kind::list)
+            return bad(c, "CREATE mailbox [(USE (attributes))]");
+        for (auto& a : p.items[1].items) {
+            auto known = std::find_if(std::begin(use_attributes), std::end(use_attributes),
+                                      [&](const char* u) { return iequals(a.text, u); });
+            if (known == std::end(use_attributes))
+                return no(c, "[USEATTR] special use not supported here: " + a.text +
+                                 " (\\Archive \\Drafts \\Junk \\Sent \\Trash are)");
+            if (use.find(*known) == std::string::npos) use += (use.empty() ? "" : " ") + std::string(*known);
+        }
+    } else if (c.args.size() != 1) {
+        return bad(c, "CREATE mailbox");
+    }
     auto name = mailbox_arg(c, c.args[0]);
     if (!name) return;
     if (*name == "INBOX" || folder_exists(root_, *name)) return no(c, "[ALREADYEXISTS] mailbox exists");
@@ -534,6 +556,8 @@ void Session::cmd_create(const Command& c) {
     // A new folder starts a new UID series, even where an old one of the
     // same name was deleted.
     if (Status st = index_->drop_folder(*name); !st) return fail(c, st.error());
+    if (!use.empty())
+        if (Status st = index_->set_special_use(*name, use); !st) return fail(c, st.error());
     ok(c, "CREATE completed");
 }
 
@@ -637,29 +661,137 @@ std::vector<ListEntry> list_entries(const std::vector<std::string>& folders) {
     return out;
 }
 
+// LIST's options (RFC 5258 LIST-EXTENDED, RFC 6154, RFC 5819 LIST-STATUS).
+struct ListOptions {
+    bool subscribed = false, special_use = false, recursive = false; // selection
+    bool ret_subscribed = false;                                      // RETURN
+    std::vector<Value> status;                                        // RETURN (STATUS (...))
+    std::vector<std::string> patterns;                                // with the reference
+};
+
+std::optional<ListOptions> parse_list(const std::vector<Value>& args, std::string& error) {
+    ListOptions o;
+    size_t i = 0;
+    if (!args.empty() && args[0].kind == Value::Kind::list) {
+        for (auto& v : args[0].items) {
+            if (v.is("SUBSCRIBED")) o.subscribed = o.ret_subscribed = true;
+            else if (v.is("SPECIAL-USE")) o.special_use = true;
+            else if (v.is("RECURSIVEMATCH")) o.recursive = true;
+            else if (v.is("REMOTE")) {} // no remote mailboxes here
+            else return error = "unknown LIST selection option", std::nullopt;
+        }
+        if (o.recursive && !o.subscribed) return error = "RECURSIVEMATCH needs SUBSCRIBED", std::nullopt;
+        i = 1;
+    }
+    if (args.size() < i + 2 || !is_name(args[i])) return error = "LIST [(options)] reference pattern [RETURN (options)]", std::nullopt;
+    std::string ref = args[i].text;
+    std::vector<std::string> pats;
+    if (args[i + 1].kind == Value::Kind::list) {
+        if (args[i + 1].items.empty()) return error = "LIST: empty pattern list", std::nullopt;
+        for (auto& p : args[i + 1].items) {
+            if (!is_name(p)) return error = "LIST patterns are strings", std::nullopt;
+            pats.push_back(p.text);
+        }
+    } else {
+        pats.push_back(args[i + 1].text);
+    }
+    i += 2;
+    if (i < args.size()) {
+        if (!args[i].is("RETURN") || i + 2 != args.size() || args[i + 1].kind != Value::Kind::list)
+            return error = "LIST ... RETURN (options)", std::nullopt;
+        auto& r = args[i + 1].items;
+        for (size_t k = 0; k < r.size(); k++) {
+            if (r[k].is("SUBSCRIBED")) o.ret_subscribed = true;
+            else if (r[k].is("CHILDREN") || r[k].is("SPECIAL-USE")) {} // always given
+            else if (r[k].is("STATUS") && k + 1 < r.size() && r[k + 1].kind == Value::Kind::list) o.status = r[++k].items;
+            else return error = "unknown LIST return option", std::nullopt;
+        }
+    }
+    if (!ref.empty() && ref.back() != '/') ref += "/";
+    for (auto& p : pats) o.patterns.push_back(p.starts_with("/") ? p : ref + p);
+    return o;
+}
+
 } // namespace
 
+Result<std::set<std::string>> Session::subscribed_names(const std::vector<std::string>& folders) {
+    auto subs = index_->subscriptions();
+    if (!subs) return subs.error();
+    // A folder the index has no row for was never unsubscribed: listed.
+    std::set<std::string> names(subs->begin(), subs->end());
+    for (auto& f : folders) {
+        auto row = index_->find_folder(f);
+        if (!row) return row.error();
+        if (!*row) names.insert(f);
+    }
+    return names;
+}
+
 void Session::cmd_list(const Command& c) {
-    if (c.args.size() != 2 || !is_name(c.args[0]) || !is_name(c.args[1]))
-        return bad(c, "LIST reference pattern");
-    std::string ref = c.args[0].text, pat = c.args[1].text;
-    if (pat.empty()) {
-        io_.write("* LIST (\\Noselect) \"/\" \"\"\r\n");
+    std::string error;
+    auto o = parse_list(c.args, error);
+    if (!o) return bad(c, error);
+    if (c.args.size() == 2 && c.args[1].kind != Value::Kind::list && c.args[1].text.empty()) {
+        io_.write("* LIST (\\Noselect) \"/\" \"\"\r\n"); // the hierarchy delimiter
         return ok(c, "LIST completed");
     }
-    if (!ref.empty() && ref.back() != '/' && !pat.starts_with("/")) ref += "/";
-    std::string full = pat.starts_with("/") ? pat : ref + pat;
+    for (auto& item : o->status)
+        if (!status_item(item)) return bad(c, "unknown STATUS item " + item.text);
     auto folders = maildir::list_folders(root_);
     if (!folders) return fail(c, folders.error());
-    for (auto& e : list_entries(*folders)) {
-        if (!list_match(full, e.name)) continue;
+    auto subscribed = subscribed_names(*folders);
+    if (!subscribed) return fail(c, subscribed.error());
+    auto uses = index_->special_uses();
+    if (!uses) return fail(c, uses.error());
+    struct Box {
+        bool exists = false, listed = false, children = false;
+        std::string use;
+    };
+    std::map<std::string, Box> boxes;
+    for (auto& e : list_entries(*folders)) boxes[e.name] = {e.exists, true, e.children, ""};
+    for (auto& n : *subscribed) // with their superiors, for RECURSIVEMATCH
+        for (size_t slash = 0;; slash++) {
+            slash = n.find('/', slash);
+            boxes[n.substr(0, slash)];
+            if (slash == std::string::npos) break;
+        }
+    for (auto& [folder, flag] : special_use)
+        if (boxes.count(folder)) boxes[folder].use = flag;
+    for (auto& [folder, flags] : *uses)
+        if (boxes.count(folder) && boxes[folder].exists) boxes[folder].use = flags;
+    auto matches = [&](const std::string& name) {
+        return std::any_of(o->patterns.begin(), o->patterns.end(), [&](auto& p) { return list_match(p, name); });
+    };
+    auto selected = [&](const std::string& name, const Box& b) {
+        if (o->subscribed && !subscribed->count(name)) return false;
+        if (o->special_use && b.use.empty()) return false;
+        return o->subscribed || o->special_use || b.listed;
+    };
+    std::vector<std::string> order;
+    for (auto& [name, _] : boxes) order.push_back(name);
+    std::stable_partition(order.begin(), order.end(), [](auto& n) { return n == "INBOX"; });
+    for (auto& name : order) {
+        Box& b = boxes[name];
+        if (!matches(name)) continue;
+        // RECURSIVEMATCH: a name whose descendant is selected but not matched
+        bool child_info = false;
+        if (o->recursive)
+            for (auto it = boxes.upper_bound(name + "/"); it != boxes.end() && it->first.starts_with(name + "/"); ++it)
+                if (selected(it->first, it->second) && !matches(it->first)) child_info = true;
+        if (!selected(name, b) && !child_info) continue;
         std::string attrs;
         auto add = [&](std::string_view a) { attrs += (attrs.empty() ? "" : " ") + std::string(a); };
-        if (!e.exists) add("\\Noselect");
-        add(e.children ? "\\HasChildren" : "\\HasNoChildren");
-        for (auto& [folder, flag] : special_use)
-            if (e.name == folder) add(flag);
-        io_.write(fmt::format("* LIST ({}) \"/\" {}\r\n", attrs, string_value(e.name)));
+        if (!b.exists) add(b.listed ? "\\Noselect" : "\\NonExistent");
+        if (b.listed) add(b.children ? "\\HasChildren" : "\\HasNoChildren");
+        if (o->ret_subscribed && subscribed->count(name)) add("\\Subscribed");
+        if (!b.use.empty()) add(b.use);
+        io_.write(fmt::format("* LIST ({}) \"/\" {}{}\r\n", attrs, string_value(name),
+                              child_info ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : ""));
+        if (!o->status.empty() && b.exists) {
+            auto data = status_data(name, o->status);
+            if (!data) return fail(c, data.error());
+            io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(name), *data));
+        }
     }
     ok(c, "LIST completed");
 }
@@ -669,17 +801,11 @@ void Session::cmd_lsub(const Command& c) {
     std::string ref = c.args[0].text, pat = c.args[1].text;
     if (!ref.empty() && ref.back() != '/') ref += "/";
     std::string full = ref + pat;
-    auto subs = index_->subscriptions();
-    if (!subs) return fail(c, subs.error());
     auto folders = maildir::list_folders(root_);
     if (!folders) return fail(c, folders.error());
-    // A folder the index has no row for was never unsubscribed: listed.
-    std::set<std::string> names(subs->begin(), subs->end());
-    for (auto& f : *folders) {
-        auto row = index_->find_folder(f);
-        if (row && !*row) names.insert(f);
-    }
-    for (auto& n : names) {
+    auto names = subscribed_names(*folders);
+    if (!names) return fail(c, names.error());
+    for (auto& n : *names) {
         if (!list_match(full, n)) continue;
         bool exists = std::find(folders->begin(), folders->end(), n) != folders->end();
         io_.write(fmt::format("* LSUB ({}) \"/\" {}\r\n", exists ? "" : "\\Noselect", string_value(n)));
@@ -687,35 +813,54 @@ void Session::cmd_lsub(const Command& c) {
     ok(c, "LSUB completed");
 }
 
+bool Session::status_item(const Value& v) {
+    static const char* const known[] = {"MESSAGES", "UNSEEN", "RECENT", "UIDNEXT", "UIDVALIDITY",
+                                        "HIGHESTMODSEQ", "SIZE", "DELETED"};
+    return v.kind == Value::Kind::atom &&
+           std::any_of(std::begin(known), std::end(known), [&](const char* k) { return iequals(v.text, k); });
+}
+
+// "MESSAGES 3 UNSEEN 1" for the STATUS items asked (checked by status_item).
+Result<std::string> Session::status_data(const std::string& name, const std::vector<Value>& items) {
+    auto scanned = index_->scan(name, false);
+    if (!scanned) return scanned.error();
+    auto f = index_->folder(name);
+    if (!f) return f.error();
+    // SIZE (RFC 8438) must be at least the sum of the RFC822.SIZEs: exact
+    // from the IMAP cache, filled here for at most 2 s; for messages still
+    // without it, twice the stored size (as if every byte were an LF).
+    if (std::any_of(items.begin(), items.end(), [](auto& v) { return iequals(v.text, "SIZE"); }))
+        MAIL_TRY(fill_cache(*index_, f->id, maildir::folder_path(root_, name), 2000));
+    auto st = index_->db().prepare(
+        "SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
+        "coalesce(sum(m.uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0), "
+        "coalesce(sum(flags LIKE '%T%'),0), coalesce(sum(coalesce(i.size, 2 * m.size)),0) "
+        "FROM messages m LEFT JOIN imap i ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=?1");
+    if (!st) return st.error();
+    st->bind(1, f->id);
+    if (auto r = st->step(); !r) return r.error();
+    std::string out;
+    for (auto& item : items) {
+        std::string k = ascii_upper(item.text);
+        int64_t v = k == "MESSAGES" ? st->int64(0) : k == "UNSEEN" ? st->int64(1) : k == "RECENT" ? st->int64(2)
+                  : k == "DELETED" ? st->int64(3) : k == "SIZE" ? st->int64(4) : k == "UIDNEXT" ? f->uidnext
+                  : k == "UIDVALIDITY" ? f->uidvalidity : f->highestmodseq;
+        if (k == "HIGHESTMODSEQ") condstore_ = true;
+        out += (out.empty() ? "" : " ") + k + " " + std::to_string(v);
+    }
+    return out;
+}
+
 void Session::cmd_status(const Command& c) {
     if (c.args.size() != 2 || c.args[1].kind != Value::Kind::list) return bad(c, "STATUS mailbox (items)");
     auto name = mailbox_arg(c, c.args[0]);
     if (!name) return;
+    for (auto& item : c.args[1].items)
+        if (!status_item(item)) return bad(c, "unknown STATUS item " + item.text);
     if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
-    auto scanned = index_->scan(*name, false);
-    if (!scanned) return fail(c, scanned.error());
-    auto f = index_->folder(*name);
-    if (!f) return fail(c, f.error());
-    auto st = index_->db().prepare("SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
-                                   "coalesce(sum(uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0) "
-                                   "FROM messages WHERE folder_id=?1");
-    if (!st) return fail(c, st.error());
-    st->bind(1, f->id);
-    if (auto r = st->step(); !r) return fail(c, r.error());
-    std::string out;
-    for (auto& item : c.args[1].items) {
-        std::string k = ascii_upper(item.text);
-        int64_t v;
-        if (k == "MESSAGES") v = st->int64(0);
-        else if (k == "UNSEEN") v = st->int64(1);
-        else if (k == "RECENT") v = st->int64(2);
-        else if (k == "UIDNEXT") v = f->uidnext;
-        else if (k == "UIDVALIDITY") v = f->uidvalidity;
-        else if (k == "HIGHESTMODSEQ") v = f->highestmodseq, condstore_ = true;
-        else return bad(c, "unknown STATUS item " + k);
-        out += (out.empty() ? "" : " ") + k + " " + std::to_string(v);
-    }
-    io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(*name), out));
+    auto data = status_data(*name, c.args[1].items);
+    if (!data) return fail(c, data.error());
+    io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(*name), *data));
     ok(c, "STATUS completed");
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ class Session {
     bool send_body(const Msg& m, const FetchItem& item, std::string& line);
     void copy(const Command& c, bool move);
     void subscribe(const Command& c, bool on);
+    Result<std::set<std::string>> subscribed_names(const std::vector<std::string>& folders);
+    static bool status_item(const Value& v);
+    Result<std::string> status_data(const std::string& name, const std::vector<Value>& items);
     Result<std::vector<size_t>> search(struct SearchProgram& p);
     void append_message(const Command& c, LiteralMark lit);
 

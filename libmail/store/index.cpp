@@ -81,6 +81,7 @@ PRAGMA user_version=2;
 // Version 3: the expunge log of CONDSTORE/QRESYNC (RFC 7162): the UID and
 // MODSEQ of every message removed, so that a client can be told which of
 // the UIDs it knows vanished since its last MODSEQ. A MODSEQ is never 0.
+// And the special use a folder was created with (CREATE-SPECIAL-USE).
 const char* schema_v3 = R"(
 CREATE TABLE expunged(
   folder_id INTEGER NOT NULL,
@@ -88,6 +89,7 @@ CREATE TABLE expunged(
   modseq INTEGER NOT NULL,
   PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
 UPDATE folders SET highestmodseq=1 WHERE highestmodseq=0;
+ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT '';
 PRAGMA user_version=3;
 )";
 
@@ -536,6 +538,26 @@ Status MailboxIndex::subscribe(std::string_view name, bool on) {
     auto st = db_.prepare("UPDATE folders SET subscribed=? WHERE id=?");
     if (!st) return st.error();
     return st->bind(1, on ? 1 : 0).bind(2, f->id).run();
+}
+
+Status MailboxIndex::set_special_use(std::string_view name, std::string_view use) {
+    auto f = folder(name);
+    if (!f) return f.error();
+    auto st = db_.prepare("UPDATE folders SET special_use=? WHERE id=?");
+    if (!st) return st.error();
+    return st->bind(1, use).bind(2, f->id).run();
+}
+
+Result<std::map<std::string, std::string>> MailboxIndex::special_uses() {
+    auto st = db_.prepare("SELECT name, special_use FROM folders WHERE special_use != ''");
+    if (!st) return st.error();
+    std::map<std::string, std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out[st->text(0)] = st->text(1);
+    }
 }
 
 Result<std::vector<int64_t>> MailboxIndex::expunged_since(int64_t folder_id, int64_t modseq) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,6 +92,10 @@ class MailboxIndex {
     Status drop_folder(std::string_view name);
     Status subscribe(std::string_view name, bool on);
     Result<std::vector<std::string>> subscriptions();
+    // The special-use attributes a folder was created with ("\\Sent"),
+    // space-separated; the folders that have some.
+    Status set_special_use(std::string_view name, std::string_view use);
+    Result<std::map<std::string, std::string>> special_uses();
     // UIDs removed from a folder with a MODSEQ above `modseq`, in order.
     Result<std::vector<int64_t>> expunged_since(int64_t folder_id, int64_t modseq);
     // Bring one folder in line with its files; `force` ignores the mtimes.
