@@ -146,7 +146,8 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         ASSERT_TRUE(idx);
         ASSERT_TRUE(idx->folder("INBOX"));
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
-        ASSERT_TRUE(idx->db().exec("DROP TABLE expunged; UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
+        ASSERT_TRUE(idx->db().exec("DROP TABLE expunged; ALTER TABLE folders DROP COLUMN special_use; "
+                                   "UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
     }
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(idx);
