@@ -2,7 +2,11 @@
 
 #include <ctime>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "message/address.hpp"
+#include "message/mime.hpp"
 
 namespace mail::imap {
 
@@ -233,14 +237,16 @@ Result<SearchProgram> parse_search(const std::vector<Value>& args) { return Pars
 
 namespace mail::imap {
 
-int64_t header_date_day(std::string_view s) {
-    // [day-of-week ","] day month year ...: the three tokens after the comma
+namespace {
+
+// [day-of-week ","] day month year [time [zone]]: up to five tokens after
+// the comma; the first three checked, the day as written at 00:00 UTC.
+int64_t date_tokens(std::string_view s, std::vector<std::string>& tok) {
     std::string t(s);
     if (auto comma = t.find(','); comma != std::string::npos) t = t.substr(comma + 1);
     for (char& c : t)
         if (c == '\t' || c == '\r' || c == '\n') c = ' ';
-    std::vector<std::string> tok;
-    for (size_t i = 0; i < t.size() && tok.size() < 3;) {
+    for (size_t i = 0; i < t.size() && tok.size() < 5;) {
         size_t j = t.find(' ', i);
         if (j == std::string::npos) j = t.size();
         if (j > i) tok.push_back(t.substr(i, j - i));
@@ -249,8 +255,115 @@ int64_t header_date_day(std::string_view s) {
     if (tok.size() < 3 || tok[0].size() > 2 || tok[1].size() != 3) return -1;
     std::string year = tok[2];
     if (year.size() == 2) year = (year < "50" ? "20" : "19") + year; // RFC 5322 4.3
-    if (tok[0].size() == 1) tok[0] = "0" + tok[0];
-    return parse_search_date(tok[0] + "-" + tok[1] + "-" + year);
+    std::string day = tok[0].size() == 1 ? "0" + tok[0] : tok[0];
+    return parse_search_date(day + "-" + tok[1] + "-" + year);
+}
+
+} // namespace
+
+int64_t header_date_day(std::string_view s) {
+    std::vector<std::string> tok;
+    return date_tokens(s, tok);
+}
+
+int64_t header_date_time(std::string_view s) {
+    std::vector<std::string> tok;
+    int64_t day = date_tokens(s, tok);
+    if (day < 0) return -1;
+    int h = 0, m = 0, sec = 0;
+    if (tok.size() >= 4) {
+        int n = std::sscanf(tok[3].c_str(), "%2d:%2d:%2d", &h, &m, &sec);
+        if (n < 2 || h > 23 || m > 59 || sec > 60) return -1;
+    }
+    int64_t zone = 0; // seconds east of UTC
+    if (tok.size() >= 5) {
+        const std::string& z = tok[4];
+        static const std::pair<const char*, int> names[] = {{"EDT", -4}, {"EST", -5}, {"CDT", -5}, {"CST", -6},
+                                                            {"MDT", -6}, {"MST", -7}, {"PDT", -7}, {"PST", -8}};
+        if ((z[0] == '+' || z[0] == '-') && z.size() == 5 && std::all_of(z.begin() + 1, z.end(), ::isdigit))
+            zone = (z[0] == '-' ? -1 : 1) * (std::stoi(z.substr(1, 2)) * 3600 + std::stoi(z.substr(3, 2)) * 60);
+        else
+            for (auto [name, hours] : names)
+                if (iequals(z, name)) zone = hours * 3600;
+    }
+    return day + h * 3600 + m * 60 + sec - zone;
+}
+
+std::string base_subject(std::string_view subject) {
+    // (1) decoded, white space runs as one space
+    std::string s;
+    for (char c : mime::decode_words(subject)) {
+        bool ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (ws && (s.empty() || s.back() == ' ')) continue;
+        s += ws ? ' ' : c;
+    }
+    auto blob_end = [&](size_t i) -> size_t { // "[" *BLOBCHAR "]" *WSP at i; npos if none
+        if (i >= s.size() || s[i] != '[') return std::string::npos;
+        size_t e = s.find_first_of("[]", i + 1);
+        if (e == std::string::npos || s[e] != ']') return std::string::npos;
+        e++;
+        while (e < s.size() && s[e] == ' ') e++;
+        return e;
+    };
+    for (;;) {
+        // (2) trailers: "(fwd)" and white space
+        for (bool again = true; again;) {
+            again = false;
+            while (!s.empty() && s.back() == ' ') s.pop_back(), again = true;
+            if (s.size() >= 5 && iequals(std::string_view(s).substr(s.size() - 5), "(fwd)")) s.resize(s.size() - 5), again = true;
+        }
+        // (3)-(5) leaders: white space, "re", "fw", "fwd" with blobs and ":"; blobs
+        for (bool again = true; again;) {
+            again = false;
+            size_t i = 0;
+            while (i < s.size() && s[i] == ' ') i++;
+            size_t j = i;
+            while (blob_end(j) != std::string::npos) j = blob_end(j);
+            size_t k = j;
+            if (s.size() - k >= 2 && iequals(std::string_view(s).substr(k, 2), "re")) k += 2;
+            else if (s.size() - k >= 3 && iequals(std::string_view(s).substr(k, 3), "fwd")) k += 3;
+            else if (s.size() - k >= 2 && iequals(std::string_view(s).substr(k, 2), "fw")) k += 2;
+            if (k > j) {
+                while (k < s.size() && s[k] == ' ') k++;
+                if (blob_end(k) != std::string::npos) k = blob_end(k);
+                if (k < s.size() && s[k] == ':') {
+                    s.erase(0, k + 1), again = true;
+                    continue;
+                }
+            }
+            if (i > 0) s.erase(0, i), again = true;
+            // a leading blob goes when something is left after it
+            if (size_t e = blob_end(0); e != std::string::npos && e < s.size()) s.erase(0, e), again = true;
+        }
+        // (6) "[fwd: ... ]"
+        if (s.size() >= 6 && iequals(std::string_view(s).substr(0, 5), "[fwd:") && s.back() == ']') {
+            s = s.substr(5, s.size() - 6);
+            continue;
+        }
+        return s;
+    }
+}
+
+Result<std::vector<SortKey>> parse_sort_criteria(const Value& v) {
+    using B = SortKey::By;
+    static const std::pair<const char*, B> names[] = {{"ARRIVAL", B::arrival}, {"CC", B::cc},     {"DATE", B::date},
+                                                      {"FROM", B::from},       {"SIZE", B::size}, {"SUBJECT", B::subject},
+                                                      {"TO", B::to}};
+    if (v.kind != Value::Kind::list || v.items.empty()) return bad("SORT criteria are a list");
+    std::vector<SortKey> out;
+    bool reverse = false;
+    for (auto& item : v.items) {
+        if (item.is("REVERSE") && !reverse) {
+            reverse = true;
+            continue;
+        }
+        auto it = std::find_if(std::begin(names), std::end(names), [&](auto& n) { return item.is(n.first); });
+        if (it == std::end(names)) return bad("unknown SORT criterion " + item.text);
+        out.push_back(SortKey{it->second, reverse});
+        reverse = false;
+    }
+    if (reverse) return bad("REVERSE without a criterion");
+    return out;
 }
 
 } // namespace mail::imap

@@ -51,4 +51,20 @@ int64_t parse_search_date(std::string_view s);
 // that day at 00:00 UTC; -1 when malformed.
 int64_t header_date_day(std::string_view s);
 
+// An RFC 5322 Date: field as Unix time (UTC, its zone applied); -1 when
+// malformed. For SORT DATE.
+int64_t header_date_time(std::string_view s);
+
+// The base subject of RFC 5256 2.1 for SORT SUBJECT: encoded words decoded,
+// white space collapsed, "Re:", "Fwd:", "[list]" leaders and "(fwd)"
+// trailers removed, "[Fwd: ...]" unwrapped.
+std::string base_subject(std::string_view subject);
+
+// SORT criteria (RFC 5256): each key, possibly REVERSE.
+struct SortKey {
+    enum class By { arrival, cc, date, from, size, subject, to } by;
+    bool reverse = false;
+};
+Result<std::vector<SortKey>> parse_sort_criteria(const Value& v);
+
 } // namespace mail::imap

@@ -170,6 +170,7 @@ const Session::Handler Session::handlers[] = {
     {"UNSELECT", &Session::cmd_unselect, selected_only},
     {"EXPUNGE", &Session::cmd_expunge, selected_only},
     {"SEARCH", &Session::cmd_search, selected_only},
+    {"SORT", &Session::cmd_sort, selected_only},
     {"FETCH", &Session::cmd_fetch, selected_only},
     {"STORE", &Session::cmd_store, selected_only},
     {"COPY", &Session::cmd_copy, selected_only},
@@ -185,7 +186,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE";
+                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -194,7 +195,7 @@ std::string Session::capabilities() const {
 }
 
 void Session::ok(const Command& c, std::string_view text) {
-    if (sel_) sync_selected(c.uid || (c.name != "FETCH" && c.name != "STORE" && c.name != "SEARCH"));
+    if (sel_) sync_selected(c.uid || (c.name != "FETCH" && c.name != "STORE" && c.name != "SEARCH" && c.name != "SORT"));
     io_.write(fmt::format("{} OK {}\r\n", c.tag, text));
 }
 
@@ -255,7 +256,7 @@ void Session::dispatch(const Command& c) {
             return bad(c, state_ == State::not_authenticated ? "log in first" : "command not valid in this state");
         }
         if (c.uid && c.name != "FETCH" && c.name != "STORE" && c.name != "SEARCH" && c.name != "COPY" &&
-            c.name != "MOVE" && c.name != "EXPUNGE")
+            c.name != "MOVE" && c.name != "EXPUNGE" && c.name != "SORT")
             return bad(c, "UID with an unknown command");
         if (!h.fn) return bad(c, "APPEND needs a message literal");
         return (this->*h.fn)(c);
@@ -1599,6 +1600,99 @@ void Session::cmd_search(const Command& c) {
     if (!modseq_text.empty()) out += " " + modseq_text;
     io_.write(out + "\r\n");
     ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
+}
+
+// ---- SORT (RFC 5256) ------------------------------------------------------------
+
+namespace {
+
+struct SortData {
+    size_t seq;
+    int64_t arrival, date;
+    uint64_t size;
+    std::string from, to, cc, subject; // case-folded
+};
+
+// The addr-mailbox of the first address of an ENVELOPE address list.
+std::string first_mailbox(const Value& list) {
+    if (list.kind != Value::Kind::list || list.items.empty()) return {};
+    auto& a = list.items[0];
+    if (a.kind != Value::Kind::list || a.items.size() < 4 || a.items[2].nil()) return {};
+    return fold(a.items[2].text);
+}
+
+} // namespace
+
+void Session::cmd_sort(const Command& c) {
+    // SORT (criteria) charset search-keys
+    if (c.args.size() < 3) return bad(c, "SORT (criteria) charset keys");
+    auto keys = parse_sort_criteria(c.args[0]);
+    if (!keys) return bad(c, keys.error().user);
+    std::vector<Value> search_args{Value{Value::Kind::atom, "CHARSET", {}, false}};
+    search_args.insert(search_args.end(), c.args.begin() + 1, c.args.end());
+    auto p = parse_search(search_args);
+    if (!p) {
+        if (p.error().user.starts_with("[BADCHARSET")) return no(c, p.error().user);
+        return bad(c, p.error().user);
+    }
+    if (p->esearch) return bad(c, "SORT takes no RETURN options");
+    bool modseq = uses(p->root, SearchKey::Op::modseq);
+    if (modseq) condstore_ = true;
+    auto found = search(*p);
+    if (!found) return fail(c, found.error());
+    // Sort keys from the cached ENVELOPE and size, a batch at a time.
+    std::vector<SortData> data;
+    data.reserve(found->size());
+    for (size_t from = 0; from < found->size(); from += 1000) {
+        std::vector<const Msg*> ms;
+        for (size_t k = from; k < std::min(found->size(), from + 1000); k++) ms.push_back(&sel_->msgs[(*found)[k] - 1]);
+        auto rows = cache_rows(*index_, *sel_, ms);
+        if (!rows) return fail(c, rows.error());
+        for (size_t k = from; k < from + ms.size(); k++) {
+            const Msg& m = *ms[k - from];
+            SortData d{(*found)[k], m.internaldate, m.internaldate, 0, {}, {}, {}, {}};
+            auto it = rows->find(m.uid);
+            if (it != rows->end()) {
+                d.size = it->second.size;
+                size_t pos = 0;
+                auto env = parse_values(it->second.envelope + "\r\n", pos);
+                if (env && env->size() == 1 && (*env)[0].items.size() >= 7) {
+                    auto& e = (*env)[0].items;
+                    if (int64_t t = e[0].nil() ? -1 : header_date_time(e[0].text); t >= 0) d.date = t;
+                    d.subject = e[1].nil() ? "" : fold(base_subject(e[1].text));
+                    d.from = first_mailbox(e[2]), d.to = first_mailbox(e[5]), d.cc = first_mailbox(e[6]);
+                }
+            }
+            data.push_back(std::move(d));
+        }
+    }
+    auto compare = [&](const SortData& a, const SortData& b) {
+        for (auto& k : *keys) {
+            int r = 0;
+            switch (k.by) {
+            case SortKey::By::arrival: r = (a.arrival > b.arrival) - (a.arrival < b.arrival); break;
+            case SortKey::By::date: r = (a.date > b.date) - (a.date < b.date); break;
+            case SortKey::By::size: r = (a.size > b.size) - (a.size < b.size); break;
+            case SortKey::By::from: r = a.from.compare(b.from); break;
+            case SortKey::By::to: r = a.to.compare(b.to); break;
+            case SortKey::By::cc: r = a.cc.compare(b.cc); break;
+            case SortKey::By::subject: r = a.subject.compare(b.subject); break;
+            }
+            if (r != 0) return k.reverse ? r > 0 : r < 0;
+        }
+        return false; // equal: sequence order (the sort is stable)
+    };
+    std::stable_sort(data.begin(), data.end(), compare);
+    std::string out = "* SORT";
+    int64_t highest = 0;
+    for (auto& d : data) {
+        const Msg& m = sel_->msgs[d.seq - 1];
+        out += " " + std::to_string(c.uid ? m.uid : static_cast<int64_t>(d.seq));
+        highest = std::max(highest, m.modseq);
+    }
+    if (modseq && highest) out += fmt::format(" (MODSEQ {})", highest);
+    io_.write(out + "\r\n");
+    ok(c, c.uid ? "UID SORT completed" : "SORT completed");
 }
 
 // ---- APPEND ----------------------------------------------------------------------

@@ -95,6 +95,7 @@ class Session {
     void cmd_unselect(const Command& c);
     void cmd_expunge(const Command& c);
     void cmd_search(const Command& c);
+    void cmd_sort(const Command& c);
     void cmd_fetch(const Command& c);
     void cmd_store(const Command& c);
     void cmd_copy(const Command& c);

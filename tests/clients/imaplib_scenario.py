@@ -63,6 +63,8 @@ typ, data = M.search("UTF-8", "SUBJECT")
 check(typ == "OK" and data[0] == b"1", "SEARCH SUBJECT decodes RFC 2047, case-insensitive")
 typ, data = M.uid("SEARCH", "FROM", "zoe")
 check(data[0] == b"1", "UID SEARCH FROM")
+typ, data = M.sort("(REVERSE ARRIVAL)", "UTF-8", "ALL")
+check(typ == "OK" and data[0] == b"1", "SORT (imaplib's sort)")
 
 data = ok(M.store("1", "+FLAGS", "(\\Seen $Todo)"), "STORE")
 check(b"\\Seen" in data[0] and b"$Todo" in data[0], "STORE answers the new flags")

@@ -1,5 +1,6 @@
 // Fuzz the IMAP server's command parser: any bytes as a command in wire
-// form; then the sequence set, FETCH item and SEARCH parsers on its arguments.
+// form; then the sequence set, FETCH item, SEARCH and SORT parsers on its
+// arguments, and SORT's base subject and date parsers on the bytes.
 // A command or a clean error, never a crash.
 #include <cstdint>
 #include <string_view>
@@ -21,7 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 for (auto& i : *items) (void)i.name();
         }
         (void)mail::imap::parse_search(c->args);
+        if (!c->args.empty()) (void)mail::imap::parse_sort_criteria(c->args[0]);
     }
     (void)mail::imap::literal_at_end(in);
+    // SORT's parsers of header values
+    (void)mail::imap::base_subject(in);
+    (void)mail::imap::header_date_time(in);
     return 0;
 }

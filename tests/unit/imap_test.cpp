@@ -446,6 +446,53 @@ TEST(ImapSearch, HeaderDateDay) {
     EXPECT_EQ(header_date_day("garbage"), -1);
 }
 
+TEST(ImapSort, HeaderDateTime) {
+    EXPECT_EQ(header_date_time("Tue, 1 Feb 1994 10:00:00 +0100"), 760093200);
+    EXPECT_EQ(header_date_time("1 Feb 1994 10:00 EST"), 760114800);
+    EXPECT_EQ(header_date_time("Tue, 01 Feb 94 09:00:00 GMT"), 760093200);
+    EXPECT_EQ(header_date_time("1 Feb 1994 25:00:00 +0000"), -1);
+    EXPECT_EQ(header_date_time("garbage"), -1);
+}
+
+TEST(ImapSort, BaseSubject) {
+    struct {
+        const char* in;
+        const char* out;
+    } cases[] = {
+        {"Re: hello", "hello"},
+        {"RE: [list] Re: hello (fwd)", "hello"},
+        {"[Fwd: Re: hello]", "hello"},
+        {"Fw: hello", "hello"},
+        {"Fwd:hello", "hello"},
+        {"re [x]: hi", "hi"},
+        {"[list] hello", "hello"},
+        {"[only a blob]", "[only a blob]"},
+        {"Re: [list]", "[list]"},
+        {"  many   spaces\there  ", "many spaces here"},
+        {"=?utf-8?q?Re=3A_R=C3=A9union?=", "R\xc3\xa9union"},
+        {"Referendum", "Referendum"},
+        {"", ""},
+    };
+    for (auto& c : cases) EXPECT_EQ(base_subject(c.in), c.out) << c.in;
+}
+
+TEST(ImapSort, Criteria) {
+    size_t pos = 0;
+    auto v = parse_values("(REVERSE DATE SUBJECT)\r\n", pos);
+    ASSERT_TRUE(v);
+    auto k = parse_sort_criteria((*v)[0]);
+    ASSERT_TRUE(k);
+    ASSERT_EQ(k->size(), 2u);
+    EXPECT_TRUE((*k)[0].reverse);
+    EXPECT_FALSE((*k)[1].reverse);
+    for (const char* bad : {"(REVERSE)\r\n", "()\r\n", "(COLOR)\r\n", "(REVERSE REVERSE DATE)\r\n"}) {
+        pos = 0;
+        auto b = parse_values(bad, pos);
+        ASSERT_TRUE(b);
+        EXPECT_FALSE(parse_sort_criteria((*b)[0])) << bad;
+    }
+}
+
 TEST(ImapSyntax, InternalDate) {
     EXPECT_EQ(parse_internal_date("31-Feb-2024 10:00:00 +0000"), 0);
     EXPECT_EQ(format_internal_date(837596665), "\"17-Jul-1996 09:44:25 +0000\"");
