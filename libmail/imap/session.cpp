@@ -186,7 +186,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT";
+                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -266,6 +266,23 @@ void Session::dispatch(const Command& c) {
 
 // ---- reading commands -------------------------------------------------
 
+namespace {
+
+// APPEND's message as "UTF8 (~{n}" (RFC 6855): the text before the literal
+// loses its "UTF8 (" (the ")" follows the literal); true when it had one.
+bool strip_utf8_open(std::string& before) {
+    std::string_view b = before;
+    while (b.ends_with(' ')) b.remove_suffix(1);
+    if (!b.ends_with("(")) return false;
+    b.remove_suffix(1);
+    while (b.ends_with(' ')) b.remove_suffix(1);
+    if (b.size() < 5 || !iequals(b.substr(b.size() - 4), "UTF8") || b[b.size() - 5] != ' ') return false;
+    before.resize(b.size() - 4);
+    return true;
+}
+
+} // namespace
+
 bool Session::read_literal(std::string& wire, uint64_t size) {
     while (size > 0) {
         if (io_.buffered().empty() && !io_.fill()) return false;
@@ -296,9 +313,10 @@ bool Session::read_command(std::string& wire) {
         // Is this literal an APPEND's message? (The mailbox name may be a
         // literal too: then there is no argument yet.)
         std::string head = wire.substr(0, wire.size() - 2 - (line.size() - lit.start));
+        bool utf8_data = strip_utf8_open(head);
         auto parsed = parse_command(head + "\r\n");
         if (auto* c = std::get_if<Command>(&parsed); c && c->name == "APPEND" && !c->uid && !c->args.empty()) {
-            append_message(*c, lit);
+            append_message(*c, lit, utf8_data);
             wire.clear();
             return state_ != State::logout;
         }
@@ -354,6 +372,7 @@ void Session::cmd_enable(const Command& c) {
         bool now = false;
         if (cap == "CONDSTORE") now = !condstore_, condstore_ = true;
         else if (cap == "QRESYNC") now = !qresync_, qresync_ = condstore_ = true;
+        else if (cap == "UTF8=ACCEPT") now = !utf8_, utf8_ = true;
         if (now) enabled += " " + cap; // others are not ours to enable (RFC 5161)
     }
     io_.write("* ENABLED" + enabled + "\r\n");
@@ -364,6 +383,16 @@ void Session::cmd_namespace(const Command& c) {
     io_.write("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
     ok(c, "NAMESPACE completed");
 }
+
+// A stored (modified UTF-7) mailbox name as the client sees it: UTF-8 once
+// it enabled UTF8=ACCEPT or IMAP4rev2.
+std::string Session::shown(const std::string& stored) const {
+    if (!utf8_) return stored;
+    auto u = mutf7_decode(stored);
+    return u ? *u : stored;
+}
+
+std::string Session::mailbox_value(const std::string& stored) const { return string_value(shown(stored), utf8_); }
 
 // ---- not authenticated -------------------------------------------------
 
@@ -443,6 +472,14 @@ std::optional<std::string> Session::mailbox_arg(const Command& c, const Value& v
     }
     std::string name = v.text;
     if (maildir::is_inbox(name)) return std::string("INBOX");
+    if (utf8_) { // UTF-8 from the client; stored in modified UTF-7 as before
+        auto m = mutf7_encode(name);
+        if (!m) {
+            no(c, "[CANNOT] mailbox name is not UTF-8");
+            return std::nullopt;
+        }
+        name = *m;
+    }
     while (!name.empty() && name.back() == '/') name.pop_back(); // "Work/" names "Work"
     if (!maildir::valid_folder_name(name) || !mutf7_decode(name) || name.starts_with("/")) {
         no(c, "[CANNOT] invalid mailbox name");
@@ -761,7 +798,7 @@ void Session::cmd_list(const Command& c) {
     for (auto& [folder, flags] : *uses)
         if (boxes.count(folder) && boxes[folder].exists) boxes[folder].use = flags;
     auto matches = [&](const std::string& name) {
-        return std::any_of(o->patterns.begin(), o->patterns.end(), [&](auto& p) { return list_match(p, name); });
+        return std::any_of(o->patterns.begin(), o->patterns.end(), [&](auto& p) { return list_match(p, shown(name)); });
     };
     auto selected = [&](const std::string& name, const Box& b) {
         if (o->subscribed && !subscribed->count(name)) return false;
@@ -786,12 +823,12 @@ void Session::cmd_list(const Command& c) {
         if (b.listed) add(b.children ? "\\HasChildren" : "\\HasNoChildren");
         if (o->ret_subscribed && subscribed->count(name)) add("\\Subscribed");
         if (!b.use.empty()) add(b.use);
-        io_.write(fmt::format("* LIST ({}) \"/\" {}{}\r\n", attrs, string_value(name),
+        io_.write(fmt::format("* LIST ({}) \"/\" {}{}\r\n", attrs, mailbox_value(name),
                               child_info ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : ""));
         if (!o->status.empty() && b.exists) {
             auto data = status_data(name, o->status);
             if (!data) return fail(c, data.error());
-            io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(name), *data));
+            io_.write(fmt::format("* STATUS {} ({})\r\n", mailbox_value(name), *data));
         }
     }
     ok(c, "LIST completed");
@@ -807,9 +844,9 @@ void Session::cmd_lsub(const Command& c) {
     auto names = subscribed_names(*folders);
     if (!names) return fail(c, names.error());
     for (auto& n : *names) {
-        if (!list_match(full, n)) continue;
+        if (!list_match(full, shown(n))) continue;
         bool exists = std::find(folders->begin(), folders->end(), n) != folders->end();
-        io_.write(fmt::format("* LSUB ({}) \"/\" {}\r\n", exists ? "" : "\\Noselect", string_value(n)));
+        io_.write(fmt::format("* LSUB ({}) \"/\" {}\r\n", exists ? "" : "\\Noselect", mailbox_value(n)));
     }
     ok(c, "LSUB completed");
 }
@@ -861,7 +898,7 @@ void Session::cmd_status(const Command& c) {
     if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
     auto data = status_data(*name, c.args[1].items);
     if (!data) return fail(c, data.error());
-    io_.write(fmt::format("* STATUS {} ({})\r\n", string_value(*name), *data));
+    io_.write(fmt::format("* STATUS {} ({})\r\n", mailbox_value(*name), *data));
     ok(c, "STATUS completed");
 }
 
@@ -879,7 +916,7 @@ void Session::cmd_getquotaroot(const Command& c) {
     auto name = mailbox_arg(c, c.args[0]);
     if (!name) return;
     if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
-    io_.write(fmt::format("* QUOTAROOT {}{}\r\n", string_value(*name), quota_ ? " \"\"" : ""));
+    io_.write(fmt::format("* QUOTAROOT {}{}\r\n", mailbox_value(*name), quota_ ? " \"\"" : ""));
     quota_response();
     ok(c, "GETQUOTAROOT completed");
 }
@@ -1697,7 +1734,7 @@ void Session::cmd_sort(const Command& c) {
 
 // ---- APPEND ----------------------------------------------------------------------
 
-void Session::append_message(const Command& c, LiteralMark lit) {
+void Session::append_message(const Command& c, LiteralMark lit, bool utf8_data) {
     int64_t size = lit.size;
     bool non_sync = lit.non_sync, binary = lit.binary;
     // `c` is the command up to its first message literal; more messages
@@ -1752,6 +1789,7 @@ void Session::append_message(const Command& c, LiteralMark lit) {
             i++;
         }
         if (i != spec.size()) return fail_now("BAD", "APPEND mailbox [(flags)] [date-time] literal", true);
+        if (utf8_data && !utf8_) return fail_now("BAD", "APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT", true);
         std::string letters;
         std::vector<std::string> keywords;
         given.erase(std::remove_if(given.begin(), given.end(), [](auto& f) { return iequals(f, "\\Recent"); }), given.end());
@@ -1817,10 +1855,16 @@ void Session::append_message(const Command& c, LiteralMark lit) {
         // The rest of the line: the end, or another message (MULTIAPPEND).
         std::string rest;
         if (io_.read_line(rest, max_command) != net::Stream::Line::ok) return void(state_ = State::logout);
+        if (utf8_data) { // the ")" closing "UTF8 ("
+            if (!rest.starts_with(")")) return fail_now("BAD", "APPEND UTF8 (literal8) without its \")\"", false);
+            rest.erase(0, 1);
+            if (rest.starts_with(" ")) rest.erase(0, 1);
+        }
         if (rest.empty()) break;
         LiteralMark next = literal_at_end(rest);
         if (next.size < 0) return fail_now("BAD", "APPEND: a message literal expected", false);
         std::string before = rest.substr(0, next.start);
+        utf8_data = strip_utf8_open(before);
         size_t pos = 0;
         auto vals = parse_values(before + "\r\n", pos);
         if (!vals) return fail_now("BAD", vals.error().user, true);

@@ -57,6 +57,8 @@ class Session {
     // Messages of a sequence set (UIDs with `uid`); false and BAD when malformed.
     bool resolve(const Command& c, const Value& v, bool uid, std::vector<size_t>& seqs);
     std::optional<std::string> mailbox_arg(const Command& c, const Value& v); // NO/BAD sent when nullopt
+    std::string shown(const std::string& stored) const;         // a mailbox name as the client sees it
+    std::string mailbox_value(const std::string& stored) const; // ... as a string of a response
     void login(const Command& c, const std::string& user, const std::string& password);
     void select(const Command& c, bool read_write);
     Status qresync_report(const struct Qresync& q);
@@ -69,7 +71,7 @@ class Session {
     static bool status_item(const Value& v);
     Result<std::string> status_data(const std::string& name, const std::vector<Value>& items);
     Result<std::vector<size_t>> search(struct SearchProgram& p);
-    void append_message(const Command& c, LiteralMark lit);
+    void append_message(const Command& c, LiteralMark lit, bool utf8_data);
 
     void cmd_capability(const Command& c);
     void cmd_noop(const Command& c);
@@ -121,6 +123,7 @@ class Session {
     std::vector<int64_t> saved_; // SEARCH RETURN (SAVE) result, as UIDs
     bool condstore_ = false;     // RFC 7162: MODSEQ in FETCH responses (enabled by its first use)
     bool qresync_ = false;       // RFC 7162: VANISHED instead of EXPUNGE (ENABLE QRESYNC)
+    bool utf8_ = false;          // RFC 6855 UTF8=ACCEPT: mailbox names and strings in UTF-8
     int errors_ = 0;
     bool unknown_cte_ = false; // FETCH BINARY met an unknown transfer encoding
 };

@@ -147,10 +147,10 @@ LiteralMark literal_at_end(std::string_view line) {
     return m;
 }
 
-std::string string_value(std::string_view s) {
+std::string string_value(std::string_view s, bool utf8) {
     bool quotable = s.size() < 1024;
     for (unsigned char c : s)
-        if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) quotable = false;
+        if (c == '\r' || c == '\n' || c == 0 || (c >= 0x80 && !utf8)) quotable = false;
     if (!quotable) return fmt::format("{{{}}}\r\n", s.size()) + std::string(s);
     std::string out = "\"";
     for (char c : s) {

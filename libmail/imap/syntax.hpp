@@ -41,9 +41,10 @@ struct LiteralMark {
 };
 LiteralMark literal_at_end(std::string_view line);
 
-// A quoted string when `s` can be one (no CR, LF, NUL, 8-bit), else a
-// literal "{n}\r\n" + s. Quotes and backslashes are escaped.
-std::string string_value(std::string_view s);
+// A quoted string when `s` can be one (no CR, LF, NUL, 8-bit unless
+// `utf8`: UTF8=ACCEPT, IMAP4rev2), else a literal "{n}\r\n" + s. Quotes and
+// backslashes are escaped.
+std::string string_value(std::string_view s, bool utf8 = false);
 // NIL for an empty optional value, else string_value.
 std::string nstring(std::string_view s, bool present);
 

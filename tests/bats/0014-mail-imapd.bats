@@ -68,6 +68,14 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "BINARY OK"
 }
 
+@test "UTF8=ACCEPT: UTF-8 mailbox names both ways, stored in modified UTF-7; APPEND UTF8 (literal8)" {
+	serve
+	run python3 "$CLIENTS/imap_utf8.py" $P alice@example.test pw-alice "$MAIL/alice"
+	echo "$output"
+	assert_success
+	assert_output --partial "UTF8 OK"
+}
+
 @test "files renamed by mblaze and mv are picked up, UIDs unchanged; mblaze sees what IMAP changed" {
 	serve
 	uids() { python3 - "$P" <<'PY'

@@ -10,6 +10,7 @@ import base64
 import re
 import sys
 
+import imapraw
 from imapraw import check, raw, session
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -18,19 +19,7 @@ check("BINARY" in M.capabilities, "BINARY advertised")
 
 
 def command(cmd, data=b""):
-    """Send a command (bytes after it as they are); return the response
-    bytes up to the tagged line, literals included, and the tagged line."""
-    tag = M._new_tag()
-    M.send(tag + b" " + cmd + b"\r\n" + data)
-    out = b""
-    while True:
-        line = M.readline()
-        if line.startswith(tag + b" "):
-            return out, line[len(tag) + 1:].rstrip(b"\r\n").decode()
-        out += line
-        m = re.search(rb"~?\{(\d+)\}\r\n$", line)
-        if m:
-            out += M.read(int(m.group(1)))
+    return imapraw.command(M, cmd, data)
 
 
 blob = bytes([0, 1, 2, 3, 13, 10, 255, 0, 10])  # NUL, CRLF, 8-bit, a bare LF

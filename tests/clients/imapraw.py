@@ -1,6 +1,7 @@
 """What the IMAP client scripts share: a check that says what it proves,
 an imaplib session, and raw commands whose untagged lines are kept."""
 import imaplib
+import re
 import sys
 
 
@@ -27,3 +28,20 @@ def raw(M, cmd):
         if line.startswith(tag.decode() + " "):
             return lines, line[len(tag) + 1:]
         lines.append(line)
+
+
+def command(M, cmd, data=b""):
+    """Send a command (bytes; `data` goes out right after its line); return
+    the response bytes up to the tagged line, literals included, and the
+    tagged line (without the tag) as text."""
+    tag = M._new_tag()
+    M.send(tag + b" " + cmd + b"\r\n" + data)
+    out = b""
+    while True:
+        line = M.readline()
+        if line.startswith(tag + b" "):
+            return out, line[len(tag) + 1:].rstrip(b"\r\n").decode("utf-8", "replace")
+        out += line
+        m = re.search(rb"~?\{(\d+)\}\r\n$", line)
+        if m:
+            out += M.read(int(m.group(1)))
