@@ -78,7 +78,7 @@ bool parse_flags(const std::vector<std::string>& flags, std::string& letters, st
 }
 
 Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, const std::string& name,
-                                bool read_write) {
+                                bool read_write, bool recent) {
     Selected s;
     s.name = maildir::is_inbox(name) ? "INBOX" : name;
     s.dir = maildir::folder_path(root, s.name);
@@ -87,7 +87,7 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
     if (!scanned) return scanned.error();
     auto f = idx.folder(s.name);
     if (!f) return f.error();
-    if (read_write) {
+    if (read_write && recent) {
         // Messages that arrived since the last read-write SELECT are this
         // session's \Recent ones; the next session gets the later ones.
         Transaction tx(idx.db());
@@ -188,7 +188,7 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
         if (seq && !msgs[seq - 1].gone) out += flags_response(seq, true, how.modseq);
     if (added) {
         out += fmt::format("* {} EXISTS\r\n", msgs.size());
-        out += fmt::format("* {} RECENT\r\n", recent_count());
+        if (how.recent) out += fmt::format("* {} RECENT\r\n", recent_count());
     }
     return {};
 }

@@ -37,10 +37,11 @@ std::vector<std::string> split_keywords(std::string_view s);
 
 class Selected {
   public:
-    // Scan the folder's files and load it; with `read_write`, messages
-    // that arrived since the last such SELECT are \Recent for this session.
+    // Scan the folder's files and load it; with `read_write` and `recent`,
+    // messages that arrived since the last such SELECT are \Recent for
+    // this session (IMAP4rev2 has no \Recent: `recent` false).
     static Result<Selected> open(MailboxIndex& idx, const std::string& root, const std::string& name,
-                                 bool read_write);
+                                 bool read_write, bool recent = true);
 
     std::vector<Msg> msgs; // by UID
     FolderState state;     // as last announced
@@ -53,6 +54,7 @@ class Selected {
         bool modseq = false;   // CONDSTORE: MODSEQ in FETCH, every MODSEQ change told
         bool vanished = false; // QRESYNC: VANISHED instead of EXPUNGE
         bool scan = true;      // scan the files first
+        bool recent = true;    // RECENT responses (none in IMAP4rev2)
     };
     // Bring the view in line with the index: EXPUNGE (or VANISHED),
     // FETCH FLAGS and EXISTS/RECENT responses are appended to `out`.

@@ -184,7 +184,7 @@ Session::Session(const Config& cfg, Directory dir, net::Stream& io, const net::P
 bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd.loopback_is_secure); }
 
 std::string Session::capabilities() const {
-    std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
+    std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
                        "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
@@ -216,7 +216,7 @@ void Session::fail(const Command& c, const Error& e) {
 
 void Session::sync_selected(bool allow_expunge) {
     std::string out;
-    Selected::Report how{allow_expunge, condstore_, qresync_, true};
+    Selected::Report how{allow_expunge, condstore_, qresync_, true, !rev2_};
     if (Status st = sel_->refresh(*index_, out, how); !st) log::error("imapd.refresh", st.error());
     io_.write(out);
 }
@@ -373,6 +373,7 @@ void Session::cmd_enable(const Command& c) {
         if (cap == "CONDSTORE") now = !condstore_, condstore_ = true;
         else if (cap == "QRESYNC") now = !qresync_, qresync_ = condstore_ = true;
         else if (cap == "UTF8=ACCEPT") now = !utf8_, utf8_ = true;
+        else if (cap == "IMAP4REV2") now = !rev2_, rev2_ = utf8_ = true, cap = "IMAP4rev2";
         if (now) enabled += " " + cap; // others are not ours to enable (RFC 5161)
     }
     io_.write("* ENABLED" + enabled + "\r\n");
@@ -523,7 +524,7 @@ void Session::select(const Command& c, bool read_write) {
     auto name = mailbox_arg(c, c.args[0]);
     if (!name) return;
     if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
-    auto s = Selected::open(*index_, root_, *name, read_write);
+    auto s = Selected::open(*index_, root_, *name, read_write, !rev2_);
     if (!s) return fail(c, s.error());
     sel_ = std::move(*s);
     state_ = State::selected;
@@ -534,8 +535,13 @@ void Session::select(const Command& c, bool read_write) {
     io_.write("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
     io_.write(fmt::format("* OK [PERMANENTFLAGS ({})] flags\r\n",
                           read_write ? "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*" : ""));
-    io_.write(fmt::format("* {} EXISTS\r\n* {} RECENT\r\n", sel_->msgs.size(), sel_->recent_count()));
-    if (unseen) io_.write(fmt::format("* OK [UNSEEN {}] first unseen\r\n", unseen));
+    io_.write(fmt::format("* {} EXISTS\r\n", sel_->msgs.size()));
+    if (rev2_) { // IMAP4rev2: the mailbox's name, no RECENT, no UNSEEN (RFC 9051 6.3.2)
+        io_.write(fmt::format("* LIST () \"/\" {}\r\n", mailbox_value(sel_->name)));
+    } else {
+        io_.write(fmt::format("* {} RECENT\r\n", sel_->recent_count()));
+        if (unseen) io_.write(fmt::format("* OK [UNSEEN {}] first unseen\r\n", unseen));
+    }
     io_.write(fmt::format("* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n",
                           sel_->state.uidvalidity, sel_->state.uidnext));
     io_.write(fmt::format("* OK [HIGHESTMODSEQ {}] modification sequences kept\r\n", sel_->state.highestmodseq));
@@ -1603,6 +1609,7 @@ void Session::cmd_search(const Command& c) {
     }
     bool modseq = uses(p->root, SearchKey::Op::modseq);
     if (modseq) condstore_ = true;
+    if (rev2_) p->esearch = true; // IMAP4rev2 answers ESEARCH only (RFC 9051 6.4.4): RETURN (ALL) by default
     auto found = search(*p);
     if (!found) return fail(c, found.error());
     std::vector<int64_t> values;

@@ -124,6 +124,7 @@ class Session {
     bool condstore_ = false;     // RFC 7162: MODSEQ in FETCH responses (enabled by its first use)
     bool qresync_ = false;       // RFC 7162: VANISHED instead of EXPUNGE (ENABLE QRESYNC)
     bool utf8_ = false;          // RFC 6855 UTF8=ACCEPT: mailbox names and strings in UTF-8
+    bool rev2_ = false;          // ENABLE IMAP4rev2 (RFC 9051): no \Recent, ESEARCH only, UTF-8 names
     int errors_ = 0;
     bool unknown_cte_ = false; // FETCH BINARY met an unknown transfer encoding
 };

@@ -76,6 +76,15 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "UTF8 OK"
 }
 
+@test "IMAP4rev2 when enabled: SELECT's LIST line, no \\Recent, ESEARCH, UTF-8 names; IMAP4rev1 otherwise" {
+	serve
+	printf 'Subject: new\n\nnew\n' | mail-deliver alice@example.test
+	run python3 "$CLIENTS/imap_rev2.py" $P alice@example.test pw-alice
+	echo "$output"
+	assert_success
+	assert_output --partial "IMAP4rev2 OK"
+}
+
 @test "files renamed by mblaze and mv are picked up, UIDs unchanged; mblaze sees what IMAP changed" {
 	serve
 	uids() { python3 - "$P" <<'PY'
