@@ -217,13 +217,16 @@ std::string Selected::flags_response(size_t seq, bool uid, bool modseq) const {
     return out + ")\r\n";
 }
 
-std::string Selected::find_path(const Msg& m) const {
-    std::vector<std::string> tries;
-    if (m.subdir == "new") tries = {dir + "/new/" + m.base, dir + "/cur/" + maildir::join_name({m.base, m.flags})};
-    else tries = {dir + "/cur/" + maildir::join_name({m.base, m.flags}), dir + "/cur/" + m.base, dir + "/new/" + m.base};
-    for (auto& p : tries)
-        if (access(p.c_str(), F_OK) == 0) return p;
-    // renamed by another tool since the last scan: look for the base name
+namespace {
+
+// Where a message's file should be, in the order to try.
+std::vector<std::string> likely_paths(const std::string& dir, const Msg& m) {
+    if (m.subdir == "new") return {dir + "/new/" + m.base, dir + "/cur/" + maildir::join_name({m.base, m.flags})};
+    return {dir + "/cur/" + maildir::join_name({m.base, m.flags}), dir + "/cur/" + m.base, dir + "/new/" + m.base};
+}
+
+// Renamed by another tool since the last scan: found by its base name.
+std::string renamed_path(const std::string& dir, const Msg& m) {
     std::unique_ptr<DIR, int (*)(DIR*)> d(opendir((dir + "/cur").c_str()), closedir);
     while (d) {
         auto* e = readdir(d.get());
@@ -233,8 +236,22 @@ std::string Selected::find_path(const Msg& m) const {
     return {};
 }
 
+} // namespace
+
+std::string Selected::find_path(const Msg& m) const {
+    for (auto& p : likely_paths(dir, m))
+        if (access(p.c_str(), F_OK) == 0) return p;
+    return renamed_path(dir, m);
+}
+
 Result<Fd> Selected::open_file(const Msg& m) const {
-    std::string p = find_path(m);
+    // open() at once where it should be (no access() before it)
+    for (auto& p : likely_paths(dir, m)) {
+        Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (fd) return fd;
+        if (errno != ENOENT) return sys_error("open", p);
+    }
+    std::string p = renamed_path(dir, m);
     if (p.empty()) return make_error(Errc::noinput, "message expunged", m.base);
     Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) return errno == ENOENT ? make_error(Errc::noinput, "message expunged", p) : sys_error("open", p);

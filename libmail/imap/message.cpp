@@ -212,8 +212,7 @@ CacheRow cache_row(std::string_view msg) {
     r.size = crlf_size(msg);
     auto h = parse_header(msg);
     r.envelope = envelope(h ? *h : Header{});
-    r.body = body_structure(msg, false);
-    r.bodystructure = body_structure(msg, true);
+    body_structures(msg, r.body, r.bodystructure);
     return r;
 }
 

@@ -51,11 +51,17 @@ std::string disposition(const Header& h) {
     return "(" + string_value(kind) + " " + params(p) + ")";
 }
 
+// BODY and BODYSTRUCTURE built together from one parse of the message:
+// the same text but for the extension data BODYSTRUCTURE adds.
+struct Both {
+    std::string body, full;
+    void add(std::string_view s) { body += s, full += s; }
+    void add(const Both& b) { body += b.body, full += b.full; }
+};
+
 class Builder {
   public:
-    explicit Builder(bool extended) : extended_(extended) {}
-
-    std::string entity(std::string_view e, int depth, bool digest_child) {
+    Both entity(std::string_view e, int depth, bool digest_child) {
         parts_++;
         auto ent = mime::split_entity(e);
         auto parsed = parse_header(ent.header);
@@ -66,19 +72,20 @@ class Builder {
         else if (digest_child) ct.type = "message", ct.subtype = "rfc822";
         else ct.params["charset"] = "us-ascii";
         bool deeper = depth < max_depth && parts_ < max_parts;
+        Both out;
         if (ct.type == "multipart" && deeper) {
             auto list = mime::multipart_parts(ent.body, ct.param("boundary"));
             if (!list.empty()) {
-                std::string out = "(";
+                out.add("(");
                 for (auto [b, en] : list) {
                     if (parts_ >= max_parts) break;
-                    out += entity(ent.body.substr(b, en - b), depth + 1, ct.subtype == "digest");
+                    out.add(entity(ent.body.substr(b, en - b), depth + 1, ct.subtype == "digest"));
                 }
-                out += " " + string_value(ct.subtype);
-                if (extended_)
-                    out += " " + params(ct) + " " + disposition(h) + " " + field_nstring(h, "Content-Language") + " " +
-                           field_nstring(h, "Content-Location");
-                return out + ")";
+                out.add(" " + string_value(ct.subtype));
+                out.full += " " + params(ct) + " " + disposition(h) + " " + field_nstring(h, "Content-Language") + " " +
+                            field_nstring(h, "Content-Location");
+                out.add(")");
+                return out;
             }
             ct = mime::ContentType{}; // a multipart without parts: plain text
         }
@@ -86,32 +93,38 @@ class Builder {
         // Past the limits an enclosed message is described as opaque data.
         if (ct.is("message", "rfc822") && !deeper) ct.type = "application", ct.subtype = "octet-stream";
         auto cte = h.get("Content-Transfer-Encoding");
-        std::string out = "(" + string_value(ct.type) + " " + string_value(ct.subtype) + " " + params(ct) + " " +
-                          field_nstring(h, "Content-ID") + " " + field_nstring(h, "Content-Description") + " " +
-                          string_value(cte ? ascii_lower(unfold(*cte)) : "7bit") + " " +
-                          std::to_string(crlf_size(ent.body));
+        out.add("(" + string_value(ct.type) + " " + string_value(ct.subtype) + " " + params(ct) + " " +
+                field_nstring(h, "Content-ID") + " " + field_nstring(h, "Content-Description") + " " +
+                string_value(cte ? ascii_lower(unfold(*cte)) : "7bit") + " " + std::to_string(crlf_size(ent.body)));
         if (ct.is("message", "rfc822") && deeper) {
             auto inner = parse_header(ent.body);
-            out += " " + (inner ? envelope(*inner) : envelope(Header{})) + " " + entity(ent.body, depth + 1, false) +
-                   " " + std::to_string(lines(ent.body));
+            out.add(" " + (inner ? envelope(*inner) : envelope(Header{})) + " ");
+            out.add(entity(ent.body, depth + 1, false));
+            out.add(" " + std::to_string(lines(ent.body)));
         } else if (ct.type == "text") {
-            out += " " + std::to_string(lines(ent.body));
+            out.add(" " + std::to_string(lines(ent.body)));
         }
-        if (extended_)
-            out += " " + field_nstring(h, "Content-MD5") + " " + disposition(h) + " " + field_nstring(h, "Content-Language") + " " +
-                   field_nstring(h, "Content-Location");
-        return out + ")";
+        out.full += " " + field_nstring(h, "Content-MD5") + " " + disposition(h) + " " +
+                    field_nstring(h, "Content-Language") + " " + field_nstring(h, "Content-Location");
+        out.add(")");
+        return out;
     }
 
   private:
-    bool extended_;
     size_t parts_ = 0;
 };
 
 } // namespace
 
 std::string body_structure(std::string_view message, bool extended) {
-    return Builder(extended).entity(message, 0, false);
+    Both b = Builder().entity(message, 0, false);
+    return extended ? b.full : b.body;
+}
+
+void body_structures(std::string_view message, std::string& body, std::string& bodystructure) {
+    Both b = Builder().entity(message, 0, false);
+    body = std::move(b.body);
+    bodystructure = std::move(b.full);
 }
 
 } // namespace mail::imap

@@ -14,5 +14,7 @@ namespace mail::imap {
 // `extended`: BODYSTRUCTURE (with MD5, disposition, language, location);
 // otherwise BODY.
 std::string body_structure(std::string_view message, bool extended);
+// Both from one parse (for the cache).
+void body_structures(std::string_view message, std::string& body, std::string& bodystructure);
 
 } // namespace mail::imap
