@@ -10,6 +10,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "imap/mutf7.hpp"
 #include "imap/syntax.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
@@ -258,6 +259,17 @@ Result<Fd> Selected::open_file(const Msg& m) const {
     return fd;
 }
 
+Result<std::optional<MappedFile>> Selected::map_file(const Msg& m) const {
+    auto fd = open_file(m);
+    if (!fd) {
+        if (fd.error().code == Errc::noinput) return std::optional<MappedFile>();
+        return fd.error();
+    }
+    auto map = MappedFile::open(fd->get(), m.base);
+    if (!map) return map.error();
+    return std::optional<MappedFile>(std::move(*map));
+}
+
 namespace {
 
 Status insert_cache_row(Db& db, int64_t folder_id, int64_t uid, const CacheRow& r) {
@@ -288,14 +300,10 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
     std::vector<std::pair<int64_t, const CacheRow*>> fresh;
     for (const Msg* m : msgs) {
         if (out.count(m->uid)) continue;
-        auto fd = sel.open_file(*m);
-        if (!fd) {
-            if (fd.error().code == Errc::noinput) continue;
-            return fd.error();
-        }
-        auto map = MappedFile::open(fd->get(), m->base);
+        auto map = sel.map_file(*m);
         if (!map) return map.error();
-        auto [it, _] = out.emplace(m->uid, cache_row(map->view()));
+        if (!*map) continue; // expunged elsewhere
+        auto [it, _] = out.emplace(m->uid, cache_row((*map)->view()));
         fresh.emplace_back(m->uid, &it->second);
     }
     if (fresh.empty()) return out;
@@ -325,14 +333,10 @@ Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, 
     MAIL_TRY(tx.begin());
     for (auto& m : where.msgs) {
         if (std::chrono::steady_clock::now() > deadline) break;
-        auto fd = where.open_file(m);
-        if (!fd) {
-            if (fd.error().code == Errc::noinput) continue;
-            return fd.error();
-        }
-        auto map = MappedFile::open(fd->get(), m.base);
+        auto map = where.map_file(m);
         if (!map) return map.error();
-        MAIL_TRY(insert_cache_row(idx.db(), folder_id, m.uid, cache_row(map->view())));
+        if (!*map) continue;
+        MAIL_TRY(insert_cache_row(idx.db(), folder_id, m.uid, cache_row((*map)->view())));
     }
     return tx.commit();
 }
@@ -364,15 +368,7 @@ std::string fold(std::string_view s) {
         }
         uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
         for (size_t k = 1; k < n; k++) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-        auto lower = static_cast<uint32_t>(std::towlower(static_cast<wint_t>(cp)));
-        if (lower < 0x80) out += static_cast<char>(lower);
-        else if (lower < 0x800) out += static_cast<char>(0xc0 | (lower >> 6)), out += static_cast<char>(0x80 | (lower & 0x3f));
-        else if (lower < 0x10000)
-            out += static_cast<char>(0xe0 | (lower >> 12)), out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)),
-                out += static_cast<char>(0x80 | (lower & 0x3f));
-        else
-            out += static_cast<char>(0xf0 | (lower >> 18)), out += static_cast<char>(0x80 | ((lower >> 12) & 0x3f)),
-                out += static_cast<char>(0x80 | ((lower >> 6) & 0x3f)), out += static_cast<char>(0x80 | (lower & 0x3f));
+        put_utf8(static_cast<uint32_t>(std::towlower(static_cast<wint_t>(cp))), out);
         i += n;
     }
     return out;
@@ -487,19 +483,15 @@ Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int
             missing.insert(m.uid);
             continue;
         }
-        auto fd = sel.open_file(m);
-        if (!fd) {
-            if (fd.error().code == Errc::noinput) continue;
-            return fd.error();
-        }
-        auto map = MappedFile::open(fd->get(), m.base);
+        auto map = sel.map_file(m);
         if (!map) return map.error();
-        SearchText t = search_text(map->view());
+        if (!*map) continue;
+        SearchText t = search_text((*map)->view());
         if (!tx) {
             tx.emplace(idx.db());
             MAIL_TRY(tx->begin());
         }
-        auto fields = search_fields(map->view());
+        auto fields = search_fields((*map)->view());
         auto ins_c = idx.db().cached("INSERT INTO text(rowid, hdr, body, from_, to_, cc, bcc, subject) "
                                      "VALUES(?,?,?,?,?,?,?,?)");
         if (!ins_c) return ins_c.error();

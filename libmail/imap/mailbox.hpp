@@ -66,13 +66,15 @@ class Selected {
     std::string flags_response(size_t seq, bool uid, bool modseq) const;
     // Sequence number (1-based) of a UID, or 0.
     size_t seq_of(int64_t uid) const;
-    // The message file, wherever another Maildir tool moved it.
-    Result<Fd> open_file(const Msg& m) const;
+    // The message file mapped, wherever another Maildir tool moved it;
+    // nullopt when it is gone (expunged elsewhere).
+    Result<std::optional<MappedFile>> map_file(const Msg& m) const;
     // Current path of the file, "" when it is gone.
     std::string find_path(const Msg& m) const;
     size_t recent_count() const;
 
   private:
+    Result<Fd> open_file(const Msg& m) const; // Errc::noinput when gone
     int64_t recent_from_ = 0; // UIDs at or above this are \Recent here
 };
 

@@ -35,7 +35,9 @@ int32_t next_utf8(std::string_view s, size_t& i) {
     return cp;
 }
 
-void put_utf8(int32_t cp, std::string& out) {
+} // namespace
+
+void put_utf8(uint32_t cp, std::string& out) {
     if (cp < 0x80) out += static_cast<char>(cp);
     else if (cp < 0x800) out += static_cast<char>(0xc0 | (cp >> 6)), out += static_cast<char>(0x80 | (cp & 0x3f));
     else if (cp < 0x10000)
@@ -45,8 +47,6 @@ void put_utf8(int32_t cp, std::string& out) {
         out += static_cast<char>(0xf0 | (cp >> 18)), out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f)),
             out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f)), out += static_cast<char>(0x80 | (cp & 0x3f));
 }
-
-} // namespace
 
 Result<std::string> mutf7_encode(std::string_view utf8) {
     std::string out;

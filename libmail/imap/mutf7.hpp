@@ -16,5 +16,7 @@ Result<std::string> mutf7_encode(std::string_view utf8);
 // errors for printable ASCII inside a shift, padding bits set, a lone
 // surrogate, an empty shift "&-" is '&', an unterminated shift.
 Result<std::string> mutf7_decode(std::string_view mutf7);
+// Append the UTF-8 form of code point `cp` (also for SEARCH's case folding).
+void put_utf8(uint32_t cp, std::string& out);
 
 } // namespace mail::imap

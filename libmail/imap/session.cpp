@@ -1167,10 +1167,9 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
 // A body item: its name and literal, appended to `line` (or, for large
 // texts, written out in pieces). False when the file is gone.
 bool Session::send_body(const Msg& m, const FetchItem& item, std::string& line) {
-    auto fd = sel_->open_file(m);
-    if (!fd) return false;
-    auto map = MappedFile::open(fd->get(), m.base);
-    if (!map) return false;
+    auto mapped = sel_->map_file(m);
+    if (!mapped || !*mapped) return false;
+    const MappedFile* map = &**mapped;
     Section s = item.section;
     using K = FetchItem::Kind;
     std::string name = item.name();
@@ -1553,11 +1552,9 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
     for (int64_t uid : missing) {
         size_t seq = sel_->seq_of(uid);
         if (!seq) continue;
-        auto fd = sel_->open_file(msgs[seq - 1]);
-        if (!fd) continue;
-        auto map = MappedFile::open(fd->get(), msgs[seq - 1].base);
-        if (!map) continue;
-        SearchText t = search_text(map->view());
+        auto map = sel_->map_file(msgs[seq - 1]);
+        if (!map || !*map) continue;
+        SearchText t = search_text((*map)->view());
         for (size_t i = 0; i < text_keys.size(); i++)
             if (matches(*text_keys[i], needles[i], t.header, t.body)) d.text[text_keys[i]].insert(uid);
     }

@@ -378,9 +378,10 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 	assert_output --partial "left on the server"
 }
 
-@test "our own mail-pop3d as the outside server" {
+# A second facteur in $OTHER with carol@old.test and three messages in her
+# INBOX: the outside server of the "our own mail-pop3d/mail-imapd" tests.
+old_facteur() {
 	OTHER="$BATS_TEST_TMPDIR/other"
-	P=$(free_port)
 	(
 		export FACTEUR_STATE_DIR="$OTHER"
 		mail-admin init >/dev/null
@@ -388,6 +389,11 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 		echo pw-old | mail-admin mailbox add carol@old.test --password-stdin
 		for i in 1 2 3; do sample_message "old$i" | mail-deliver carol@old.test; done
 	)
+}
+
+@test "our own mail-pop3d as the outside server" {
+	old_facteur
+	P=$(free_port)
 	FACTEUR_STATE_DIR="$OTHER" daemon mail-pop3d --listen 127.0.0.1:$P
 	wait_port "$P"
 	echo pw-old | mail-admin fetch add alice@example.test --protocol pop3 --host 127.0.0.1 --port "$P" \
@@ -401,17 +407,10 @@ remote_count() { remote "print(m.select('\"$1\"')[1][0].decode())"; }
 }
 
 @test "our own mail-imapd as the outside server: folders, flags, --delete, implicit TLS" {
-	OTHER="$BATS_TEST_TMPDIR/other"
+	old_facteur
 	P=$(free_port)
-	(
-		export FACTEUR_STATE_DIR="$OTHER"
-		mail-admin init >/dev/null
-		mail-admin domain add old.test
-		echo pw-old | mail-admin mailbox add carol@old.test --password-stdin
-		for i in 1 2 3; do sample_message "old$i" | mail-deliver carol@old.test; done
-		mkdir -p "$OTHER/mail/old.test/carol/.Work/"{new,cur,tmp}
-		sample_message "work1" | mail-deliver carol+Work@old.test
-	)
+	mkdir -p "$OTHER/mail/old.test/carol/.Work/"{new,cur,tmp}
+	sample_message "work1" | FACTEUR_STATE_DIR="$OTHER" mail-deliver carol+Work@old.test
 	# one message read and flagged on the old server
 	f=$(ls "$OTHER/mail/old.test/carol/new" | head -n 1)
 	mv "$OTHER/mail/old.test/carol/new/$f" "$OTHER/mail/old.test/carol/cur/$f:2,FS"
