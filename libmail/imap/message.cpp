@@ -186,15 +186,17 @@ std::optional<std::string_view> section_text(std::string_view msg, const Section
 
 std::optional<std::string> binary_text(std::string_view msg, const Section& s, bool& unknown_cte) {
     unknown_cte = false;
-    std::string storage;
-    auto text = section_text(msg, s, storage);
-    if (!text) return std::nullopt;
-    std::string cte = "7bit"; // the whole message: as it is
+    // BINARY sections are part numbers only: the part is found once, for
+    // its body and for its Content-Transfer-Encoding.
+    auto found = find_part(msg, s.part);
+    if (!found) return std::nullopt;
+    std::string_view text = found->entity; // the whole message: as it is
+    std::string cte = "7bit";
     if (!s.part.empty()) {
-        auto found = find_part(msg, s.part);
+        text = mime::split_entity(found->entity).body;
         cte = ascii_lower(unfold(header_of(found->entity).get("Content-Transfer-Encoding").value_or("7bit")));
     }
-    if (cte == "base64") return mime::base64_decode_body(*text);
+    if (cte == "base64") return mime::base64_decode_body(text);
     if (cte != "quoted-printable" && cte != "7bit" && cte != "8bit" && cte != "binary") {
         unknown_cte = true;
         return std::nullopt;
@@ -203,7 +205,7 @@ std::optional<std::string> binary_text(std::string_view msg, const Section& s, b
     // from it, so that an encoded =0A stays a bare LF.
     std::string crlf;
     bool cr = false;
-    append_crlf(*text, crlf, cr);
+    append_crlf(text, crlf, cr);
     return cte == "quoted-printable" ? mime::qp_decode(crlf) : crlf;
 }
 

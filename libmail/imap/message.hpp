@@ -43,7 +43,7 @@ std::string_view crlf_slice(std::string_view s, uint64_t offset, uint64_t length
 // part does not exist (the answer is then an empty string).
 std::optional<std::string_view> section_text(std::string_view msg, const Section& s, std::string& storage);
 // The content of a part decoded from its Content-Transfer-Encoding for
-// FETCH BINARY; nullopt: no such part; `unknown_cte` set when the encoding
+// FETCH BINARY (part numbers only: s.text is not used); nullopt: no such part; `unknown_cte` set when the encoding
 // is not one we know (the answer is then NO [UNKNOWN-CTE]).
 std::optional<std::string> binary_text(std::string_view msg, const Section& s, bool& unknown_cte);
 
