@@ -1397,7 +1397,11 @@ void Session::copy(const Command& c, bool move) {
             return fail(c, sys_error("link", to));
         }
         made.push_back(to);
-        if (Fd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC)); fd) {
+        // The copy's header fields: the source's cache row, or its file.
+        auto cached = index_->cached_fields(sel_->state.id, m.uid);
+        if (cached && *cached) {
+            n.fields = std::move(**cached);
+        } else if (Fd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC)); fd) {
             char head[16384];
             ssize_t r = pread(fd.get(), head, sizeof head, 0);
             n.fields = cache_fields(std::string_view(head, r > 0 ? static_cast<size_t>(r) : 0));

@@ -560,6 +560,19 @@ Result<std::map<std::string, std::string>> MailboxIndex::special_uses() {
     }
 }
 
+Result<std::optional<CachedFields>> MailboxIndex::cached_fields(int64_t folder_id, int64_t uid) {
+    auto st = db_.cached("SELECT date, from_, to_, subject, message_id FROM cache WHERE folder_id=? AND uid=?");
+    if (!st) return st.error();
+    (*st)->bind(1, folder_id).bind(2, uid);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<CachedFields>();
+    Stmt& r = **st;
+    CachedFields f{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4)};
+    r.reset();
+    return std::optional<CachedFields>(std::move(f));
+}
+
 Result<std::vector<int64_t>> MailboxIndex::expunged_since(int64_t folder_id, int64_t modseq) {
     auto st = db_.prepare("SELECT uid FROM expunged WHERE folder_id=? AND modseq>? ORDER BY uid");
     if (!st) return st.error();

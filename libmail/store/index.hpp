@@ -96,6 +96,9 @@ class MailboxIndex {
     // space-separated; the folders that have some.
     Status set_special_use(std::string_view name, std::string_view use);
     Result<std::map<std::string, std::string>> special_uses();
+    // A message's cached header fields; nullopt when the cache has no row
+    // (it is rebuildable: the caller reads the file).
+    Result<std::optional<CachedFields>> cached_fields(int64_t folder_id, int64_t uid);
     // UIDs removed from a folder with a MODSEQ above `modseq`, in order.
     Result<std::vector<int64_t>> expunged_since(int64_t folder_id, int64_t modseq);
     // Bring one folder in line with its files; `force` ignores the mtimes.

@@ -40,6 +40,9 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	# the appended message was moved to Archive/2026 and expunged; the copy is in INBOX
 	[ "$(find "$MAIL/alice/.Archive.2026/cur" -type f | wc -l)" -eq 0 ]
 	grep -l "alpha@example.org" "$MAIL"/alice/cur/*
+	# the copy's cached header fields came along (from the source's cache row)
+	run sqlite3 "$MAIL/alice/index.sqlite" "SELECT c.subject FROM cache c JOIN folders f ON f.id = c.folder_id WHERE f.name = 'INBOX'"
+	assert_output --partial "=?utf-8?q?Caf=C3=A9_plans?="
 	run mail-admin check
 	assert_success
 }
