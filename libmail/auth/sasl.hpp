@@ -1,4 +1,4 @@
-// SASL pieces shared by SMTP, IMAP and POP3: base64, the PLAIN message
+// SASL pieces shared by SMTP, IMAP and POP3: the PLAIN message
 // (RFC 4616), checking a login against the directory, and the growing
 // delay after failed logins.
 #pragma once
@@ -8,15 +8,11 @@
 #include <string_view>
 
 #include "base/config.hpp"
+#include "base/encoding.hpp"
 #include "base/sqlite.hpp"
 #include "directory/directory.hpp"
 
 namespace mail {
-
-std::string base64_encode(std::string_view in);
-// Strict: only the base64 alphabet, correct padding and the canonical
-// form (no stray bits before the padding); "=" alone is "".
-std::optional<std::string> base64_decode(std::string_view in);
 
 struct Credentials {
     std::string authzid, user, password;

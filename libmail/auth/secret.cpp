@@ -3,7 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "base/files.hpp"
 
 namespace mail {

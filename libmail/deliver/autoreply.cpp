@@ -9,7 +9,7 @@
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "message/mime.hpp"
-#include "queue/spool.hpp"
+#include "spool/spool.hpp"
 
 namespace mail {
 

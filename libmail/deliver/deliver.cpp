@@ -8,7 +8,7 @@
 #include "deliver/autoreply.hpp"
 #include "directory/resolve.hpp"
 #include "message/header.hpp"
-#include "queue/spool.hpp"
+#include "spool/spool.hpp"
 #include "store/maildir.hpp"
 
 namespace mail {
@@ -37,19 +37,6 @@ std::string tag_folder(const std::string& root, const std::string& tag) {
 }
 
 } // namespace
-
-std::string mailbox_root(const Config& cfg, const Address& a) {
-    return cfg.mail_root() + "/" + a.domain + "/" + ascii_lower(a.local);
-}
-
-size_t crlf_to_lf(char* data, size_t size) {
-    size_t w = 0;
-    for (size_t r = 0; r < size; r++) {
-        if (data[r] == '\r' && r + 1 < size && data[r + 1] == '\n') continue;
-        data[w++] = data[r];
-    }
-    return w;
-}
 
 int exit_code(const std::vector<RecipientStatus>& results) {
     int code = 0;

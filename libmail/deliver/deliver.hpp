@@ -53,12 +53,6 @@ class LocalDelivery {
     int hops_ = 0;
 };
 
-// <mail_root>/<domain>/<local>: where a mailbox's Maildir lives.
-std::string mailbox_root(const Config& cfg, const Address& a);
-
-// "\r\n" -> "\n" in place; bare CR and bare LF stay as they are.
-// Returns the new length.
-size_t crlf_to_lf(char* data, size_t size);
 // Process exit code for a set of results (0, 75, or the first permanent code).
 int exit_code(const std::vector<RecipientStatus>& results);
 

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "base/log.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"

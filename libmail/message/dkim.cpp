@@ -6,7 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 

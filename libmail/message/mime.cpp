@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <random>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
-#include "deliver/deliver.hpp"
-#include "smtp/command.hpp"
+#include "pop3/command.hpp"
+#include "store/maildir.hpp"
 
 namespace mail::pop3 {
 
@@ -52,10 +52,10 @@ int Session::run() {
             err("line too long");
             continue;
         }
-        smtp::Command c = smtp::parse_command(line);
+        Command c = parse_command(line);
         const Handler* h = nullptr;
         for (const Handler& x : handlers)
-            if (c.verb == x.verb) h = &x;
+            if (c.keyword == x.verb) h = &x;
         if (!h) err("unknown command");
         else if (state_ == State::authorization ? !h->in_authorization : !h->in_transaction)
             err("command not valid in this state");
@@ -110,8 +110,8 @@ void Session::cmd_auth(const std::string& arg) {
         return io_.write("PLAIN\r\n.\r\n");
     }
     if (!secure()) return err("[AUTH] authentication needs TLS (use STLS)");
-    smtp::Command c = smtp::parse_command(arg);
-    if (c.verb != "PLAIN") return err("unsupported mechanism");
+    Command c = parse_command(arg);
+    if (c.keyword != "PLAIN") return err("unsupported mechanism");
     std::string initial = c.arg;
     if (initial.empty()) {
         io_.write("+ \r\n");
@@ -223,12 +223,12 @@ void Session::cmd_retr(const std::string& arg) {
 }
 
 void Session::cmd_top(const std::string& arg) {
-    smtp::Command c = smtp::parse_command(arg); // "n lines"
+    Command c = parse_command(arg); // "msg lines": the keyword is the message number
     long lines = -1;
     auto [end, ec] = std::from_chars(c.arg.data(), c.arg.data() + c.arg.size(), lines);
     if (ec != std::errc() || end != c.arg.data() + c.arg.size() || lines < 0)
         return err("syntax: TOP msg lines");
-    if (DropMessage* m = message(c.verb)) send_message(*m, lines);
+    if (DropMessage* m = message(c.keyword)) send_message(*m, lines);
 }
 
 void Session::cmd_dele(const std::string& arg) {

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "queue/envelope.hpp"
-#include "queue/spool.hpp"
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
 
 namespace mail::queue {
 

@@ -13,8 +13,8 @@
 #include "base/config.hpp"
 #include "directory/directory.hpp"
 #include "message/dkim.hpp"
-#include "queue/envelope.hpp"
-#include "queue/spool.hpp"
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
 
 namespace mail::queue {
 

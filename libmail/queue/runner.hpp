@@ -11,7 +11,7 @@
 #include "base/config.hpp"
 #include "deliver/deliver.hpp"
 #include "directory/directory.hpp"
-#include "queue/spool.hpp"
+#include "spool/spool.hpp"
 
 namespace mail::queue {
 

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "net/connect.hpp"

@@ -166,3 +166,9 @@ Result<std::string> deliver(const std::string& folder_dir, std::string_view host
 }
 
 } // namespace mail::maildir
+
+namespace mail {
+std::string mailbox_root(const Config& cfg, const Address& a) {
+    return cfg.mail_root() + "/" + a.domain + "/" + ascii_lower(a.local);
+}
+} // namespace mail

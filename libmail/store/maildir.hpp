@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/config.hpp"
 #include "base/result.hpp"
+#include "message/address.hpp"
 
 namespace mail::maildir {
 
@@ -57,3 +59,8 @@ Result<std::string> deliver(const std::string& folder_dir, std::string_view host
                             const std::vector<std::string_view>& parts);
 
 } // namespace mail::maildir
+
+namespace mail {
+// <mail_root>/<domain>/<local>: where a mailbox's Maildir lives.
+std::string mailbox_root(const Config& cfg, const Address& a);
+} // namespace mail

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <variant>
 
-#include "imap/command.hpp"
-#include "imap/search.hpp"
+#include "imapd/command.hpp"
+#include "imapd/search.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);

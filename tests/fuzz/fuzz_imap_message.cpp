@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "imap/message.hpp"
+#include "imapd/message.hpp"
 #include "imap/syntax.hpp"
 #include "message/mime.hpp"
 

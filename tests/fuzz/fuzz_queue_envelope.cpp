@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "queue/envelope.hpp"
-#include "queue/spool.hpp"
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);

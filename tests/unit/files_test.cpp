@@ -3,6 +3,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "base/encoding.hpp"
 #include "base/files.hpp"
 #include "deliver/deliver.hpp"
 

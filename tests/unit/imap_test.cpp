@@ -2,7 +2,7 @@
 
 #include <variant>
 
-#include "imap/command.hpp"
+#include "imapd/command.hpp"
 
 using namespace mail::imap;
 
@@ -252,7 +252,7 @@ TEST(ImapMutf7, StrictDecoding) {
     EXPECT_FALSE(mutf7_encode("\xed\xa0\x80")); // an encoded surrogate
 }
 
-#include "imap/search.hpp"
+#include "imapd/search.hpp"
 
 namespace {
 SearchProgram search(std::string_view args) {
@@ -313,8 +313,8 @@ TEST(ImapSearch, BadProgramsAreRefused) {
 
 // ---- the message side of mail-imapd (imap/message, mime decoding) ----
 
-#include "imap/message.hpp"
-#include "imap/search.hpp"
+#include "imapd/message.hpp"
+#include "imapd/search.hpp"
 #include "message/mime.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
-#include "auth/sasl.hpp"
+#include "base/encoding.hpp"
 #include "message/dkim.hpp"
 #include "smtp/client.hpp"
 

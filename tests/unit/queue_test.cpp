@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "queue/bounce.hpp"
-#include "queue/envelope.hpp"
-#include "queue/spool.hpp"
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
 
 using namespace mail;
 using namespace mail::queue;

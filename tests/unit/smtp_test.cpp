@@ -3,7 +3,7 @@
 #include "auth/sasl.hpp"
 #include "smtp/command.hpp"
 #include "smtp/data.hpp"
-#include "smtp/writer.hpp"
+#include "smtpd/writer.hpp"
 
 using namespace mail;
 using namespace mail::smtp;

@@ -8,6 +8,7 @@
 #include "admin.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
+#include "store/maildir.hpp"
 
 mail::Config& Admin::config() {
     if (!cfg) cfg = must(*this, mail::load_config(config_path));

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/config.hpp"
+#include "base/encoding.hpp"
 #include "base/files.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"

@@ -6,7 +6,7 @@
 #include "base/config.hpp"
 #include "base/tool.hpp"
 #include "directory/directory.hpp"
-#include "imap/session.hpp"
+#include "imapd/session.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
 

@@ -12,7 +12,7 @@
 #include "base/tool.hpp"
 #include "message/header.hpp"
 #include "queue/runner.hpp"
-#include "queue/spool.hpp"
+#include "spool/spool.hpp"
 
 using namespace mail;
 

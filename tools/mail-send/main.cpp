@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/config.hpp"
+#include "base/encoding.hpp"
 #include "base/files.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
@@ -16,7 +17,7 @@
 #include "message/header.hpp"
 #include "message/mime.hpp"
 #include "message/signature.hpp"
-#include "queue/spool.hpp"
+#include "spool/spool.hpp"
 
 namespace {
 

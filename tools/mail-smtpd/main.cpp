@@ -8,8 +8,8 @@
 #include "directory/directory.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
-#include "queue/spool.hpp"
-#include "smtp/session.hpp"
+#include "spool/spool.hpp"
+#include "smtpd/session.hpp"
 
 namespace {
 

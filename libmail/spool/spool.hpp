@@ -18,7 +18,7 @@
 
 #include "base/config.hpp"
 #include "base/files.hpp"
-#include "queue/envelope.hpp"
+#include "spool/envelope.hpp"
 
 namespace mail::queue {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "base/result.hpp"
-#include "imap/command.hpp"
+#include "imapd/command.hpp"
 
 namespace mail::imap {
 

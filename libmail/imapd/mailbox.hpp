@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/files.hpp"
-#include "imap/message.hpp"
+#include "imapd/message.hpp"
 #include "store/index.hpp"
 
 namespace mail::imap {

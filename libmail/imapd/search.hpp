@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "imap/command.hpp"
+#include "imapd/command.hpp"
 #include "imap/syntax.hpp"
 
 namespace mail::imap {

@@ -4,7 +4,7 @@
 #include "base/log.hpp"
 #include "message/header.hpp"
 #include "smtp/command.hpp"
-#include "smtp/writer.hpp"
+#include "smtpd/writer.hpp"
 
 namespace mail::smtp {
 

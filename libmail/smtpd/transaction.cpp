@@ -8,9 +8,9 @@
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "smtp/data.hpp"
-#include "smtp/policy.hpp"
-#include "smtp/session.hpp"
-#include "smtp/writer.hpp"
+#include "smtpd/policy.hpp"
+#include "smtpd/session.hpp"
+#include "smtpd/writer.hpp"
 
 namespace mail::smtp {
 

@@ -17,10 +17,10 @@
 #include "message/signature.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
-#include "queue/envelope.hpp"
-#include "queue/spool.hpp"
+#include "spool/envelope.hpp"
+#include "spool/spool.hpp"
 #include "smtp/command.hpp"
-#include "smtp/writer.hpp"
+#include "smtpd/writer.hpp"
 
 namespace mail::smtp {
 

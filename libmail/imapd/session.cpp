@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
-#include "deliver/deliver.hpp"
 #include "imap/mutf7.hpp"
-#include "imap/search.hpp"
+#include "imapd/search.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "store/maildir.hpp"
