@@ -91,18 +91,9 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
     if (read_write && recent) {
         // Messages that arrived since the last read-write SELECT are this
         // session's \Recent ones; the next session gets the later ones.
-        Transaction tx(idx.db());
-        MAIL_TRY(tx.begin());
-        auto st = idx.db().prepare("SELECT recent_uid, uidnext FROM folders WHERE id=?");
-        if (!st) return st.error();
-        st->bind(1, f->id);
-        auto row = st->step();
-        if (!row) return row.error();
-        s.recent_from_ = st->int64(0);
-        auto up = idx.db().prepare("UPDATE folders SET recent_uid=uidnext WHERE id=?");
-        if (!up) return up.error();
-        MAIL_TRY(up->bind(1, f->id).run());
-        MAIL_TRY(tx.commit());
+        auto from = idx.take_recent(f->id);
+        if (!from) return from.error();
+        s.recent_from_ = *from;
     } else {
         s.recent_from_ = INT64_MAX;
     }
@@ -138,34 +129,27 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
     if (!*f) { // the folder was deleted under us: everything is gone
         for (auto& m : msgs) m.gone = true;
     } else if ((*f)->highestmodseq != state.highestmodseq || (*f)->uidvalidity != state.uidvalidity) {
-        auto st = idx.db().prepare("SELECT uid, base, subdir, flags, keywords, modseq, internaldate "
-                                   "FROM messages WHERE folder_id=? AND modseq>? ORDER BY uid");
-        if (!st) return st.error();
-        st->bind(1, (*f)->id).bind(2, state.highestmodseq);
+        auto rows = idx.changed_since((*f)->id, state.highestmodseq);
+        if (!rows) return rows.error();
         int64_t last_uid = msgs.empty() ? 0 : msgs.back().uid;
-        for (;;) {
-            auto row = st->step();
-            if (!row) return row.error();
-            if (!*row) break;
-            int64_t uid = st->int64(0);
-            if (uid > last_uid) {
-                msgs.push_back(Msg{uid, st->text(1), st->text(2), st->text(3), st->text(4), st->int64(5),
-                                   st->int64(6), uid >= recent_from_, false});
+        for (auto& r : *rows) {
+            if (r.uid > last_uid) {
+                msgs.push_back(Msg{r.uid, r.base, r.subdir, r.flags, r.keywords, r.modseq, r.internaldate,
+                                   r.uid >= recent_from_, false});
                 added++;
                 continue;
             }
-            size_t seq = seq_of(uid);
+            size_t seq = seq_of(r.uid);
             if (!seq) continue;
             Msg& m = msgs[seq - 1];
-            m.base = st->text(1);
-            m.subdir = st->text(2);
-            std::string flags = st->text(3), keywords = st->text(4);
+            m.base = r.base;
+            m.subdir = r.subdir;
             // A CONDSTORE client hears of every new MODSEQ (not of its own:
             // the session keeps those in the view as it makes them).
-            bool news = flags != m.flags || keywords != m.keywords || (how.modseq && m.modseq != st->int64(5));
-            m.modseq = st->int64(5);
+            bool news = r.flags != m.flags || r.keywords != m.keywords || (how.modseq && m.modseq != r.modseq);
+            m.modseq = r.modseq;
             if (news) {
-                m.flags = flags, m.keywords = keywords;
+                m.flags = r.flags, m.keywords = r.keywords;
                 changed.push_back(seq);
             }
         }
@@ -270,33 +254,13 @@ Result<std::optional<MappedFile>> Selected::map_file(const Msg& m) const {
     return std::optional<MappedFile>(std::move(*map));
 }
 
-namespace {
-
-Status insert_cache_row(Db& db, int64_t folder_id, int64_t uid, const CacheRow& r) {
-    auto ins_c = db.cached("INSERT OR REPLACE INTO imap VALUES(?,?,?,?,?,?)");
-    if (!ins_c) return ins_c.error();
-    Stmt* ins = *ins_c;
-    ins->bind(1, folder_id).bind(2, uid).bind(3, static_cast<int64_t>(r.size));
-    ins->bind(4, r.envelope).bind(5, r.body).bind(6, r.bodystructure);
-    return ins->run();
-}
-
-} // namespace
-
 Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected& sel,
                                                const std::vector<const Msg*>& msgs) {
     std::map<int64_t, CacheRow> out;
     if (msgs.empty()) return out;
-    auto st = idx.db().prepare("SELECT uid, size, envelope, body, bodystructure FROM imap "
-                               "WHERE folder_id=? AND uid BETWEEN ? AND ?");
-    if (!st) return st.error();
-    st->bind(1, sel.state.id).bind(2, msgs.front()->uid).bind(3, msgs.back()->uid);
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out[st->int64(0)] = CacheRow{static_cast<uint64_t>(st->int64(1)), st->text(2), st->text(3), st->text(4)};
-    }
+    auto have = idx.cache_rows(sel.state.id, msgs.front()->uid, msgs.back()->uid);
+    if (!have) return have.error();
+    out = std::move(*have);
     std::vector<std::pair<int64_t, const CacheRow*>> fresh;
     for (const Msg* m : msgs) {
         if (out.count(m->uid)) continue;
@@ -307,49 +271,37 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
         fresh.emplace_back(m->uid, &it->second);
     }
     if (fresh.empty()) return out;
-    Transaction tx(idx.db());
+    Transaction tx = idx.transaction();
     MAIL_TRY(tx.begin());
-    for (auto [uid, r] : fresh) MAIL_TRY(insert_cache_row(idx.db(), sel.state.id, uid, *r));
+    for (auto [uid, r] : fresh) MAIL_TRY(idx.put_cache_row(sel.state.id, uid, *r));
     MAIL_TRY(tx.commit());
     return out;
 }
 
 Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, int budget_ms) {
-    auto st = idx.db().prepare("SELECT m.uid, m.base, m.subdir, m.flags FROM messages m LEFT JOIN imap i "
-                               "ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=? AND i.uid IS NULL");
-    if (!st) return st.error();
-    st->bind(1, folder_id);
-    Selected where; // only for find_path
+    auto rows = idx.uncached(folder_id);
+    if (!rows) return rows.error();
+    if (rows->empty()) return {};
+    Selected where; // only for map_file
     where.dir = dir;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        where.msgs.push_back(Msg{st->int64(0), st->text(1), st->text(2), st->text(3), "", 0, 0, false, false});
-    }
-    if (where.msgs.empty()) return {};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
-    Transaction tx(idx.db());
+    Transaction tx = idx.transaction();
     MAIL_TRY(tx.begin());
-    for (auto& m : where.msgs) {
+    for (auto& r : *rows) {
         if (std::chrono::steady_clock::now() > deadline) break;
-        auto map = where.map_file(m);
+        auto map = where.map_file(Msg{r.uid, r.base, r.subdir, r.flags, "", 0, 0, false, false});
         if (!map) return map.error();
         if (!*map) continue;
-        MAIL_TRY(insert_cache_row(idx.db(), folder_id, m.uid, cache_row((*map)->view())));
+        MAIL_TRY(idx.put_cache_row(folder_id, r.uid, cache_row((*map)->view())));
     }
     return tx.commit();
 }
 
-Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content) {
-    return insert_cache_row(db, folder_id, uid, cache_row(content));
+void cache_new_files(MailboxIndex& idx) {
+    idx.on_new_file([&idx](int64_t folder_id, int64_t uid, std::string_view content) {
+        return idx.put_cache_row(folder_id, uid, cache_row(content));
+    });
 }
-
-namespace {
-
-int64_t text_rowid(const Selected& sel, int64_t uid) { return (sel.state.id << 32) | uid; }
-
-} // namespace
 
 std::string fold(std::string_view s) {
     std::string out;
@@ -375,110 +327,43 @@ std::string fold(std::string_view s) {
 }
 
 namespace {
-// An FTS5 query for the rows whose `column` ("" any) has every trigram of
-// `needle` (detail=column has no positions: a superset of the rows that
-// contain it, which the caller verifies).
-std::string trigram_query(std::string_view column, std::string_view needle) {
-    std::vector<size_t> starts; // byte offsets of the characters
-    for (size_t i = 0; i < needle.size(); i++)
-        if ((needle[i] & 0xc0) != 0x80) starts.push_back(i);
-    starts.push_back(needle.size());
-    std::string query;
-    for (size_t i = 0; i + 3 < starts.size(); i++) {
-        std::string quoted = "\"";
-        for (char c : needle.substr(starts[i], starts[i + 3] - starts[i])) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-        quoted += "\"";
-        query += (query.empty() ? "" : " AND ") + (column.empty() ? quoted : std::string(column) + ":" + quoted);
-    }
-    return query;
-}
-
-size_t char_count(std::string_view s) {
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
-}
-
-const char* const field_names[] = {"FROM", "TO", "CC", "BCC", "SUBJECT"};
-const char* const field_columns[] = {"from_", "to_", "cc", "bcc", "subject"};
+const char* const field_names[search_field_count] = {"FROM", "TO", "CC", "BCC", "SUBJECT"};
 } // namespace
 
-bool indexed_field(std::string_view field) {
-    return std::any_of(std::begin(field_names), std::end(field_names), [&](const char* n) { return field == n; });
+std::optional<SearchField> indexed_field(std::string_view field) {
+    for (size_t i = 0; i < search_field_count; i++)
+        if (field == field_names[i]) return static_cast<SearchField>(i);
+    return std::nullopt;
 }
 
-std::vector<std::optional<std::string>> search_fields(std::string_view message) {
-    std::vector<std::optional<std::string>> out(5);
+TextRow text_row(int64_t uid, std::string_view message) {
+    SearchText t = search_text(message);
+    TextRow row{uid, std::move(t.header), std::move(t.body), {}};
     auto h = parse_header(message.substr(0, std::min<size_t>(message.size(), 1 << 20)), 1 << 20);
-    if (!h) return out;
+    if (!h) return row;
     for (auto& f : h->fields)
-        for (size_t i = 0; i < 5; i++)
+        for (size_t i = 0; i < search_field_count; i++)
             if (iequals(f.name, field_names[i])) {
                 std::string v = fold(mime::decode_words(f.value));
-                out[i] = out[i] ? *out[i] + "\n" + v : v;
+                row.fields[i] = row.fields[i] ? *row.fields[i] + "\n" + v : v;
             }
-    return out;
-}
-
-Result<std::set<int64_t>> field_search(MailboxIndex& idx, const Selected& sel, std::string_view field,
-                                       std::string_view needle) {
-    size_t i = 0;
-    while (i < 5 && field != field_names[i]) i++;
-    std::string col = field_columns[i < 5 ? i : 0];
-    std::set<int64_t> out;
-    if (char_count(needle) >= 3) { // candidates by trigrams, each verified on its column
-        auto st = idx.db().prepare("SELECT rowid FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
-        if (!st) return st.error();
-        st->bind(1, trigram_query(col, needle)).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
-        auto check = idx.db().prepare("SELECT 1 FROM fields WHERE folder_id=? AND uid=? AND instr(" + col + ", ?) > 0");
-        if (!check) return check.error();
-        for (;;) {
-            auto row = st->step();
-            if (!row) return row.error();
-            if (!*row) return out;
-            int64_t uid = st->int64(0) & 0xffffffffLL;
-            check->reset();
-            check->bind(1, sel.state.id).bind(2, uid).bind(3, needle);
-            auto hit = check->step();
-            if (!hit) return hit.error();
-            if (*hit) out.insert(uid);
-        }
-    }
-    auto st = idx.db().prepare("SELECT uid FROM fields WHERE folder_id=? AND " + col + " IS NOT NULL AND instr(" +
-                               col + ", ?) > 0");
-    if (!st) return st.error();
-    st->bind(1, sel.state.id).bind(2, needle);
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.insert(st->int64(0));
-    }
+    return row;
 }
 
 Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int budget_ms) {
     std::set<int64_t> missing;
     if (sel.msgs.empty()) return missing;
     // Usually everything is there: one count says so.
-    auto count = idx.db().prepare("SELECT count(*) FROM fields WHERE folder_id=?");
+    auto count = idx.text_count(sel.state.id);
     if (!count) return count.error();
-    count->bind(1, sel.state.id);
-    if (auto r = count->step(); !r) return r.error();
     size_t live = static_cast<size_t>(std::count_if(sel.msgs.begin(), sel.msgs.end(), [](auto& m) { return !m.gone; }));
-    if (static_cast<size_t>(count->int64(0)) == live) return missing;
-    auto st = idx.db().prepare("SELECT rowid FROM text WHERE rowid BETWEEN ? AND ?");
-    if (!st) return st.error();
-    st->bind(1, text_rowid(sel, 0)).bind(2, text_rowid(sel, 0xffffffffLL));
-    std::set<int64_t> have;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        have.insert(st->int64(0) & 0xffffffffLL);
-    }
+    if (static_cast<size_t>(*count) == live) return missing;
+    auto have = idx.text_uids(sel.state.id);
+    if (!have) return have.error();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
-    std::optional<Transaction> tx;
-    int pending = 0;
+    std::vector<TextRow> rows;
     for (auto& m : sel.msgs) {
-        if (have.count(m.uid) || m.gone) continue;
+        if (have->count(m.uid) || m.gone) continue;
         if (std::chrono::steady_clock::now() > deadline) {
             missing.insert(m.uid);
             continue;
@@ -486,59 +371,14 @@ Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int
         auto map = sel.map_file(m);
         if (!map) return map.error();
         if (!*map) continue;
-        SearchText t = search_text((*map)->view());
-        if (!tx) {
-            tx.emplace(idx.db());
-            MAIL_TRY(tx->begin());
-        }
-        auto fields = search_fields((*map)->view());
-        auto ins_c = idx.db().cached("INSERT INTO text(rowid, hdr, body, from_, to_, cc, bcc, subject) "
-                                     "VALUES(?,?,?,?,?,?,?,?)");
-        if (!ins_c) return ins_c.error();
-        Stmt* ins = *ins_c;
-        ins->bind(1, text_rowid(sel, m.uid)).bind(2, t.header).bind(3, t.body);
-        for (int k = 0; k < 5; k++) ins->bind(4 + k, fields[static_cast<size_t>(k)].value_or(""));
-        MAIL_TRY(ins->run());
-        auto fi_c = idx.db().cached("INSERT OR REPLACE INTO fields VALUES(?,?,?,?,?,?,?)");
-        if (!fi_c) return fi_c.error();
-        Stmt* fi = *fi_c;
-        fi->bind(1, sel.state.id).bind(2, m.uid);
-        for (int k = 0; k < 5; k++) {
-            if (fields[static_cast<size_t>(k)]) fi->bind(3 + k, *fields[static_cast<size_t>(k)]);
-            else fi->bind_null(3 + k);
-        }
-        MAIL_TRY(fi->run());
-        if (++pending == 500) { // commit in batches: other writers get their turn
-            MAIL_TRY(tx->commit());
-            tx.reset();
-            pending = 0;
+        rows.push_back(text_row(m.uid, (*map)->view()));
+        if (rows.size() == 500) { // stored in batches: memory stays bounded, other writers get their turn
+            MAIL_TRY(idx.put_text(sel.state.id, rows));
+            rows.clear();
         }
     }
-    if (tx) MAIL_TRY(tx->commit());
+    MAIL_TRY(idx.put_text(sel.state.id, rows));
     return missing;
-}
-
-Status text_rows(MailboxIndex& idx, const Selected& sel, std::string_view column, std::string_view needle,
-                 const std::function<void(int64_t uid, std::string_view hdr, std::string_view body)>& row) {
-    std::optional<Stmt> st;
-    if (char_count(needle) >= 3) {
-        std::string query = trigram_query(column, needle);
-        auto p = idx.db().prepare("SELECT rowid, hdr, body FROM text WHERE text MATCH ? AND rowid BETWEEN ? AND ?");
-        if (!p) return p.error();
-        st.emplace(std::move(*p));
-        st->bind(1, query).bind(2, text_rowid(sel, 0)).bind(3, text_rowid(sel, 0xffffffffLL));
-    } else {
-        auto p = idx.db().prepare("SELECT rowid, hdr, body FROM text WHERE rowid BETWEEN ? AND ?");
-        if (!p) return p.error();
-        st.emplace(std::move(*p));
-        st->bind(1, text_rowid(sel, 0)).bind(2, text_rowid(sel, 0xffffffffLL));
-    }
-    for (;;) {
-        auto r = st->step();
-        if (!r) return r.error();
-        if (!*r) return {};
-        row(st->int64(0) & 0xffffffffLL, st->text(1), st->text(2));
-    }
 }
 
 } // namespace mail::imap

@@ -85,27 +85,19 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
 // Fill the cache rows of a folder's messages that have none (for STATUS
 // SIZE), for up to `budget_ms` milliseconds.
 Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, int budget_ms);
-// Store the cache row of a message just read (the index's new-file hook).
-Status store_cache_row(Db& db, int64_t folder_id, int64_t uid, std::string_view content);
+// Have the index's scans store the cache row of each file they read.
+void cache_new_files(MailboxIndex& idx);
 // Lower case for case-insensitive SEARCH (towlower per code point, in
 // the C.UTF-8 locale mail-imapd sets).
 std::string fold(std::string_view s);
-// The decoded, folded From/To/Cc/Bcc/Subject of a header block, in that
-// order; nullopt for a field the message does not have.
-std::vector<std::optional<std::string>> search_fields(std::string_view message);
-// UIDs whose field (FROM TO CC BCC SUBJECT) contains `needle` (folded),
-// from the table the text indexing fills.
-Result<std::set<int64_t>> field_search(MailboxIndex& idx, const Selected& sel, std::string_view field,
-                                       std::string_view needle);
-bool indexed_field(std::string_view field);
+// A message's search text for the index: decoded text, and the decoded,
+// folded From/To/Cc/Bcc/Subject.
+TextRow text_row(int64_t uid, std::string_view message);
+// The SEARCH key (FROM TO CC BCC SUBJECT) that has a column of its own.
+std::optional<SearchField> indexed_field(std::string_view field);
 
 // Index the search text of messages of the view that have none, for up
 // to `budget_ms` milliseconds; returns the UIDs still without it.
 Result<std::set<int64_t>> index_text(MailboxIndex& idx, const Selected& sel, int budget_ms);
-// The indexed text of the folder's messages that may contain `needle`
-// (all trigrams of it present, in `column` "hdr", "body" or either ""); every
-// row when the needle is shorter than 3 characters. The caller verifies.
-Status text_rows(MailboxIndex& idx, const Selected& sel, std::string_view column, std::string_view needle,
-                 const std::function<void(int64_t uid, std::string_view hdr, std::string_view body)>& row);
 
 } // namespace mail::imap

@@ -11,6 +11,7 @@
 
 #include "base/result.hpp"
 #include "imapd/command.hpp"
+#include "store/index.hpp"
 
 namespace mail::imap {
 
@@ -47,10 +48,6 @@ std::optional<std::string_view> section_text(std::string_view msg, const Section
 // is not one we know (the answer is then NO [UNKNOWN-CTE]).
 std::optional<std::string> binary_text(std::string_view msg, const Section& s, bool& unknown_cte);
 
-struct CacheRow {
-    uint64_t size = 0; // RFC822.SIZE
-    std::string envelope, body, bodystructure;
-};
 CacheRow cache_row(std::string_view msg);
 
 // Decoded text for SEARCH: the header fields as "Name: value" lines with

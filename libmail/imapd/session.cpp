@@ -455,7 +455,7 @@ void Session::login(const Command& c, const std::string& user, const std::string
     penalty_.release();
     index_.emplace(std::move(*idx));
     // Files the scans find are read once: the IMAP cache row comes from the same read.
-    index_->on_new_file(store_cache_row);
+    cache_new_files(*index_);
     user_ = *who;
     root_ = root;
     state_ = State::authenticated;
@@ -874,19 +874,13 @@ Result<std::string> Session::status_data(const std::string& name, const std::vec
     // without it, twice the stored size (as if every byte were an LF).
     if (std::any_of(items.begin(), items.end(), [](auto& v) { return iequals(v.text, "SIZE"); }))
         MAIL_TRY(fill_cache(*index_, f->id, maildir::folder_path(root_, name), 2000));
-    auto st = index_->db().prepare(
-        "SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
-        "coalesce(sum(m.uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0), "
-        "coalesce(sum(flags LIKE '%T%'),0), coalesce(sum(coalesce(i.size, 2 * m.size)),0) "
-        "FROM messages m LEFT JOIN imap i ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=?1");
-    if (!st) return st.error();
-    st->bind(1, f->id);
-    if (auto r = st->step(); !r) return r.error();
+    auto n = index_->counts(f->id);
+    if (!n) return n.error();
     std::string out;
     for (auto& item : items) {
         std::string k = ascii_upper(item.text);
-        int64_t v = k == "MESSAGES" ? st->int64(0) : k == "UNSEEN" ? st->int64(1) : k == "RECENT" ? st->int64(2)
-                  : k == "DELETED" ? st->int64(3) : k == "SIZE" ? st->int64(4) : k == "UIDNEXT" ? f->uidnext
+        int64_t v = k == "MESSAGES" ? n->messages : k == "UNSEEN" ? n->unseen : k == "RECENT" ? n->recent
+                  : k == "DELETED" ? n->deleted : k == "SIZE" ? n->size : k == "UIDNEXT" ? f->uidnext
                   : k == "UIDVALIDITY" ? f->uidvalidity : f->highestmodseq;
         if (k == "HIGHESTMODSEQ") condstore_ = true;
         out += (out.empty() ? "" : " ") + k + " " + std::to_string(v);
@@ -1117,7 +1111,7 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
             bool add_flags = false;
             if (seen && m.flags.find('S') == std::string::npos && !m.gone) {
                 if (!tx) {
-                    tx.emplace(index_->db());
+                    tx.emplace(index_->transaction());
                     if (Status st = tx->begin(); !st) return fail(c, st.error());
                 }
                 if (Status st = set_flags(m, maildir::normalize_flags(m.flags + "S"), m.keywords); !st) {
@@ -1259,7 +1253,7 @@ void Session::cmd_store(const Command& c) {
     // \Recent cannot be stored; it is ignored, as most servers do.
     given.erase(std::remove_if(given.begin(), given.end(), [](auto& f) { return iequals(f, "\\Recent"); }), given.end());
     if (!parse_flags(given, letters, keywords)) return bad(c, "invalid flag");
-    Transaction tx(index_->db());
+    Transaction tx = index_->transaction();
     if (Status st = tx.begin(); !st) return fail(c, st.error());
     std::string out;
     std::vector<int64_t> modified; // failed UNCHANGEDSINCE: sequence numbers, or UIDs for UID STORE
@@ -1268,17 +1262,12 @@ void Session::cmd_store(const Command& c) {
         if (m.gone) continue;
         // From the index under the write lock, not from this session's
         // view: another session's change since then is kept, not undone.
-        auto current = index_->db().cached("SELECT flags, keywords, subdir, modseq FROM messages WHERE folder_id=? AND uid=?");
+        auto current = index_->message(sel_->state.id, m.uid);
         if (!current) return fail(c, current.error());
-        (*current)->bind(1, sel_->state.id).bind(2, m.uid);
-        auto row = (*current)->step();
-        if (!row) return fail(c, row.error());
-        if (!*row) continue; // expunged elsewhere
-        Stmt& cur = **current;
-        bool others = cur.text(0) != m.flags || cur.text(1) != m.keywords;
-        m.flags = cur.text(0), m.keywords = cur.text(1), m.subdir = cur.text(2);
-        int64_t modseq = cur.int64(3);
-        cur.reset();
+        if (!*current) continue; // expunged elsewhere
+        bool others = (*current)->flags != m.flags || (*current)->keywords != m.keywords;
+        m.flags = (*current)->flags, m.keywords = (*current)->keywords, m.subdir = (*current)->subdir;
+        int64_t modseq = (*current)->modseq;
         if (unchanged_since && modseq > *unchanged_since) {
             modified.push_back(c.uid ? m.uid : static_cast<int64_t>(seq));
             continue;
@@ -1538,16 +1527,17 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
     std::vector<std::string> needles;
     for (const SearchKey* k : text_keys) {
         needles.push_back(fold(k->text));
-        std::string column = k->op == SearchKey::Op::header ? "hdr" : k->op == SearchKey::Op::body ? "body" : "";
+        TextColumn column = k->op == SearchKey::Op::header ? TextColumn::header
+                          : k->op == SearchKey::Op::body ? TextColumn::body : TextColumn::any;
         std::set<int64_t>& found = d.text[k];
-        if (k->op == SearchKey::Op::header && indexed_field(k->field)) { // FROM, SUBJECT ...: their own column
-            auto f = field_search(*index_, *sel_, k->field, needles.back());
+        if (auto field = indexed_field(k->field); k->op == SearchKey::Op::header && field) { // FROM, SUBJECT ...: their own column
+            auto f = index_->field_search(sel_->state.id, *field, needles.back());
             if (!f) return f.error();
             found = std::move(*f);
             continue;
         }
         // candidates from the trigram index, each verified on its text
-        MAIL_TRY(text_rows(*index_, *sel_, column, needles.back(),
+        MAIL_TRY(index_->text_rows(sel_->state.id, column, needles.back(),
                            [&](int64_t uid, std::string_view hdr, std::string_view body) {
                                if (matches(*k, needles.back(), hdr, body)) found.insert(uid);
                            }));
@@ -1570,15 +1560,9 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
     }
     if (uses(p.root, SearchKey::Op::sent_before) || uses(p.root, SearchKey::Op::sent_on) ||
         uses(p.root, SearchKey::Op::sent_since)) {
-        auto st = index_->db().prepare("SELECT uid, date FROM cache WHERE folder_id=?");
-        if (!st) return st.error();
-        st->bind(1, sel_->state.id);
-        for (;;) {
-            auto row = st->step();
-            if (!row) return row.error();
-            if (!*row) break;
-            d.sent_days[st->int64(0)] = header_date_day(st->text(1));
-        }
+        auto dates = index_->cached_dates(sel_->state.id);
+        if (!dates) return dates.error();
+        for (auto& [uid, date] : *dates) d.sent_days[uid] = header_date_day(date);
     }
     // UID keys: "*" is the largest UID; rewritten as a sequence test on UIDs.
     int64_t largest = msgs.empty() ? 0 : msgs.back().uid;

@@ -326,6 +326,14 @@ Result<std::vector<IndexedMessage>> MailboxIndex::messages(std::string_view fold
     return out;
 }
 
+Result<int64_t> MailboxIndex::total_messages() {
+    auto st = db_.prepare("SELECT count(*) FROM messages");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    return st->int64(0);
+}
+
 Result<int64_t> MailboxIndex::total_size() {
     auto st = db_.prepare("SELECT COALESCE(SUM(size),0) FROM messages");
     if (!st) return st.error();
@@ -436,7 +444,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
         if (!uid) return uid.error();
         if (*uid) {
             MAIL_TRY(insert_cache(db_, f->id, *uid, cache_fields(head)));
-            if (hook_ && static_cast<int64_t>(head.size()) == m.size) MAIL_TRY(hook_(db_, f->id, *uid, head));
+            if (hook_ && static_cast<int64_t>(head.size()) == m.size) MAIL_TRY(hook_(f->id, *uid, head));
             rep.added++;
         }
     }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,33 @@ struct FolderState {
 struct ScanReport {
     int added = 0, removed = 0, changed = 0;
     bool skipped = false; // nothing changed since the last scan
+};
+
+// A message's row of the IMAP cache (version 2, rebuildable): what
+// mail-imapd computes from the file once and sends many times.
+struct CacheRow {
+    uint64_t size = 0; // RFC822.SIZE (CRLF line ends)
+    std::string envelope, body, bodystructure;
+};
+
+// The search text of one message: decoded header lines and body text, and
+// the decoded, case-folded From, To, Cc, Bcc and Subject (nullopt for a
+// field the message lacks), in the order of SearchField.
+enum class SearchField { from, to, cc, bcc, subject };
+constexpr size_t search_field_count = 5;
+struct TextRow {
+    int64_t uid = 0;
+    std::string header, body;
+    std::optional<std::string> fields[search_field_count];
+};
+// Where text_rows looks for a needle: anywhere, in the header or the body.
+enum class TextColumn { any, header, body };
+
+// The counts STATUS reports for a folder. `size` is the cached RFC822.SIZE
+// of each message, or twice the stored size where the cache has no row (at
+// least the exact sum, as RFC 8438 requires).
+struct FolderCounts {
+    int64_t messages = 0, unseen = 0, recent = 0, deleted = 0, size = 0;
 };
 
 // A file just delivered, for MailboxIndex::add_delivered.
@@ -105,12 +133,44 @@ class MailboxIndex {
     Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);
     Result<int64_t> total_size(); // all folders, for the quota
-    Db& db() { return db_; }
+    Result<int64_t> total_messages();
+    // A write transaction (BEGIN IMMEDIATE once begun): the calls made
+    // while it is open commit together.
+    Transaction transaction() { return Transaction(db_); }
     // Called by scan() for each file it indexes whose whole content it
     // read (files up to 256 KB), inside scan's transaction: a reader
     // (mail-imapd) fills its own cache from the same read.
-    using NewFileHook = std::function<Status(Db&, int64_t folder_id, int64_t uid, std::string_view content)>;
+    using NewFileHook = std::function<Status(int64_t folder_id, int64_t uid, std::string_view content)>;
     void on_new_file(NewFileHook hook) { hook_ = std::move(hook); }
+
+    // --- For readers that keep state per session (cache.cpp) ---
+    // \Recent (RFC 3501 2.3.2): the first UID that is new to the caller;
+    // later callers get only what arrives after this call.
+    Result<int64_t> take_recent(int64_t folder_id);
+    // Messages whose MODSEQ is above `modseq`, by UID.
+    Result<std::vector<IndexedMessage>> changed_since(int64_t folder_id, int64_t modseq);
+    // One message's row as the index has it now; nullopt when it is gone.
+    Result<std::optional<IndexedMessage>> message(int64_t folder_id, int64_t uid);
+    Result<FolderCounts> counts(int64_t folder_id);
+    // The IMAP cache: rows of the UIDs in [from, to]; storing one (inside
+    // the caller's transaction, if any); the messages without a row.
+    Result<std::map<int64_t, CacheRow>> cache_rows(int64_t folder_id, int64_t from, int64_t to);
+    Status put_cache_row(int64_t folder_id, int64_t uid, const CacheRow& row);
+    Result<std::vector<IndexedMessage>> uncached(int64_t folder_id);
+    // The Date: field of each message of a folder, from the header cache.
+    Result<std::map<int64_t, std::string>> cached_dates(int64_t folder_id);
+    // The search text: how many messages of a folder have it, which, and
+    // storing rows (committed in batches of 500).
+    Result<int64_t> text_count(int64_t folder_id);
+    Result<std::set<int64_t>> text_uids(int64_t folder_id);
+    Status put_text(int64_t folder_id, const std::vector<TextRow>& rows);
+    // UIDs whose field contains `needle` (already folded).
+    Result<std::set<int64_t>> field_search(int64_t folder_id, SearchField field, std::string_view needle);
+    // The stored text of the messages that may contain `needle` (all its
+    // trigrams present in `column`); every row when the needle is shorter
+    // than 3 characters. The caller verifies.
+    Status text_rows(int64_t folder_id, TextColumn column, std::string_view needle,
+                     const std::function<void(int64_t uid, std::string_view hdr, std::string_view body)>& row);
 
   private:
     MailboxIndex(Db db, std::string root) : db_(std::move(db)), root_(std::move(root)) {}

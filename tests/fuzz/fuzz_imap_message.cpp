@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     bool unknown = false;
     (void)binary_text(msg, s, unknown);
-    CacheRow r = cache_row(msg);
+    mail::CacheRow r = cache_row(msg);
     for (const std::string* v : {&r.envelope, &r.body, &r.bodystructure}) {
         size_t p = 0;
         auto parsed = parse_values(*v, p);

@@ -419,7 +419,7 @@ TEST(ImapMessage, SearchTextIsDecoded) {
 }
 
 TEST(ImapMessage, CacheRowSizes) {
-    CacheRow r = cache_row("Subject: x\n\nbody\n");
+    mail::CacheRow r = cache_row("Subject: x\n\nbody\n");
     EXPECT_EQ(r.size, 20u);
     EXPECT_EQ(r.body, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1)");
     EXPECT_TRUE(r.envelope.starts_with("(NIL \"x\" NIL"));

@@ -146,12 +146,14 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         ASSERT_TRUE(idx);
         ASSERT_TRUE(idx->folder("INBOX"));
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
-        ASSERT_TRUE(idx->db().exec("DROP TABLE expunged; ALTER TABLE folders DROP COLUMN special_use; "
+        auto db = Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_write);
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->exec("DROP TABLE expunged; ALTER TABLE folders DROP COLUMN special_use; "
                                    "UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
     }
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(idx);
-    EXPECT_EQ(idx->db().user_version(), 3);
+    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 3);
     EXPECT_EQ(idx->folder("INBOX")->highestmodseq, 1);
     EXPECT_TRUE(idx->expunged_since(idx->folder("INBOX")->id, 0)->empty());
 }

@@ -51,8 +51,7 @@ Usage usage(Admin& a, const mail::Address& addr) {
     auto idx = mail::MailboxIndex::open(a.mailbox_root(addr));
     if (!idx) return u;
     if (auto t = idx->total_size()) u.used = *t;
-    auto st = idx->db().prepare("SELECT count(*) FROM messages");
-    if (st && st->step()) u.messages = st->int64(0);
+    if (auto n = idx->total_messages()) u.messages = *n;
     return u;
 }
 
