@@ -1,7 +1,12 @@
 // One IMAP session (RFC 3501 IMAP4rev1 with the extensions of CAPABILITY):
 // reading commands with their literals (bounded), the states
-// not-authenticated / authenticated / selected, and every command. The
-// mailboxes are the Maildir++ folders of the user's store (imap/mailbox).
+// not-authenticated / authenticated / selected, and the command table.
+// The mailboxes are the Maildir++ folders of the user's store
+// (imapd/mailbox). The handlers live one file per group of commands, as
+// Dovecot's cmd-*.c do: session.cpp (the loop, reading, dispatch),
+// cmd_auth.cpp, cmd_mailbox.cpp, cmd_list.cpp, cmd_fetch.cpp,
+// cmd_store.cpp (STORE, EXPUNGE, CLOSE, COPY, MOVE), cmd_search.cpp
+// (SEARCH, SORT), cmd_append.cpp and cmd_idle.cpp.
 #pragma once
 
 #include <optional>
@@ -33,15 +38,34 @@ class Session {
             const net::TlsOptions& tls);
     int run();
 
-  private:
     enum class State { not_authenticated, authenticated, selected, logout };
-    using Args = std::vector<Value>;
-    struct Handler {
-        const char* name;
-        void (Session::*fn)(const Command& c);
-        int states; // bit 1 << State
+    // The states a command is valid in.
+    class States {
+      public:
+        constexpr States(std::initializer_list<State> s) {
+            for (State x : s) bits_ |= 1u << static_cast<unsigned>(x);
+        }
+        constexpr bool has(State s) const { return bits_ & (1u << static_cast<unsigned>(s)); }
+
+      private:
+        unsigned bits_ = 0;
     };
-    static const Handler handlers[];
+    // What the dispatcher and the responses need to know of a command.
+    enum Flag : unsigned {
+        takes_uid = 1,      // may follow "UID" (RFC 3501 6.4.8, UIDPLUS, MOVE, SORT)
+        keeps_numbers = 2,  // no EXPUNGE while it runs, unless as UID ... (RFC 3501 7.4.1)
+        reads_message = 4,  // its message literal is read by the handler as it arrives (APPEND)
+    };
+    struct CommandSpec {
+        const char* name;
+        void (Session::*handler)(const Command& c);
+        States states;
+        unsigned flags;
+    };
+    static const CommandSpec commands[];
+    static const CommandSpec* find_command(std::string_view name);
+
+  private:
 
     bool read_command(std::string& wire);
     bool read_literal(std::string& wire, uint64_t size);
