@@ -28,19 +28,20 @@ std::optional<Credentials> parse_plain(std::string_view d) {
     return c;
 }
 
-std::optional<std::string> check_login(Directory& dir, std::string_view user,
-                                       std::string_view password) {
+Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
+                                               std::string_view password) {
     // A yescrypt hash of a random password: the price of an unknown user.
     static const std::string decoy = hash_password("decoy-password").value();
     auto addr = parse_address(user);
     std::optional<Entry> entry;
     if (addr) {
         auto e = dir.lookup(*addr);
+        if (!e && e.error().code != Errc::nouser) return e.error();
         if (e && e->kind == AddressKind::mailbox && !e->password_hash.empty()) entry = *e;
     }
     bool ok = verify_password(password, entry ? entry->password_hash : decoy);
-    if (!ok || !entry) return std::nullopt;
-    return entry->address.str();
+    if (!ok || !entry) return std::optional<std::string>();
+    return std::optional<std::string>(entry->address.str());
 }
 
 Db* LoginPenalty::db() {

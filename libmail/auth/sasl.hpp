@@ -20,10 +20,14 @@ struct Credentials {
 // "authzid\0user\0password" -> credentials; nullopt when malformed.
 std::optional<Credentials> parse_plain(std::string_view decoded);
 
-// The canonical mailbox address for user/password, or nullopt. Unknown
-// users cost a hash computation too, so timing does not tell them apart.
-std::optional<std::string> check_login(Directory& dir, std::string_view user,
-                                       std::string_view password);
+// The canonical mailbox address for user/password, or nullopt for a wrong
+// user or password. Unknown users cost a hash computation too, so timing
+// does not tell them apart. An error when the directory could not answer
+// (busy, I/O): a temporary failure, which the caller answers as such
+// (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP]) without
+// counting a failed login.
+Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
+                                               std::string_view password);
 
 // Failed logins, shared by every process through <state>/auth.sqlite: the
 // delay before answering a failure grows with the failures of the client

@@ -66,4 +66,22 @@ size_t crlf_to_lf(char* data, size_t size) {
     return w;
 }
 
+void CrlfFilter::feed(std::string_view in, std::string& out) {
+    for (char c : in) {
+        if (cr_) {
+            cr_ = false;
+            if (c != '\n') out += '\r', bare_++;
+        } else if (c == '\n') {
+            bare_++;
+        }
+        if (c == '\r') cr_ = true;
+        else out += c;
+    }
+}
+
+void CrlfFilter::finish(std::string& out) {
+    if (cr_) out += '\r', bare_++;
+    cr_ = false;
+}
+
 } // namespace mail

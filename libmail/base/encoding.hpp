@@ -19,4 +19,19 @@ std::optional<std::string> base64_decode(std::string_view in);
 // Returns the new length.
 size_t crlf_to_lf(char* data, size_t size);
 
+// The same, streaming: a CR at the end of one piece is held until the next
+// shows whether an LF follows (BDAT chunks and IMAP literals split CRLFs).
+class CrlfFilter {
+  public:
+    void feed(std::string_view in, std::string& out);
+    void finish(std::string& out); // a CR left at the very end
+    // Bare CRs and bare LFs seen: what LF line ends cannot give back as
+    // they came (RFC 3516 binary content).
+    size_t bare() const { return bare_; }
+
+  private:
+    bool cr_ = false;
+    size_t bare_ = 0;
+};
+
 } // namespace mail

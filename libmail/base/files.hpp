@@ -31,7 +31,8 @@ class Fd {
 
 // Test hook: FACTEUR_FAULT=<op> makes the named operation (write, fsync,
 // rename, dirsync) fail with EIO (ENOSPC when FACTEUR_FAULT_ERRNO=ENOSPC),
-// so tests can prove failures are temporary.
+// or a directory lookup fail as a busy database would (lookup), so tests
+// can prove failures are temporary.
 bool fault_injected(std::string_view op);
 int fault_errno();
 

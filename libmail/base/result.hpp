@@ -29,6 +29,9 @@ struct Error {
     Errc code = Errc::tempfail;
     std::string user;   // shown to the user or client
     std::string detail; // logged only
+    int sys = 0;        // the errno of a failed system call, 0 for other errors
+    // A full disk or quota (ENOSPC, EDQUOT): worth its own reply (452 4.3.1).
+    bool no_space() const { return sys == ENOSPC || sys == EDQUOT; }
 };
 
 inline Error make_error(Errc code, std::string user, std::string detail = {}) {
@@ -38,7 +41,7 @@ inline Error make_error(Errc code, std::string user, std::string detail = {}) {
 // An I/O failure: always temporary; the detail names the path and errno.
 inline Error sys_error(std::string_view what, std::string_view path, int err = errno) {
     return Error{Errc::tempfail, "temporary local problem",
-                 std::string(what) + " " + std::string(path) + ": " + std::strerror(err)};
+                 std::string(what) + " " + std::string(path) + ": " + std::strerror(err), err};
 }
 
 template <typename T> class [[nodiscard]] Result {

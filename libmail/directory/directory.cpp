@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/files.hpp"
+
 namespace mail {
 
 namespace {
@@ -195,6 +197,7 @@ Status Directory::remove_domain(const std::string& name) {
 }
 
 Result<Entry> Directory::lookup(const Address& a) {
+    if (fault_injected("lookup")) return make_error(Errc::tempfail, "directory unavailable", "lookup: fault injected");
     auto st = db_.prepare("SELECT a.id, a.local, a.kind, a.created,"
                           " COALESCE(m.password,''), COALESCE(m.quota,0)"
                           " FROM addresses a JOIN domains d ON d.id=a.domain_id"

@@ -98,7 +98,9 @@ void Session::cmd_authenticate(const Command& c) {
 }
 
 void Session::login(const Command& c, const std::string& user, const std::string& password) {
-    auto who = check_login(*dir_, user, password);
+    auto checked = check_login(*dir_, user, password);
+    if (!checked) return fail(c, checked.error()); // NO [UNAVAILABLE], no failed-login delay
+    const auto& who = *checked;
     if (!who) {
         io_.flush();
         penalty_.wait_after_failure(peer_.ip, user, "imapd.auth");

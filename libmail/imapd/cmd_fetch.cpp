@@ -71,18 +71,24 @@ void Session::cmd_fetch(const Command& c) {
     fetch(c, seqs, *items);
 }
 
+// What a FETCH asks, worked out once for all its messages.
+struct Session::FetchPlan {
+    const std::vector<FetchItem>& items;
+    bool cache, seen, flags_item, modseq_item;
+};
+
 void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std::vector<FetchItem>& items) {
-    bool cache = std::any_of(items.begin(), items.end(), needs_cache);
-    bool seen = sel_->read_write && std::any_of(items.begin(), items.end(), sets_seen);
-    bool flags_item = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::Kind::flags; });
-    bool modseq_item = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::Kind::modseq; });
+    auto has = [&](auto pred) { return std::any_of(items.begin(), items.end(), pred); };
+    FetchPlan plan{items, has(needs_cache), sel_->read_write && has(sets_seen),
+                   has([](auto& i) { return i.kind == FetchItem::Kind::flags; }),
+                   has([](auto& i) { return i.kind == FetchItem::Kind::modseq; })};
     std::optional<Transaction> tx; // \Seen for many messages: one commit
     // In batches: the cache of 500 messages at a time, written out as it goes.
     constexpr size_t batch = 500;
     for (size_t from = 0; from < seqs.size(); from += batch) {
         size_t to = std::min(seqs.size(), from + batch);
         std::map<int64_t, CacheRow> rows;
-        if (cache) {
+        if (plan.cache) {
             std::vector<const Msg*> ms;
             for (size_t k = from; k < to; k++) ms.push_back(&sel_->msgs[seqs[k] - 1]);
             auto r = cache_rows(*index_, *sel_, ms);
@@ -90,53 +96,13 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
             rows = std::move(*r);
         }
         for (size_t k = from; k < to; k++) {
-            Msg& m = sel_->msgs[seqs[k] - 1];
-            std::string line = fmt::format("* {} FETCH (", seqs[k]);
-            size_t start = line.size();
-            auto sep = [&] {
-                if (line.size() > start) line += ' ';
-            };
             const CacheRow* row = nullptr;
-            if (cache) {
-                auto it = rows.find(m.uid);
+            if (plan.cache) {
+                auto it = rows.find(sel_->msgs[seqs[k] - 1].uid);
                 if (it == rows.end()) continue; // its file is gone: expunged elsewhere
                 row = &it->second;
             }
-            bool add_flags = false;
-            if (seen && m.flags.find('S') == std::string::npos && !m.gone) {
-                if (!tx) {
-                    tx.emplace(index_->transaction());
-                    if (Status st = tx->begin(); !st) return fail(c, st.error());
-                }
-                if (Status st = set_flags(m, maildir::normalize_flags(m.flags + "S"), m.keywords); !st) {
-                    if (st.error().code != Errc::noinput) return fail(c, st.error());
-                } else {
-                    add_flags = !flags_item;
-                }
-            }
-            bool stop = false;
-            for (auto& i : items) {
-                using K = FetchItem::Kind;
-                sep();
-                switch (i.kind) {
-                case K::uid: line += fmt::format("UID {}", m.uid); break;
-                case K::flags: line += "FLAGS " + flag_list(m); break;
-                case K::internaldate: line += "INTERNALDATE " + format_internal_date(m.internaldate); break;
-                case K::rfc822_size: line += fmt::format("RFC822.SIZE {}", row->size); break;
-                case K::envelope: line += "ENVELOPE " + row->envelope; break;
-                case K::body: line += "BODY " + row->body; break;
-                case K::bodystructure: line += "BODYSTRUCTURE " + row->bodystructure; break;
-                case K::modseq: line += fmt::format("MODSEQ ({})", m.modseq); break;
-                default:
-                    if (!send_body(m, i, line)) stop = true;
-                }
-                if (stop) break;
-            }
-            if (stop) continue;
-            if (add_flags) sep(), line += "FLAGS " + flag_list(m);
-            // CONDSTORE: every FLAGS told goes with its MODSEQ
-            if (condstore_ && (add_flags || flags_item) && !modseq_item) sep(), line += fmt::format("MODSEQ ({})", m.modseq);
-            io_.write(line + ")\r\n");
+            if (Status st = fetch_one(seqs[k], plan, row, tx); !st) return fail(c, st.error());
         }
         if (tx) {
             if (Status st = tx->commit(); !st) return fail(c, st.error());
@@ -149,6 +115,49 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
         return no(c, "[UNKNOWN-CTE] a part's content-transfer-encoding is unknown: fetch it with BODY[]");
     }
     ok(c, c.uid ? "UID FETCH completed" : "FETCH completed");
+}
+
+// One message's FETCH response, written out (nothing when its file is gone).
+Status Session::fetch_one(size_t seq, const FetchPlan& plan, const CacheRow* row, std::optional<Transaction>& tx) {
+    Msg& m = sel_->msgs[seq - 1];
+    std::string line = fmt::format("* {} FETCH (", seq);
+    size_t start = line.size();
+    auto sep = [&] {
+        if (line.size() > start) line += ' ';
+    };
+    bool add_flags = false;
+    if (plan.seen && m.flags.find('S') == std::string::npos && !m.gone) {
+        if (!tx) {
+            tx.emplace(index_->transaction());
+            MAIL_TRY(tx->begin());
+        }
+        if (Status st = set_flags(m, maildir::normalize_flags(m.flags + "S"), m.keywords); !st) {
+            if (st.error().code != Errc::noinput) return st;
+        } else {
+            add_flags = !plan.flags_item;
+        }
+    }
+    for (auto& i : plan.items) {
+        using K = FetchItem::Kind;
+        sep();
+        switch (i.kind) {
+        case K::uid: line += fmt::format("UID {}", m.uid); break;
+        case K::flags: line += "FLAGS " + flag_list(m); break;
+        case K::internaldate: line += "INTERNALDATE " + format_internal_date(m.internaldate); break;
+        case K::rfc822_size: line += fmt::format("RFC822.SIZE {}", row->size); break;
+        case K::envelope: line += "ENVELOPE " + row->envelope; break;
+        case K::body: line += "BODY " + row->body; break;
+        case K::bodystructure: line += "BODYSTRUCTURE " + row->bodystructure; break;
+        case K::modseq: line += fmt::format("MODSEQ ({})", m.modseq); break;
+        default:
+            if (!send_body(m, i, line)) return {};
+        }
+    }
+    if (add_flags) sep(), line += "FLAGS " + flag_list(m);
+    // CONDSTORE: every FLAGS told goes with its MODSEQ
+    if (condstore_ && (add_flags || plan.flags_item) && !plan.modseq_item) sep(), line += fmt::format("MODSEQ ({})", m.modseq);
+    io_.write(line + ")\r\n");
+    return {};
 }
 
 // A body item: its name and literal, appended to `line` (or, for large

@@ -123,6 +123,31 @@ std::optional<ListOptions> parse_list(const std::vector<Value>& args, std::strin
     return o;
 }
 
+struct ListBox {
+    bool exists = false, listed = false, children = false;
+    std::string use; // special-use attributes
+};
+
+// The names LIST considers: every folder and missing superior, every
+// subscribed name with its superiors (for RECURSIVEMATCH), with their
+// special uses (the default folders', or those CREATE gave).
+std::map<std::string, ListBox> list_boxes(const std::vector<std::string>& folders, const std::set<std::string>& subscribed,
+                                          const std::map<std::string, std::string>& uses) {
+    std::map<std::string, ListBox> boxes;
+    for (auto& e : list_entries(folders)) boxes[e.name] = {e.exists, true, e.children, ""};
+    for (auto& n : subscribed)
+        for (size_t slash = 0;; slash++) {
+            slash = n.find('/', slash);
+            boxes[n.substr(0, slash)];
+            if (slash == std::string::npos) break;
+        }
+    for (auto& [folder, flag] : special_use)
+        if (boxes.count(folder)) boxes[folder].use = flag;
+    for (auto& [folder, flags] : uses)
+        if (boxes.count(folder) && boxes[folder].exists) boxes[folder].use = flags;
+    return boxes;
+}
+
 } // namespace
 
 Result<std::set<std::string>> Session::subscribed_names(const std::vector<std::string>& folders) {
@@ -154,26 +179,11 @@ void Session::cmd_list(const Command& c) {
     if (!subscribed) return fail(c, subscribed.error());
     auto uses = index_->special_uses();
     if (!uses) return fail(c, uses.error());
-    struct Box {
-        bool exists = false, listed = false, children = false;
-        std::string use;
-    };
-    std::map<std::string, Box> boxes;
-    for (auto& e : list_entries(*folders)) boxes[e.name] = {e.exists, true, e.children, ""};
-    for (auto& n : *subscribed) // with their superiors, for RECURSIVEMATCH
-        for (size_t slash = 0;; slash++) {
-            slash = n.find('/', slash);
-            boxes[n.substr(0, slash)];
-            if (slash == std::string::npos) break;
-        }
-    for (auto& [folder, flag] : special_use)
-        if (boxes.count(folder)) boxes[folder].use = flag;
-    for (auto& [folder, flags] : *uses)
-        if (boxes.count(folder) && boxes[folder].exists) boxes[folder].use = flags;
+    std::map<std::string, ListBox> boxes = list_boxes(*folders, *subscribed, *uses);
     auto matches = [&](const std::string& name) {
         return std::any_of(o->patterns.begin(), o->patterns.end(), [&](auto& p) { return list_match(p, shown(name)); });
     };
-    auto selected = [&](const std::string& name, const Box& b) {
+    auto selected = [&](const std::string& name, const ListBox& b) {
         if (o->subscribed && !subscribed->count(name)) return false;
         if (o->special_use && b.use.empty()) return false;
         return o->subscribed || o->special_use || b.listed;
@@ -182,7 +192,7 @@ void Session::cmd_list(const Command& c) {
     for (auto& [name, _] : boxes) order.push_back(name);
     std::stable_partition(order.begin(), order.end(), [](auto& n) { return n == "INBOX"; });
     for (auto& name : order) {
-        Box& b = boxes[name];
+        ListBox& b = boxes[name];
         if (!matches(name)) continue;
         // RECURSIVEMATCH: a name whose descendant is selected but not matched
         bool child_info = false;

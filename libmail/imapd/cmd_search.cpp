@@ -99,17 +99,18 @@ bool eval(const SearchKey& k, const Msg& m, size_t seq, size_t count, const Sear
 
 } // namespace
 
-Result<std::vector<size_t>> Session::search(SearchProgram& p) {
-    SearchData d;
+// The UIDs matching each text key (HEADER, BODY, TEXT, FROM ...): the
+// decoded text cached in index.sqlite (FTS5 trigrams); needles shorter
+// than 3 characters are looked for in that text directly.
+Result<std::map<const SearchKey*, std::set<int64_t>>> Session::text_matches(const SearchKey& root) {
+    std::map<const SearchKey*, std::set<int64_t>> found_by;
     auto& msgs = sel_->msgs;
-    // Text keys: the decoded text cached in index.sqlite (FTS5 trigrams);
-    // needles shorter than 3 characters are looked for in that text directly.
     std::vector<const SearchKey*> text_keys;
     std::function<void(const SearchKey&)> collect = [&](const SearchKey& k) {
         if (k.op == SearchKey::Op::header || k.op == SearchKey::Op::body || k.op == SearchKey::Op::text) text_keys.push_back(&k);
         for (auto& ch : k.children) collect(ch);
     };
-    collect(p.root);
+    collect(root);
     // At most 2 s filling the text cache per command; messages still
     // without it are searched in their files.
     std::set<int64_t> missing;
@@ -128,7 +129,7 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
         needles.push_back(fold(k->text));
         TextColumn column = k->op == SearchKey::Op::header ? TextColumn::header
                           : k->op == SearchKey::Op::body ? TextColumn::body : TextColumn::any;
-        std::set<int64_t>& found = d.text[k];
+        std::set<int64_t>& found = found_by[k];
         if (auto field = indexed_field(k->field); k->op == SearchKey::Op::header && field) { // FROM, SUBJECT ...: their own column
             auto f = index_->field_search(sel_->state.id, *field, needles.back());
             if (!f) return f.error();
@@ -148,8 +149,17 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
         if (!map || !*map) continue;
         SearchText t = search_text((*map)->view());
         for (size_t i = 0; i < text_keys.size(); i++)
-            if (matches(*text_keys[i], needles[i], t.header, t.body)) d.text[text_keys[i]].insert(uid);
+            if (matches(*text_keys[i], needles[i], t.header, t.body)) found_by[text_keys[i]].insert(uid);
     }
+    return found_by;
+}
+
+Result<std::vector<size_t>> Session::search(SearchProgram& p) {
+    SearchData d;
+    auto& msgs = sel_->msgs;
+    auto text = text_matches(p.root);
+    if (!text) return text.error();
+    d.text = std::move(*text);
     if (uses(p.root, SearchKey::Op::larger) || uses(p.root, SearchKey::Op::smaller)) {
         std::vector<const Msg*> all;
         for (auto& m : msgs) all.push_back(&m);
@@ -248,6 +258,37 @@ std::string first_mailbox(const Value& list) {
     return fold(a.items[2].text);
 }
 
+// The sort keys of the messages found, from the cached ENVELOPE and
+// size, a batch at a time.
+Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, const std::vector<size_t>& found) {
+    std::vector<SortData> data;
+    data.reserve(found.size());
+    for (size_t from = 0; from < found.size(); from += 1000) {
+        std::vector<const Msg*> ms;
+        for (size_t k = from; k < std::min(found.size(), from + 1000); k++) ms.push_back(&sel.msgs[found[k] - 1]);
+        auto rows = cache_rows(idx, sel, ms);
+        if (!rows) return rows.error();
+        for (size_t k = from; k < from + ms.size(); k++) {
+            const Msg& m = *ms[k - from];
+            SortData d{found[k], m.internaldate, m.internaldate, 0, {}, {}, {}, {}};
+            auto it = rows->find(m.uid);
+            if (it != rows->end()) {
+                d.size = it->second.size;
+                size_t pos = 0;
+                auto env = parse_values(it->second.envelope + "\r\n", pos);
+                if (env && env->size() == 1 && (*env)[0].items.size() >= 7) {
+                    auto& e = (*env)[0].items;
+                    if (int64_t t = e[0].nil() ? -1 : header_date_time(e[0].text); t >= 0) d.date = t;
+                    d.subject = e[1].nil() ? "" : fold(base_subject(e[1].text));
+                    d.from = first_mailbox(e[2]), d.to = first_mailbox(e[5]), d.cc = first_mailbox(e[6]);
+                }
+            }
+            data.push_back(std::move(d));
+        }
+    }
+    return data;
+}
+
 } // namespace
 
 void Session::cmd_sort(const Command& c) {
@@ -267,32 +308,8 @@ void Session::cmd_sort(const Command& c) {
     if (modseq) condstore_ = true;
     auto found = search(*p);
     if (!found) return fail(c, found.error());
-    // Sort keys from the cached ENVELOPE and size, a batch at a time.
-    std::vector<SortData> data;
-    data.reserve(found->size());
-    for (size_t from = 0; from < found->size(); from += 1000) {
-        std::vector<const Msg*> ms;
-        for (size_t k = from; k < std::min(found->size(), from + 1000); k++) ms.push_back(&sel_->msgs[(*found)[k] - 1]);
-        auto rows = cache_rows(*index_, *sel_, ms);
-        if (!rows) return fail(c, rows.error());
-        for (size_t k = from; k < from + ms.size(); k++) {
-            const Msg& m = *ms[k - from];
-            SortData d{(*found)[k], m.internaldate, m.internaldate, 0, {}, {}, {}, {}};
-            auto it = rows->find(m.uid);
-            if (it != rows->end()) {
-                d.size = it->second.size;
-                size_t pos = 0;
-                auto env = parse_values(it->second.envelope + "\r\n", pos);
-                if (env && env->size() == 1 && (*env)[0].items.size() >= 7) {
-                    auto& e = (*env)[0].items;
-                    if (int64_t t = e[0].nil() ? -1 : header_date_time(e[0].text); t >= 0) d.date = t;
-                    d.subject = e[1].nil() ? "" : fold(base_subject(e[1].text));
-                    d.from = first_mailbox(e[2]), d.to = first_mailbox(e[5]), d.cc = first_mailbox(e[6]);
-                }
-            }
-            data.push_back(std::move(d));
-        }
-    }
+    auto data = sort_data(*index_, *sel_, *found);
+    if (!data) return fail(c, data.error());
     auto compare = [&](const SortData& a, const SortData& b) {
         for (auto& k : *keys) {
             int r = 0;
@@ -309,10 +326,10 @@ void Session::cmd_sort(const Command& c) {
         }
         return false; // equal: sequence order (the sort is stable)
     };
-    std::stable_sort(data.begin(), data.end(), compare);
+    std::stable_sort(data->begin(), data->end(), compare);
     std::string out = "* SORT";
     int64_t highest = 0;
-    for (auto& d : data) {
+    for (auto& d : *data) {
         const Msg& m = sel_->msgs[d.seq - 1];
         out += " " + std::to_string(c.uid ? m.uid : static_cast<int64_t>(d.seq));
         highest = std::max(highest, m.modseq);

@@ -9,6 +9,7 @@
 // (SEARCH, SORT), cmd_append.cpp and cmd_idle.cpp.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 #include "directory/directory.hpp"
 #include "imapd/command.hpp"
 #include "imapd/mailbox.hpp"
+#include "imapd/search.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
 #include "store/index.hpp"
@@ -64,9 +66,9 @@ class Session {
     };
     static const CommandSpec commands[];
     static const CommandSpec* find_command(std::string_view name);
+    struct StoreRequest; // cmd_store.cpp
 
   private:
-
     bool read_command(std::string& wire);
     bool read_literal(std::string& wire, uint64_t size);
     void dispatch(const Command& c);
@@ -94,8 +96,20 @@ class Session {
     Result<std::set<std::string>> subscribed_names(const std::vector<std::string>& folders);
     static bool status_item(const Value& v);
     Result<std::string> status_data(const std::string& name, const std::vector<Value>& items);
-    Result<std::vector<size_t>> search(struct SearchProgram& p);
+    Result<std::vector<size_t>> search(SearchProgram& p);
+    Result<std::map<const SearchKey*, std::set<int64_t>>> text_matches(const SearchKey& root);
     void append_message(const Command& c, LiteralMark lit, bool utf8_data);
+    // The state of one command's work, each defined beside its command.
+    struct Append;
+    struct CopyBatch;
+    struct FetchPlan;
+    Status fetch_one(size_t seq, const FetchPlan& plan, const CacheRow* row, std::optional<Transaction>& tx);
+    Status copy_one(const Msg& m, CopyBatch& b);
+    Result<std::string> store_one(const Command& c, size_t seq, const StoreRequest& r, std::vector<int64_t>& modified);
+    void append_fail(Append& a, std::string_view kind, std::string_view text, bool pending_literal);
+    bool append_one(Append& a, const std::vector<Value>& spec);
+    bool read_append_literal(Append& a, DurableFile& file, std::string& head);
+    void append_commit(Append& a);
 
     void cmd_capability(const Command& c);
     void cmd_noop(const Command& c);

@@ -127,7 +127,12 @@ void Session::cmd_auth(const std::string& arg) {
 }
 
 void Session::login(const std::string& user, const std::string& password) {
-    auto who = check_login(dir_, user, password);
+    auto checked = check_login(dir_, user, password);
+    if (!checked) {
+        log::error("pop3d.auth", checked.error());
+        return err("[SYS/TEMP] temporary problem, try again later");
+    }
+    const auto& who = *checked;
     if (!who) {
         io_.flush();
         penalty_.wait_after_failure(peer_.ip, user, "pop3d.auth");

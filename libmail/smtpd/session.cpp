@@ -229,7 +229,12 @@ void Session::cmd_auth(const std::string& arg) {
 
 void Session::auth_finish(const std::string& user, const std::string& password,
                           const std::string& authzid) {
-    auto who = check_login(dir_, user, password);
+    auto checked = check_login(dir_, user, password);
+    if (!checked) {
+        log::error("smtpd.auth", checked.error());
+        return reply(454, "4.7.0", "temporary authentication failure, try again later");
+    }
+    const auto& who = *checked;
     if (who && (authzid.empty() || iequals(authzid, user) || iequals(authzid, *who))) {
         penalty_.success(*who);
         user_ = *who;

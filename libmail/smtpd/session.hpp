@@ -13,6 +13,7 @@
 
 #include "auth/sasl.hpp"
 #include "base/config.hpp"
+#include "base/encoding.hpp"
 #include "directory/directory.hpp"
 #include "message/signature.hpp"
 #include "net/listen.hpp"

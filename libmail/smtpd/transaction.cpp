@@ -203,7 +203,7 @@ void Session::end_message(uint64_t size) {
         log::error("smtpd.queue", st.error());
         log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result=451", env_.id,
                   env_.sender, rcpts, size, peer_.ip);
-        bool full = st.error().detail.find("No space") != std::string::npos;
+        bool full = st.error().no_space();
         reply(full ? 452 : 451, full ? "4.3.1" : "4.3.0",
               "temporary local problem; message not accepted, try again later");
         return reset_transaction();

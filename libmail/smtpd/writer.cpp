@@ -47,20 +47,4 @@ Status MessageWriter::commit(const std::string& final_path,
     return file_.commit(final_path);
 }
 
-void CrlfFilter::feed(std::string_view in, std::string& out) {
-    for (char c : in) {
-        if (cr_) {
-            cr_ = false;
-            if (c != '\n') out += '\r';
-        }
-        if (c == '\r') cr_ = true;
-        else out += c;
-    }
-}
-
-void CrlfFilter::finish(std::string& out) {
-    if (cr_) out += '\r';
-    cr_ = false;
-}
-
 } // namespace mail::smtp

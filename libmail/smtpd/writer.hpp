@@ -43,14 +43,4 @@ class MessageWriter {
     std::optional<Error> error_;
 };
 
-// CRLF -> LF across chunk boundaries (BDAT chunks may split a CRLF).
-class CrlfFilter {
-  public:
-    void feed(std::string_view in, std::string& out);
-    void finish(std::string& out); // a CR left at the very end
-
-  private:
-    bool cr_ = false;
-};
-
 } // namespace mail::smtp

@@ -126,3 +126,22 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	three=$(echo "$(date +%s.%N) - $start" | bc)
 	[ "$(echo "$three >= 4" | bc)" -eq 1 ]
 }
+
+@test "a directory that cannot answer during AUTH: 454 4.7.0, and no failed login counted" {
+	run dialogue "$DIALOGUES/028-auth-directory-unavailable.txt"
+	assert_success
+	# No row in the failed-login table: the next real attempt gets no delay.
+	run python3 -c 'import os, sqlite3, sys
+p = sys.argv[1] + "/auth.sqlite"
+print(sqlite3.connect(p).execute("SELECT count(*) FROM failures").fetchone()[0] if os.path.exists(p) else 0)' "$FACTEUR_STATE_DIR"
+	assert_output 0
+	# The same dialogue with the real answer is a failed login, counted.
+	sed -e 's/^@env.*//' -e 's/^< 454 4.7.0/< 535 5.7.8/' -e 's/pw-alice/d3Jvbmc=/' \
+		"$DIALOGUES/028-auth-directory-unavailable.txt" > "$BATS_TEST_TMPDIR/wrong.txt"
+	sed -i 's/AUTH PLAIN .*/AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw==/' "$BATS_TEST_TMPDIR/wrong.txt"
+	run dialogue "$BATS_TEST_TMPDIR/wrong.txt"
+	assert_success
+	run python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1] + "/auth.sqlite").execute("SELECT count(*) FROM failures").fetchone()[0])' "$FACTEUR_STATE_DIR"
+	refute_output 0
+}

@@ -124,7 +124,14 @@ TEST(SmtpData, CrlfFilterAcrossChunks) {
         for (size_t i = 0; i < in.size(); i += chunk) f.feed(std::string_view(in).substr(i, chunk), out);
         f.finish(out);
         EXPECT_EQ(out, "a\nb\rc\n\r") << chunk;
+        EXPECT_EQ(f.bare(), 2u) << chunk; // the CR after b, the last one
     }
+    CrlfFilter lf;
+    std::string out2;
+    lf.feed("x\ny\r\n", out2);
+    lf.finish(out2);
+    EXPECT_EQ(out2, "x\ny\n");
+    EXPECT_EQ(lf.bare(), 1u); // a bare LF: the LF store cannot tell it from a CRLF
 }
 
 TEST(Sasl, Base64) {
