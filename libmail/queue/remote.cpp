@@ -22,12 +22,12 @@ struct Target {
     std::string host, address;
 };
 
+// The remote server's answer as our result: its reply class decides, here
+// at the boundary, once.
 RecipientStatus status(const std::string& rcpt, const std::string& dsn, const std::string& text) {
-    RecipientStatus s;
-    s.recipient = rcpt;
+    RecipientStatus s = dsn.starts_with("2.") ? delivered(rcpt, text)
+                                              : refused(rcpt, dsn.starts_with("5.") ? Errc::unavailable : Errc::tempfail, dsn, text);
     s.dsn = dsn;
-    s.text = text;
-    s.code = dsn.starts_with("5.") ? Errc::unavailable : Errc::tempfail;
     return s;
 }
 

@@ -150,12 +150,13 @@ Result<std::vector<std::string>> list_folders(const std::string& root) {
 }
 
 Result<std::string> deliver(const std::string& folder_dir, std::string_view host,
-                            const std::vector<std::string_view>& parts) {
+                            const std::vector<std::string_view>& parts, std::string_view flags) {
     size_t size = 0;
     for (auto p : parts) size += p.size();
     for (int attempt = 0; attempt < max_name_attempts; attempt++) {
         std::string name = unique_name(host, size);
-        std::string final_path = folder_dir + "/new/" + name;
+        std::string final_path = flags.empty() ? folder_dir + "/new/" + name
+                                               : folder_dir + "/cur/" + join_name({name, std::string(flags)});
         if (exists(final_path)) continue;
         Status st = durable_write(folder_dir + "/tmp/" + name, final_path, parts);
         if (st) return name;

@@ -53,10 +53,11 @@ Status create_mailbox(const std::string& root);
 // List the folders of a mailbox (INBOX first), as IMAP names.
 Result<std::vector<std::string>> list_folders(const std::string& root);
 
-// Write a message into <folder>/new durably; returns the file's base name.
-// `parts` are concatenated (added header lines, then the message).
+// Write a message into <folder>/new durably (into cur/ with `flags`, Maildir
+// letters, when it has some); returns the file's base name. `parts` are
+// concatenated (added header lines, then the message).
 Result<std::string> deliver(const std::string& folder_dir, std::string_view host,
-                            const std::vector<std::string_view>& parts);
+                            const std::vector<std::string_view>& parts, std::string_view flags = {});
 
 } // namespace mail::maildir
 

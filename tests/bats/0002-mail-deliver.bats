@@ -39,10 +39,18 @@ inbox() { find "$MAIL/$1/new" "$MAIL/$1/cur" -type f | sort; }
 	[ "$(inbox bob | wc -l)" -eq 1 ]
 	sample_message s | mail-deliver alice+Archive@example.test
 	[ "$(count_files "$MAIL/alice/.Archive/new")" -eq 1 ]
+	# A tag naming no folder: INBOX.
 	sample_message t | mail-deliver alice+nosuchfolder@example.test
-	sample_message u | mail-deliver 'alice+..@example.test' || true
-	[ "$(inbox alice | wc -l)" -ge 1 ]
+	[ "$(inbox alice | wc -l)" -eq 1 ]
+	# "..": not a dot-atom, a bad address (65); quoted, a tag that is no
+	# valid folder name, so INBOX, and nothing outside the mailbox.
+	run bash -c "sample_message u | mail-deliver 'alice+..@example.test'"
+	assert_failure 65
+	assert_output --partial "5.1.3"
+	sample_message v | mail-deliver '"alice+.."@example.test'
+	[ "$(inbox alice | wc -l)" -eq 2 ]
 	[ ! -e "$MAIL/alice/..new" ]
+	[ ! -e "$MAIL/new" ]
 }
 
 @test "unknown user and domain: 67; bad address: 65; --status lines" {
