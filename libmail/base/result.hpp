@@ -20,6 +20,7 @@ enum class Errc {
     unavailable = 69, // EX_UNAVAILABLE: refused by policy
     software = 70,    // EX_SOFTWARE: a bug
     cantcreat = 73,   // EX_CANTCREAT: already exists / cannot create
+    ioerr = 74,       // EX_IOERR: reading the input failed
     tempfail = 75,    // EX_TEMPFAIL: I/O, database, may work later
     noperm = 77,      // EX_NOPERM
     config = 78,      // EX_CONFIG
@@ -33,6 +34,11 @@ struct Error {
     // A full disk or quota (ENOSPC, EDQUOT): worth its own reply (452 4.3.1).
     bool no_space() const { return sys == ENOSPC || sys == EDQUOT; }
 };
+
+// The one mapping from a library error to a process exit status: the
+// sysexits value the Errc carries.
+inline int exit_status(Errc code) { return static_cast<int>(code); }
+inline int exit_status(const Error& e) { return exit_status(e.code); }
 
 inline Error make_error(Errc code, std::string user, std::string detail = {}) {
     return Error{code, std::move(user), std::move(detail)};

@@ -9,11 +9,12 @@
 #include <functional>
 
 #include "log.hpp"
+#include "result.hpp"
 
 namespace mail {
 
 inline int run_tool(const char* name, CLI::App& app, int argc, char** argv,
-                    const std::function<int()>& body, int on_exception = 75) {
+                    const std::function<int()>& body, Errc on_exception = Errc::tempfail) {
     log::set_program(name);
     try {
         try {
@@ -24,7 +25,7 @@ inline int run_tool(const char* name, CLI::App& app, int argc, char** argv,
             return app.exit(e);
         } catch (const CLI::ParseError& e) {
             fmt::print(stderr, "{}: {}\n", name, e.what());
-            return 64;
+            return exit_status(Errc::usage);
         }
         return body();
     } catch (const std::exception& e) {
@@ -32,7 +33,7 @@ inline int run_tool(const char* name, CLI::App& app, int argc, char** argv,
     } catch (...) {
         log::err("internal", "unexpected error");
     }
-    return on_exception;
+    return exit_status(on_exception);
 }
 
 } // namespace mail

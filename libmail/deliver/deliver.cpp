@@ -15,8 +15,8 @@ int exit_code(const std::vector<RecipientStatus>& results) {
     int code = 0;
     for (auto& r : results) {
         if (r.ok()) continue;
-        if (r.temporary()) return 75;
-        if (!code) code = static_cast<int>(r.code());
+        if (r.temporary()) return exit_status(Errc::tempfail);
+        if (!code) code = exit_status(r.code());
     }
     return code;
 }

@@ -177,7 +177,7 @@ int serve(const ServeOptions& opt, const Handler& handler) {
         auto fd = bind_one(spec);
         if (!fd) {
             log::error("listen", fd.error());
-            return static_cast<int>(fd.error().code);
+            return exit_status(fd.error());
         }
         listeners.push_back(*fd);
     }
@@ -204,7 +204,7 @@ int run_server(const std::optional<std::string>& config, const std::string& tls_
         return 78;
     }
     auto tls = tls_options(*cfg, tls_mode);
-    if (!tls) return static_cast<int>(tls.error().code);
+    if (!tls) return exit_status(tls.error());
     auto opt = serve_options(*cfg, listen, std::move(busy_reply));
     return serve(opt, [&](int in, int out, const Peer& peer) { return session(*cfg, *tls, in, out, peer); });
 }

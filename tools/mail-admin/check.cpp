@@ -83,7 +83,7 @@ void check(Admin& a) {
         for (auto& p : f.problems) fmt::print("{}{}\n", a.args.repair ? "repaired: " : "", p);
         fmt::print("{} mailboxes checked, {} problems\n", mailboxes.size(), f.problems.size());
     }
-    if (!f.problems.empty() && !a.args.repair) a.rc = 65;
+    if (!f.problems.empty() && !a.args.repair) a.rc = mail::exit_status(mail::Errc::data);
 }
 
 } // namespace

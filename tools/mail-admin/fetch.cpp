@@ -225,7 +225,7 @@ void test(Admin& a, int64_t id) {
     }
     if (!r) {
         if (!a.json) a.fail(r.error());
-        else a.rc = static_cast<int>(r.error().code);
+        else a.rc = mail::exit_status(r.error());
     }
 }
 

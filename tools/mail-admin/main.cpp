@@ -25,7 +25,7 @@ void Admin::fail(const mail::Error& e) {
         fmt::print(stderr, "mail-admin: {} ({})\n", e.user, e.detail);
     else
         fmt::print(stderr, "mail-admin: {}\n", e.user);
-    rc = static_cast<int>(e.code);
+    rc = mail::exit_status(e);
 }
 
 std::string Admin::mailbox_root(const mail::Address& a) {
@@ -108,5 +108,5 @@ int main(int argc, char** argv) {
     add_group_commands(app, a);
     add_check_commands(app, a);
     add_fetch_commands(app, a);
-    return mail::run_tool("mail-admin", app, argc, argv, [&] { return a.rc; }, 70);
+    return mail::run_tool("mail-admin", app, argc, argv, [&] { return a.rc; }, mail::Errc::software);
 }

@@ -25,13 +25,13 @@ int run(const std::optional<std::string>& config, const std::string& address, st
     auto addr = mail::parse_address(address);
     if (!addr) {
         fmt::print(stderr, "mail-autoreply: invalid address '{}'\n", address);
-        return 64;
+        return mail::exit_status(mail::Errc::usage);
     }
     addr->local = mail::ascii_lower(addr->local);
     auto settings = dir->autoreply(*addr);
     if (!settings) {
         fmt::print(stderr, "mail-autoreply: {}\n", settings.error().user);
-        return static_cast<int>(settings.error().code);
+        return mail::exit_status(settings.error());
     }
     auto msg = mail::read_fd(STDIN_FILENO, cfg->delivery.max_message_size, "stdin");
     if (!msg) return mail::log::error("read", msg.error()), 75;
@@ -41,7 +41,7 @@ int run(const std::optional<std::string>& config, const std::string& address, st
         auto rp = h ? h->get("Return-Path") : std::nullopt;
         if (!rp) {
             fmt::print(stderr, "mail-autoreply: no envelope sender: give -f or a message with Return-Path\n");
-            return 64;
+            return mail::exit_status(mail::Errc::usage);
         }
         auto p = mail::parse_path(mail::unfold(*rp));
         sender = p ? p->str() : "";

@@ -18,18 +18,18 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
     auto cfg = mail::load_config(config);
     if (!cfg) {
         mail::log::error("config", cfg.error());
-        return 75; // a broken config is fixable: keep the mail
+        return mail::exit_status(mail::Errc::tempfail); // a broken config is fixable: keep the mail
     }
     auto dir = mail::Directory::open(cfg->directory_path(), mail::Db::Access::read_only);
     if (!dir) {
         mail::log::error("directory", dir.error());
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     // One byte over the limit is enough to refuse the message as too big.
     auto msg = mail::read_fd(STDIN_FILENO, cfg->delivery.max_message_size, "stdin");
     if (!msg) {
         mail::log::error("read", msg.error());
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     msg->shrink(mail::crlf_to_lf(msg->data(), msg->size()));
     std::string from = sender;
@@ -37,7 +37,7 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         from = from.substr(1, from.size() - 2);
     if (from.find_first_of("\r\n<>") != std::string::npos) {
         fmt::print(stderr, "mail-deliver: invalid sender '{}'\n", sender);
-        return 64;
+        return mail::exit_status(mail::Errc::usage);
     }
     mail::LocalDelivery agent(*cfg, *dir);
     auto results = agent.deliver(msg->view(), from, rcpts);

@@ -61,7 +61,7 @@ int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool prog
     auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
     if (!dir) return mail::log::error("directory", dir.error()), 75;
     auto a = dir->fetch_account(id);
-    if (!a) return mail::log::error("fetch.account", a.error()), static_cast<int>(a.error().code);
+    if (!a) return mail::log::error("fetch.account", a.error()), mail::exit_status(a.error());
     auto state = mail::fetch::State::open(cfg.state_dir);
     if (!state) return mail::log::error("fetch.state", state.error()), 75;
     auto box = mail::SecretBox::open(cfg.secret_key_path());
@@ -123,12 +123,12 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
     for (auto& want : ids)
         if (std::none_of(all->begin(), all->end(), [&](auto& a) { return a.id == want; })) {
             fmt::print(stderr, "mail-fetch: no fetch account {}\n", want);
-            return 67;
+            return mail::exit_status(mail::Errc::nouser);
         }
     for (auto& want : addresses)
         if (std::none_of(all->begin(), all->end(), [&](auto& a) { return mail::iequals(a.address, want); })) {
             fmt::print(stderr, "mail-fetch: no fetch account for {}\n", want);
-            return 67;
+            return mail::exit_status(mail::Errc::nouser);
         }
     for (auto& a : *all) {
         bool chosen = !named || std::count(ids.begin(), ids.end(), a.id) ||
@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     return mail::run_tool("mail-fetch", app, argc, argv, [&]() -> int {
         if (!run_once && !run_daemon) {
             fmt::print(stderr, "mail-fetch: say --once or --daemon\n");
-            return 64;
+            return mail::exit_status(mail::Errc::usage);
         }
         auto cfg = mail::load_config(config);
         if (!cfg) return mail::log::error("config", cfg.error()), 78;

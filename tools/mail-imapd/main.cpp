@@ -27,7 +27,7 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
         mail::log::error("imapd.start", dir.error());
         io.write("* BYE [UNAVAILABLE] temporary problem, try again later\r\n");
         io.flush();
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     mail::imap::Session s(cfg, std::move(*dir), io, peer, tls);
     return s.run();

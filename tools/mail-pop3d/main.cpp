@@ -25,7 +25,7 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
         mail::log::error("pop3d.start", dir.error());
         io.write("-ERR [SYS/TEMP] temporary problem, try again later\r\n");
         io.flush();
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     mail::pop3::Session s(cfg, *dir, io, peer, tls);
     return s.run();

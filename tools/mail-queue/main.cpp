@@ -69,7 +69,7 @@ int list(const queue::Spool& spool, bool json, const std::vector<std::string>& o
     auto ids = only.empty() ? spool.ids() : Result<std::vector<std::string>>(only);
     if (!ids) {
         log::error("queue.list", ids.error());
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     JsonWriter j;
     if (json) j.begin_array();
@@ -101,7 +101,7 @@ void wake_runner(const queue::Spool& spool) {
 
 int flush(const queue::Spool& spool, const std::vector<std::string>& only) {
     auto ids = only.empty() ? spool.ids() : Result<std::vector<std::string>>(only);
-    if (!ids) return 75;
+    if (!ids) return mail::exit_status(mail::Errc::tempfail);
     int rc = 0;
     for (auto& id : *ids) {
         auto lock = valid_id(id) ? spool.lock(id) : Result<Fd>(make_error(Errc::noinput, ""));
@@ -164,17 +164,17 @@ int main(int argc, char** argv) {
         auto cfg = load_config(config);
         if (!cfg) {
             log::error("config", cfg.error());
-            return 78;
+            return mail::exit_status(mail::Errc::config);
         }
         auto spool = queue::Spool::open(queue::spool_dir(*cfg));
         if (!spool) {
             log::error("queue.open", spool.error());
-            return 75;
+            return mail::exit_status(mail::Errc::tempfail);
         }
         for (auto& id : ids)
             if (!valid_id(id)) {
                 fmt::print(stderr, "mail-queue: invalid queue id '{}'\n", id);
-                return 64;
+                return mail::exit_status(mail::Errc::usage);
             }
         if (l->parsed()) return list(*spool, json, {}, false);
         if (s->parsed()) return list(*spool, json, ids, true);

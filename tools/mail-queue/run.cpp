@@ -105,7 +105,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
          Workers* workers) {
     queue::Runner runner(cfg, spool);
     Fd ino = watch_queue(spool);
-    if (!ino) return 75;
+    if (!ino) return mail::exit_status(mail::Errc::tempfail);
     std::map<std::string, int64_t> due; // id -> next attempt
     int64_t next_scan = 0;
     bool force = once;
@@ -157,7 +157,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
 // deliveries to end.
 int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
     Fd ino = watch_queue(spool);
-    if (!ino) return 75;
+    if (!ino) return mail::exit_status(mail::Errc::tempfail);
     struct Destination {
         std::deque<queue::Job> waiting;
         int running = 0;
@@ -308,7 +308,7 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
     Fd lock(::open((spool.dir() + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
         log::err("queue.lock", "another mail-queue run is active (lock {}/lock)", spool.dir());
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     struct sigaction sa {};
     sa.sa_handler = on_term;

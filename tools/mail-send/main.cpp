@@ -29,7 +29,7 @@ struct Args {
 };
 
 struct Failure {
-    int code;
+    mail::Errc code;
     std::string text;
 };
 
@@ -44,7 +44,7 @@ std::pair<mail::Address, std::string> mailbox_arg(const std::string& text) {
         addr = text.substr(lt + 1, text.size() - lt - 2);
     }
     auto a = mail::parse_address(addr);
-    if (!a) throw Failure{65, "invalid address '" + text + "': " + a.error().user};
+    if (!a) throw Failure{mail::Errc::data, "invalid address '" + text + "': " + a.error().user};
     return {*a, name};
 }
 
@@ -64,20 +64,20 @@ std::string read_stdin() {
     char buf[65536];
     ssize_t n;
     while ((n = ::read(STDIN_FILENO, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    if (n < 0) throw Failure{74, std::string("cannot read standard input: ") + strerror(errno)};
+    if (n < 0) throw Failure{mail::Errc::ioerr, std::string("cannot read standard input: ") + strerror(errno)};
     return out;
 }
 
 std::string read_input_file(const std::string& path) {
     auto f = mail::read_file(path, size_t{1} << 30);
-    if (!f) throw Failure{66, "cannot read " + path + ": " + (f.error().detail.empty() ? f.error().user : f.error().detail)};
+    if (!f) throw Failure{mail::Errc::noinput, "cannot read " + path + ": " + (f.error().detail.empty() ? f.error().user : f.error().detail)};
     return *f;
 }
 
 int send(const Args& a) {
     auto cfg = mail::load_config(a.config);
     if (!cfg) return mail::log::error("config", cfg.error()), 78;
-    if (a.to.empty() && a.cc.empty() && a.bcc.empty()) throw Failure{64, "no recipient (--to, --cc or --bcc)"};
+    if (a.to.empty() && a.cc.empty() && a.bcc.empty()) throw Failure{mail::Errc::usage, "no recipient (--to, --cc or --bcc)"};
     auto [from, from_name] = mailbox_arg(a.from);
     std::vector<std::string> envelope;
     mail::mime::Message m;
@@ -99,11 +99,11 @@ int send(const Args& a) {
         std::string name = h.substr(0, colon);
         bool ok = colon != std::string::npos && !name.empty();
         for (char c : name) ok = ok && c > 32 && c < 127;
-        if (!ok) throw Failure{64, "invalid --header '" + h + "' (Name: value)"};
+        if (!ok) throw Failure{mail::Errc::usage, "invalid --header '" + h + "' (Name: value)"};
         std::string lower = mail::ascii_lower(name);
         for (const char* own : {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "reply-to"})
-            if (lower == own) throw Failure{64, "--header cannot set " + name + " (use its own option)"};
-        if (lower.starts_with("content-")) throw Failure{64, "--header cannot set " + name};
+            if (lower == own) throw Failure{mail::Errc::usage, "--header cannot set " + name + " (use its own option)"};
+        if (lower.starts_with("content-")) throw Failure{mail::Errc::usage, "--header cannot set " + name};
         std::string value = h.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         m.headers.push_back({name, mail::mime::encode_text(value)});
@@ -124,7 +124,7 @@ int send(const Args& a) {
     if (!dir) return mail::log::error("directory", dir.error()), 75;
     if (auto e = dir->lookup(from); !e) {
         if (e.error().code == mail::Errc::nouser)
-            throw Failure{67, from.str() + " is not one of our addresses (see mail-admin)"};
+            throw Failure{mail::Errc::nouser, from.str() + " is not one of our addresses (see mail-admin)"};
         return mail::log::error("directory", e.error()), 75;
     }
     if (auto signed_ = mail::add_signature(message, mail::signature_for(*dir, from.str()))) message = *signed_;
@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
             return send(a);
         } catch (const Failure& f) {
             fmt::print(stderr, "mail-send: {}\n", f.text);
-            return f.code;
+            return mail::exit_status(f.code);
         }
     });
 }

@@ -30,7 +30,7 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
         mail::log::error("smtpd.start", !dir ? dir.error() : spool.error());
         io.write("421 4.3.0 temporary local problem, try again later\r\n");
         io.flush();
-        return 75;
+        return mail::exit_status(mail::Errc::tempfail);
     }
     mail::smtp::Session s(cfg, *dir, *spool, io, peer, so);
     return s.run();
