@@ -34,7 +34,7 @@ void Session::bad(int code, std::string_view dsn, std::string_view text) {
     reply(code, dsn, text);
     if (++errors_ >= cfg_.smtpd.max_bad_commands) {
         reply(421, "4.7.0", "too many errors, closing connection");
-        quit_ = true;
+        state_ = State::quit;
     }
 }
 
@@ -45,7 +45,7 @@ bool Session::secure() const {
 bool Session::auth_offered() const { return opt_.role == Role::submission && secure(); }
 
 void Session::reset_transaction() {
-    has_mail_ = false;
+    if (state_ == State::mail) state_ = State::ready;
     env_ = queue::Envelope{};
     writer_.reset();
     refused_.reset();
@@ -88,7 +88,7 @@ bool Session::dispatch(const std::string& line) {
 int Session::run() {
     if (!greet()) return 0;
     std::string line;
-    while (!quit_) {
+    while (state_ != State::quit) {
         net::set_deadline(static_cast<unsigned>(cfg_.smtpd.command_timeout));
         auto r = io_.read_line(line, max_command_line);
         if (r == net::Stream::Line::eof) break;
@@ -97,9 +97,9 @@ int Session::run() {
             dispatch(line);
             // Without PIPELINING (HELO, or before EHLO) each command waits
             // for its reply; more input already here is a broken client.
-            if (!quit_ && !esmtp_ && !io_.buffered().empty()) {
+            if (state_ != State::quit && !esmtp_ && !io_.buffered().empty()) {
                 reply(554, "5.5.0", "pipelining not allowed without EHLO");
-                quit_ = true;
+                state_ = State::quit;
             }
         }
         if (!io_.flush()) break;
@@ -112,6 +112,7 @@ void Session::cmd_helo(const std::string& arg) {
     if (arg.empty()) return bad(501, "5.5.4", "HELO needs a host name");
     reset_transaction();
     helo_ = single_line(arg.substr(0, 255)); // it goes into Received: and the envelope
+    state_ = State::ready;
     esmtp_ = false;
     reply(250, "2.0.0", host_name(cfg_));
 }
@@ -120,6 +121,7 @@ void Session::cmd_ehlo(const std::string& arg) {
     if (arg.empty()) return bad(501, "5.5.4", "EHLO needs a host name");
     reset_transaction();
     helo_ = single_line(arg.substr(0, 255)); // it goes into Received: and the envelope
+    state_ = State::ready;
     esmtp_ = true;
     std::vector<std::string> ext = {host_name(cfg_),
                                     "PIPELINING",
@@ -144,7 +146,7 @@ void Session::cmd_rset(const std::string&) {
 
 void Session::cmd_quit(const std::string&) {
     reply(221, "2.0.0", "bye");
-    quit_ = true;
+    state_ = State::quit;
 }
 
 void Session::cmd_vrfy(const std::string&) {
@@ -166,16 +168,17 @@ void Session::cmd_starttls(const std::string& arg) {
     }
     reply(220, "2.0.0", "ready to start TLS");
     if (!io_.flush()) {
-        quit_ = true;
+        state_ = State::quit;
         return;
     }
     // start_tls() drops anything the client sent after STARTTLS in clear.
     if (Status st = start_tls(); !st) {
-        quit_ = true;
+        state_ = State::quit;
         return;
     }
     // RFC 3207 4.2: forget everything learnt before TLS.
     reset_transaction();
+    state_ = State::greeting;
     helo_.clear();
     esmtp_ = false;
     user_.reset();
@@ -193,7 +196,7 @@ void Session::cmd_auth(const std::string& arg) {
     if (opt_.role != Role::submission) return bad(502, "5.5.1", "AUTH not available here");
     if (!secure()) return bad(538, "5.7.11", "encryption required: use STARTTLS first");
     if (user_) return bad(503, "5.5.1", "already authenticated");
-    if (has_mail_) return bad(503, "5.5.1", "AUTH not allowed during a mail transaction");
+    if (state_ == State::mail) return bad(503, "5.5.1", "AUTH not allowed during a mail transaction");
     Command c = parse_command(arg);
     std::string initial = c.arg;
     if (c.verb == "PLAIN") {

@@ -95,14 +95,17 @@ class Session {
     LoginPenalty penalty_;
     net::LazyTls tls_ctx_;
 
+    // greeting: before HELO/EHLO (and again after STARTTLS); ready: a
+    // session without a transaction; mail: MAIL accepted, recipients and
+    // the message may follow; quit: the connection ends.
+    enum class State { greeting, ready, mail, quit };
+    State state_ = State::greeting;
     std::string helo_;
-    bool esmtp_ = false;
-    bool quit_ = false;
+    bool esmtp_ = false; // greeted with EHLO
     int errors_ = 0;
     std::optional<std::string> user_; // authenticated mailbox
 
     // the mail transaction
-    bool has_mail_ = false;
     queue::Envelope env_;
     std::unique_ptr<MessageWriter> writer_;
     struct Refusal {

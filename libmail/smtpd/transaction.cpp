@@ -83,8 +83,8 @@ bool Session::rcpt_params(const std::vector<Param>& params, queue::Recipient& r)
 }
 
 void Session::cmd_mail(const std::string& arg) {
-    if (helo_.empty()) return bad(503, "5.5.1", "say EHLO first");
-    if (has_mail_) return bad(503, "5.5.1", "nested MAIL command");
+    if (state_ == State::greeting) return bad(503, "5.5.1", "say EHLO first");
+    if (state_ == State::mail) return bad(503, "5.5.1", "nested MAIL command");
     if (opt_.role == Role::submission && !user_)
         return bad(530, "5.7.0", "authentication required");
     auto pa = parse_path_arg(arg, "FROM:");
@@ -101,13 +101,13 @@ void Session::cmd_mail(const std::string& arg) {
         sender = a->str();
     }
     if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
-    has_mail_ = true;
+    state_ = State::mail;
     env_.sender = sender;
     reply(250, "2.1.0", "sender OK");
 }
 
 void Session::cmd_rcpt(const std::string& arg) {
-    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (state_ != State::mail) return bad(503, "5.5.1", "need MAIL first");
     if (writer_) return bad(503, "5.5.1", "RCPT not allowed during BDAT");
     auto pa = parse_path_arg(arg, "TO:");
     if (!pa) return bad(501, "5.5.4", "syntax: RCPT TO:<address>: " + pa.error().user);
@@ -217,24 +217,24 @@ void Session::end_message(uint64_t size) {
 
 void Session::cmd_data(const std::string& arg) {
     if (!arg.empty()) return bad(501, "5.5.4", "DATA takes no argument");
-    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (state_ != State::mail) return bad(503, "5.5.1", "need MAIL first");
     if (writer_) return bad(503, "5.5.1", "DATA not allowed after BDAT");
     if (env_.rcpts.empty()) return bad(554, "5.5.1", "no valid recipients");
     if (!io_.buffered().empty()) { // message text sent before our 354
         reply(554, "5.5.0", "improper pipelining: data sent before the 354 reply");
-        quit_ = true;
+        state_ = State::quit;
         return;
     }
     if (!open_message()) return reset_transaction();
     reply(354, "", "end data with <CR><LF>.<CR><LF>");
-    if (!io_.flush()) return void(quit_ = true);
+    if (!io_.flush()) return void(state_ = State::quit);
     net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
     DataReader reader(cfg_.delivery.max_message_size, static_cast<size_t>(cfg_.smtpd.max_line),
                       cfg_.smtpd.normalize_bare_line_ends);
     std::string out;
     while (!reader.done()) {
         if (io_.buffered().empty() && !io_.fill()) {
-            quit_ = true; // connection lost: nothing was queued
+            state_ = State::quit; // connection lost: nothing was queued
             return reset_transaction();
         }
         io_.consume(reader.feed(io_.buffered(), out));
@@ -260,16 +260,16 @@ void Session::cmd_bdat(const std::string& arg) {
     unsigned long long size = std::strtoull(c.verb.c_str(), &end, 10);
     if (c.verb.empty() || c.verb.size() > 18 || *end || (!rest.empty() && !last)) {
         reply(501, "5.5.4", "syntax: BDAT <size> [LAST]"); // we cannot skip the chunk
-        quit_ = true;
+        state_ = State::quit;
         return;
     }
-    bool usable = has_mail_ && !env_.rcpts.empty();
-    if (usable && !writer_ && !open_message()) return reset_transaction(), void(quit_ = true);
+    bool usable = state_ == State::mail && !env_.rcpts.empty();
+    if (usable && !writer_ && !open_message()) return reset_transaction(), void(state_ = State::quit);
     net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
     std::string out;
     for (uint64_t left = size; left > 0;) {
         if (io_.buffered().empty() && !io_.fill()) {
-            quit_ = true;
+            state_ = State::quit;
             return reset_transaction();
         }
         std::string_view chunk = io_.buffered().substr(0, left);
@@ -283,7 +283,7 @@ void Session::cmd_bdat(const std::string& arg) {
         take(out);
         out.clear();
     }
-    if (!has_mail_) return bad(503, "5.5.1", "need MAIL first");
+    if (state_ != State::mail) return bad(503, "5.5.1", "need MAIL first");
     if (!usable) return bad(554, "5.5.1", "no valid recipients");
     if (last) {
         crlf_.finish(out);
