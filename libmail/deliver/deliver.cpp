@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "directory/resolve.hpp"
 #include "message/header.hpp"
@@ -69,7 +70,7 @@ RecipientStatus LocalDelivery::deliver_one(const MessageFacts& facts, const std:
     RecipientStatus worst = delivered(rcpt);
     if (!res->external.empty()) worst = forward(facts, addr->str(), res->external);
     for (auto& t : res->local) {
-        MailboxDelivery d{facts, t, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), time(nullptr)};
+        MailboxDelivery d{facts, t, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now()};
         auto r = run_steps(steps_, d);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;

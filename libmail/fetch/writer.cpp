@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "deliver/autoreply.hpp"
 #include "message/address.hpp"
@@ -154,7 +155,7 @@ void LocalWriter::autoreply_to(const std::string& header) {
     }
     AutoreplySettings s = **ar;
     if (a_.user.find('@') != std::string::npos) s.extra.push_back(a_.user);
-    auto r = autoreply(cfg_, s, header + "\n", sender, time(nullptr));
+    auto r = autoreply(cfg_, s, header + "\n", sender, now());
     if (!r.sent) log::info("autoreply.skip", "{} <{}>: {}", mailbox_.str(), sender, r.reason);
 }
 

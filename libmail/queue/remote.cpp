@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/log.hpp"
 #include "message/address.hpp"
@@ -289,7 +290,7 @@ void deliver_remote(const Config& cfg, const Spool& spool, const std::string& de
     auto fail = [&](const Job& j, const std::string& dsn, const std::string& text) {
         std::vector<RecipientStatus> res;
         for (auto& r : j.recipients) res.push_back(status(r, dsn, text));
-        if (Status s = record(cfg, spool, j.id, res, time(nullptr)); !s) log::error("queue.record", s.error());
+        if (Status s = record(cfg, spool, j.id, res, now()); !s) log::error("queue.record", s.error());
     };
     if (Status s = session.resolve(); !s) {
         log::info("queue.remote", "{}: {}", destination, s.error().user);
@@ -337,7 +338,7 @@ void deliver_remote(const Config& cfg, const Spool& spool, const std::string& de
                       c.tls() ? c.tls_version() : "no", sent.replies.empty() ? "" : sent.replies[0].str());
             if (!sent.connection_usable) session.drop();
         }
-        if (Status s = record(cfg, spool, job.id, res, time(nullptr)); !s) log::error("queue.record", s.error());
+        if (Status s = record(cfg, spool, job.id, res, now()); !s) log::error("queue.record", s.error());
     }
     session.quit();
 }

@@ -176,9 +176,9 @@ assert r["next_attempt"] >= time.time() + 200, r
 	printf 'queue.max_age = "1s"\n' > "$FACTEUR_CONFIG"
 	mail-admin mailbox quota bob@example.test 10
 	sample_message late | submit alice@example.test bob@example.test
-	sleep 1.2
-	mail-queue run --once
-	mail-queue run --once
+	# two seconds later, by the clock hook instead of a sleep
+	FACTEUR_NOW=+2 mail-queue run --once
+	FACTEUR_NOW=+2 mail-queue run --once
 	[ "$(queued_files | wc -l)" -eq 0 ]
 	run cat "$MAIL"/alice/new/*
 	assert_line --partial "delivery time expired"

@@ -362,19 +362,18 @@ body_of() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.
 @test "a server down and a DNS timeout: retried, a delay warning, then bounced at queue.max_age" {
 	write_config "$(printf 'queue.retry_min = "1s"\nqueue.max_age = "7s"\nqueue.delay_warning = "1s"')"
 	message late | send x@down.test y@slow.test
-	sleep 1.2
-	run mail-queue run --once
+	# the clock hook stands for the seconds that pass (no sleep)
+	run env FACTEUR_NOW=+2 mail-queue run --once
 	echo "$output"
 	assert_success
 	run state x@down.test
 	assert_output --regexp "^delayed 1 4\.4\.1 connection to \[127\.0\.0\.7\]:$PORT failed: Connection refused"
 	run state y@slow.test
 	assert_output --regexp "^delayed 1 4\.4\.3 DNS lookup for slow.test failed"
-	sleep 4
 	mail-queue flush
-	run mail-queue run --once
+	run env FACTEUR_NOW=+8 mail-queue run --once
 	assert_success
-	run mail-queue run --once
+	run env FACTEUR_NOW=+8 mail-queue run --once
 	[ "$(queued_files | wc -l)" -eq 0 ]
 	# one warning and one bounce per destination
 	[ "$(grep -l "^Subject: Delayed Mail" "$MAIL"/alice/new/* | wc -l)" -eq 2 ]

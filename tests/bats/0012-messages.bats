@@ -132,8 +132,7 @@ check_email() {
 	[ "$(queued_files | wc -l)" -eq 2 ]
 	# with an interval of 1s, a reply again after it
 	mail-admin autoreply set bob@example.test --body-file "$BATS_TEST_TMPDIR/away.txt" --interval 1s
-	sleep 1.1
-	run bash -c "incoming carol@elsewhere.test | mail-autoreply --json bob@example.test"
+	run bash -c "incoming carol@elsewhere.test | FACTEUR_NOW=+2 mail-autoreply --json bob@example.test"
 	assert_output --partial '"sent":true'
 	[ "$(queued_files | wc -l)" -eq 3 ]
 }

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "base/clock.hpp"
 #include "queue/bounce.hpp"
+#include "queue/runner.hpp"
 #include "spool/envelope.hpp"
 #include "spool/spool.hpp"
 
@@ -93,4 +95,33 @@ TEST(QueueBounce, Report) {
     EXPECT_TRUE(wants_failure_report(Recipient{"a", "SUCCESS,FAILURE", ""}));
     EXPECT_FALSE(wants_failure_report(Recipient{"a", "NEVER", ""}));
     EXPECT_FALSE(wants_failure_report(Recipient{"a", "DELAY", ""}));
+}
+
+// Retries after a temporary failure: retry_min, doubling, capped at retry_max.
+TEST(QueueSchedule, RetryDelays) {
+    Config cfg;
+    cfg.queue.retry_min = 300;
+    cfg.queue.retry_max = 3600;
+    struct {
+        int attempts;
+        int64_t delay;
+    } cases[] = {{1, 300}, {2, 600}, {3, 1200}, {4, 2400}, {5, 3600}, {6, 3600}, {40, 3600}};
+    for (auto& c : cases) EXPECT_EQ(queue::retry_delay(cfg, c.attempts), c.delay) << c.attempts;
+    cfg.queue.retry_min = 5000; // a minimum above the maximum: the maximum
+    EXPECT_EQ(queue::retry_delay(cfg, 1), 3600);
+}
+
+// The clock hook the tests of retries and intervals use instead of sleeping.
+TEST(Clock, FacteurNow) {
+    unsetenv("FACTEUR_NOW");
+    int64_t real = now();
+    EXPECT_LE(std::abs(real - static_cast<int64_t>(time(nullptr))), 1);
+    setenv("FACTEUR_NOW", "+3600", 1);
+    EXPECT_GE(now(), real + 3600);
+    EXPECT_LE(now(), real + 3602);
+    setenv("FACTEUR_NOW", "1000000000", 1);
+    EXPECT_EQ(now(), 1000000000);
+    setenv("FACTEUR_NOW", "soon", 1); // not a number: the real time
+    EXPECT_LE(std::abs(now() - static_cast<int64_t>(time(nullptr))), 1);
+    unsetenv("FACTEUR_NOW");
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <unistd.h>
 
+#include "base/clock.hpp"
 #include "base/config.hpp"
 #include "base/encoding.hpp"
 #include "base/files.hpp"
@@ -47,7 +48,7 @@ int run(const std::optional<std::string>& config, const std::string& address, st
         sender = p ? p->str() : "";
     }
     mail::AutoreplyOutcome out;
-    int64_t now = time(nullptr);
+    int64_t now = mail::now();
     if (!*settings) out.reason = "the auto-reply of " + addr->str() + " is off";
     else if (dry_run) {
         out.reason = mail::autoreply_refusal(**settings, msg->view(), *sender, now);

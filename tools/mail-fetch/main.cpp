@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.hpp"
 #include "auth/secret.hpp"
 #include "base/config.hpp"
 #include "base/tool.hpp"
@@ -74,11 +75,11 @@ int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool prog
     opt.idle_seconds = idle_seconds;
     ProgressLine line(id, alone);
     if (progress) opt.progress = [&](const mail::fetch::Progress& p) { line(p); };
-    int64_t started = time(nullptr);
+    int64_t started = mail::now();
     auto r = mail::fetch::sync_account(cfg, *dir, *state, *a, *password, opt);
     auto before = state->health(id);
     if (!before) return mail::log::error("fetch.state", before.error()), 75;
-    auto h = mail::fetch::after_run(*before, r, started, time(nullptr), cfg.fetch.retry_max,
+    auto h = mail::fetch::after_run(*before, r, started, mail::now(), cfg.fetch.retry_max,
                                     cfg.fetch.max_auth_failures);
     if (auto saved = state->save_health(id, h); !saved) mail::log::error("fetch.state", saved.error());
     std::string outcome = r.status ? "ok" : "failed: " + r.status.error().user;
@@ -140,7 +141,7 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
             mail::log::warn("fetch.skip", "{}: disabled: {}", describe(a), h->disabled);
             continue;
         }
-        if (!named && h->next_try > time(nullptr)) {
+        if (!named && h->next_try > mail::now()) {
             mail::log::info("fetch.skip", "{}: waiting after failures until {}", describe(a), h->next_try);
             continue;
         }
@@ -179,7 +180,7 @@ int daemon(const mail::Config& cfg) {
     mail::log::info("fetch.start", "daemon: {} accounts at once, {} IDLE sessions", cfg.fetch.max_parallel,
                     cfg.fetch.max_idle);
     while (!stopping) {
-        time_t now = time(nullptr);
+        time_t now = mail::now();
         if (now - reloaded >= 5) {
             reloaded = now;
             auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/log.hpp"
 #include "queue/remote.hpp"
@@ -111,7 +112,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
     bool force = once;
     while (!stopping) {
         if (workers) workers->keep_running();
-        int64_t now = time(nullptr);
+        int64_t now = mail::now();
         if (now >= next_scan) {
             if (auto ids = spool.ids()) {
                 std::map<std::string, int64_t> fresh; // forget entries removed by others
@@ -137,7 +138,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
         int64_t wake = next_scan;
         for (auto& [id, t] : due) wake = std::min(wake, t);
         pollfd p{ino.get(), POLLIN, 0};
-        int wait_ms = static_cast<int>(std::clamp<int64_t>(wake - time(nullptr), 0, 60) * 1000);
+        int wait_ms = static_cast<int>(std::clamp<int64_t>(wake - mail::now(), 0, 60) * 1000);
         if (poll(&p, 1, wait_ms) > 0) {
             std::vector<std::string> fresh;
             bool flush = false;
@@ -175,7 +176,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
     bool force = once;
     int passes = 0; // `once`: schedule in the first pass only
     while (!stopping) {
-        int64_t now = time(nullptr);
+        int64_t now = mail::now();
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -285,7 +286,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
         int64_t wake = next_scan;
         for (auto& [id, t] : entries)
             if (!busy.count(id)) wake = std::min(wake, t);
-        int64_t wait_s = std::clamp<int64_t>(wake - time(nullptr), 0, 60);
+        int64_t wait_s = std::clamp<int64_t>(wake - mail::now(), 0, 60);
         int wait_ms = children.empty() ? static_cast<int>(wait_s * 1000) : std::min<int>(wait_s * 1000, 200);
         pollfd p{ino.get(), POLLIN, 0};
         if (poll(&p, 1, wait_ms) > 0) {
