@@ -53,6 +53,16 @@ Result<std::set<int64_t>> uid_column(Stmt& st, bool rowid) {
 IndexedMessage message_row(const Stmt& st) {
     return {st.int64(0), st.text(1), st.text(2), st.text(3), st.int64(4), st.int64(5), st.int64(6), st.text(7)};
 }
+// Every row of a statement over message_columns.
+Result<std::vector<IndexedMessage>> message_rows(Stmt& st) {
+    std::vector<IndexedMessage> out;
+    for (;;) {
+        auto row = st.step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.push_back(message_row(st));
+    }
+}
 constexpr const char* message_columns = "uid, base, subdir, flags, modseq, internaldate, size, keywords";
 
 } // namespace
@@ -78,13 +88,7 @@ Result<std::vector<IndexedMessage>> MailboxIndex::changed_since(int64_t folder_i
                           " FROM messages WHERE folder_id=? AND modseq>? ORDER BY uid");
     if (!st) return st.error();
     st->bind(1, folder_id).bind(2, modseq);
-    std::vector<IndexedMessage> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(message_row(*st));
-    }
+    return message_rows(*st);
 }
 
 Result<std::optional<IndexedMessage>> MailboxIndex::message(int64_t folder_id, int64_t uid) {
@@ -140,13 +144,7 @@ Result<std::vector<IndexedMessage>> MailboxIndex::uncached(int64_t folder_id) {
                           "WHERE m.folder_id=? AND i.uid IS NULL");
     if (!st) return st.error();
     st->bind(1, folder_id);
-    std::vector<IndexedMessage> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(message_row(*st));
-    }
+    return message_rows(*st);
 }
 
 Result<std::map<int64_t, std::string>> MailboxIndex::cached_dates(int64_t folder_id) {
