@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <unistd.h>
 
 #include "fetch/imap.hpp"
 #include "fetch/pop3.hpp"
+#include "fetch/schedule.hpp"
 #include "fetch/state.hpp"
 #include "fetch/sync.hpp"
 
@@ -190,4 +192,133 @@ TEST(FetchFolders, ACutLevelIsNeverAReservedName) {
     e.delimiter = '/';
     e.name = std::string(196, 'a') + "/newsletters";
     EXPECT_EQ(local_folder(e, ""), std::string(196, 'a') + "/_new");
+}
+
+namespace {
+
+mail::FetchAccount account(int64_t id, std::string address, std::string protocol = "imap",
+                           std::vector<std::string> folders = {"INBOX"}) {
+    mail::FetchAccount a;
+    a.id = id;
+    a.address = std::move(address);
+    a.protocol = std::move(protocol);
+    a.folders = std::move(folders);
+    a.interval = 300;
+    return a;
+}
+
+// Health kept in a map, as State would give it.
+struct Healths {
+    std::map<int64_t, AccountHealth> by_id;
+    HealthOf of() {
+        return [this](int64_t id) -> mail::Result<AccountHealth> { return by_id[id]; };
+    }
+};
+
+std::vector<int64_t> ids_of(const std::vector<mail::FetchAccount>& v) {
+    std::vector<int64_t> out;
+    for (auto& a : v) out.push_back(a.id);
+    return out;
+}
+
+} // namespace
+
+TEST(FetchSchedule, OncePassSkipsDisabledAndWaitingUnlessNamed) {
+    std::vector<mail::FetchAccount> all = {account(1, "a@x"), account(2, "b@x"), account(3, "c@x"), account(4, "A@x")};
+    all[2].enabled = false;
+    Healths h;
+    h.by_id[2].next_try = 2000; // waiting after failures
+    h.by_id[4].disabled = "3 refused logins";
+    std::vector<Skip> skipped;
+    auto r = pass_accounts(all, {}, {}, h.of(), 1000, &skipped);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ids_of(*r), (std::vector<int64_t>{1}));
+    ASSERT_EQ(skipped.size(), 2u);
+    EXPECT_EQ(skipped[0].account.id, 2);
+    EXPECT_FALSE(skipped[0].disabled);
+    EXPECT_EQ(skipped[1].account.id, 4);
+    EXPECT_TRUE(skipped[1].disabled);
+    // Named, a waiting account runs now; a disabled one still does not.
+    r = pass_accounts(all, {"B@X"}, {4}, h.of(), 1000, nullptr);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ids_of(*r), (std::vector<int64_t>{2}));
+    // The address matches case-insensitively: a@x names accounts 1 and 4.
+    r = pass_accounts(all, {"a@x"}, {}, h.of(), 1000, nullptr);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(ids_of(*r), (std::vector<int64_t>{1}));
+}
+
+TEST(FetchSchedule, UnknownNamesAreNoUser) {
+    std::vector<mail::FetchAccount> all = {account(1, "a@x")};
+    Healths h;
+    auto r = pass_accounts(all, {}, {9}, h.of(), 0, nullptr);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::nouser);
+    r = pass_accounts(all, {"nobody@x"}, {}, h.of(), 0, nullptr);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::nouser);
+}
+
+TEST(FetchSchedule, HealthTroubleEndsAOncePass) {
+    std::vector<mail::FetchAccount> all = {account(1, "a@x")};
+    HealthOf broken = [](int64_t) -> mail::Result<AccountHealth> { return mail::make_error(Errc::tempfail, "busy"); };
+    auto r = pass_accounts(all, {}, {}, broken, 0, nullptr);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::tempfail);
+}
+
+TEST(FetchSchedule, DaemonCapsIdleAndPlainRunsAndWaitsAnInterval) {
+    // Two IMAP accounts with INBOX (can IDLE), one POP3, one IMAP without INBOX.
+    std::vector<mail::FetchAccount> all = {account(1, "a@x"), account(2, "b@x"), account(3, "c@x", "pop3", {}),
+                                           account(4, "d@x", "imap", {"Archive"}), account(5, "e@x", "imap", {"*"})};
+    Healths h;
+    Schedule s(/*max_parallel=*/2, /*max_idle=*/1);
+    auto starts = s.to_start(all, {}, h.of(), 1000);
+    ASSERT_EQ(starts.size(), 3u);
+    EXPECT_EQ(starts[0].account.id, 1);
+    EXPECT_TRUE(starts[0].idle);
+    EXPECT_EQ(starts[0].idle_seconds, 300);
+    EXPECT_EQ(starts[1].account.id, 2); // IDLE slots taken: a plain run
+    EXPECT_FALSE(starts[1].idle);
+    EXPECT_EQ(starts[1].idle_seconds, 0);
+    EXPECT_EQ(starts[2].account.id, 3);
+    std::vector<Running> running = {{1, 0, true}, {2, 0, false}, {3, 0, false}};
+    // Full: nothing more starts until a plain run ends.
+    EXPECT_TRUE(s.to_start(all, running, h.of(), 1001).empty());
+    running.pop_back();
+    starts = s.to_start(all, running, h.of(), 1002);
+    ASSERT_EQ(starts.size(), 1u);
+    EXPECT_EQ(starts[0].account.id, 4);
+    // Accounts that ran wait one interval.
+    starts = s.to_start(all, {}, h.of(), 1299);
+    ASSERT_EQ(starts.size(), 1u); // only 5, never started yet: all folders, so IDLE
+    EXPECT_EQ(starts[0].account.id, 5);
+    EXPECT_TRUE(starts[0].idle);
+    starts = s.to_start(all, {{5, 0, true}}, h.of(), 1300);
+    ASSERT_EQ(starts.size(), 2u); // 1, 2 and 3 are due again, two plain runs at once
+    EXPECT_EQ(starts[0].account.id, 1);
+    EXPECT_FALSE(starts[0].idle); // 5 holds the one IDLE session
+    EXPECT_EQ(starts[1].account.id, 2);
+}
+
+TEST(FetchSchedule, DaemonLeavesUnhealthyAccountsAndStopsChangedOnes) {
+    std::vector<mail::FetchAccount> all = {account(1, "a@x"), account(2, "b@x"), account(3, "c@x")};
+    Healths h;
+    h.by_id[1].disabled = "refused";
+    h.by_id[2].next_try = 5000;
+    Schedule s(4, 0);
+    auto starts = s.to_start(all, {}, h.of(), 1000);
+    ASSERT_EQ(starts.size(), 1u);
+    EXPECT_EQ(starts[0].account.id, 3);
+    EXPECT_FALSE(starts[0].idle); // max_idle 0: no IDLE at all
+    all[2].updated = 77;          // changed with mail-admin while it runs
+    std::vector<Running> running = {{3, 0, false}, {9, 0, false}}; // 9: removed
+    auto stop = s.to_stop(all, running);
+    EXPECT_EQ(stop, (std::vector<int64_t>{3, 9}));
+    // A changed account starts again at once, with its new settings.
+    starts = s.to_start(all, {}, h.of(), 1001);
+    ASSERT_EQ(starts.size(), 1u);
+    EXPECT_EQ(starts[0].account.updated, 77);
+    all[2].enabled = false;
+    EXPECT_EQ(s.to_stop(all, {{3, 77, false}}), (std::vector<int64_t>{3}));
 }

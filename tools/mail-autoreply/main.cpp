@@ -20,9 +20,9 @@ namespace {
 int run(const std::optional<std::string>& config, const std::string& address, std::optional<std::string> sender,
         bool dry_run, bool json) {
     auto cfg = mail::load_config(config);
-    if (!cfg) return mail::log::error("config", cfg.error()), 78;
+    if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
     auto dir = mail::Directory::open(cfg->directory_path(), mail::Db::Access::read_only);
-    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    if (!dir) return mail::log::error("directory", dir.error()), mail::exit_status(mail::Errc::tempfail);
     auto addr = mail::parse_address(address);
     if (!addr) {
         fmt::print(stderr, "mail-autoreply: invalid address '{}'\n", address);
@@ -35,7 +35,7 @@ int run(const std::optional<std::string>& config, const std::string& address, st
         return mail::exit_status(settings.error());
     }
     auto msg = mail::read_fd(STDIN_FILENO, cfg->delivery.max_message_size, "stdin");
-    if (!msg) return mail::log::error("read", msg.error()), 75;
+    if (!msg) return mail::log::error("read", msg.error()), mail::exit_status(mail::Errc::tempfail);
     msg->shrink(mail::crlf_to_lf(msg->data(), msg->size()));
     if (!sender) { // the Return-Path that delivery wrote
         auto h = mail::parse_header(msg->view());
@@ -63,7 +63,7 @@ int run(const std::optional<std::string>& config, const std::string& address, st
     } else {
         fmt::print("{}{}\n", out.reason, out.sent ? " (queued as " + out.queue_id + ")" : "");
     }
-    return out.sent || dry_run || out.reason.find("could not") == std::string::npos ? 0 : 75;
+    return out.sent || dry_run || out.reason.find("could not") == std::string::npos ? 0 : mail::exit_status(mail::Errc::tempfail);
 }
 
 } // namespace

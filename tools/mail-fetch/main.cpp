@@ -7,7 +7,6 @@
 #include <csignal>
 #include <ctime>
 #include <map>
-#include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "base/config.hpp"
 #include "base/tool.hpp"
 #include "directory/directory.hpp"
+#include "fetch/schedule.hpp"
 #include "fetch/state.hpp"
 #include "fetch/sync.hpp"
 
@@ -60,15 +60,15 @@ class ProgressLine {
 // One run of one account, in its own process: returns the exit code.
 int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool progress, bool alone) {
     auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
-    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    if (!dir) return mail::log::error("directory", dir.error()), mail::exit_status(mail::Errc::tempfail);
     auto a = dir->fetch_account(id);
     if (!a) return mail::log::error("fetch.account", a.error()), mail::exit_status(a.error());
     auto state = mail::fetch::State::open(cfg.state_dir);
-    if (!state) return mail::log::error("fetch.state", state.error()), 75;
+    if (!state) return mail::log::error("fetch.state", state.error()), mail::exit_status(mail::Errc::tempfail);
     auto box = mail::SecretBox::open(cfg.secret_key_path());
-    if (!box) return mail::log::error("fetch.secret", box.error()), 78;
+    if (!box) return mail::log::error("fetch.secret", box.error()), mail::exit_status(mail::Errc::config);
     auto password = box->unseal(a->sealed_password, a->seal_context());
-    if (!password) return mail::log::error("fetch.secret", password.error()), 78;
+    if (!password) return mail::log::error("fetch.secret", password.error()), mail::exit_status(mail::Errc::config);
 
     mail::fetch::SyncOptions opt;
     opt.timeout = cfg.fetch.timeout;
@@ -78,7 +78,7 @@ int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool prog
     int64_t started = mail::now();
     auto r = mail::fetch::sync_account(cfg, *dir, *state, *a, *password, opt);
     auto before = state->health(id);
-    if (!before) return mail::log::error("fetch.state", before.error()), 75;
+    if (!before) return mail::log::error("fetch.state", before.error()), mail::exit_status(mail::Errc::tempfail);
     auto h = mail::fetch::after_run(*before, r, started, mail::now(), cfg.fetch.retry_max,
                                     cfg.fetch.max_auth_failures);
     if (auto saved = state->save_health(id, h); !saved) mail::log::error("fetch.state", saved.error());
@@ -89,15 +89,14 @@ int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool prog
     if (!r.status) {
         if (!r.status.error().detail.empty()) mail::log::warn("fetch.detail", "{}", r.status.error().detail);
         if (!h.disabled.empty()) mail::log::err("fetch.disabled", "{}: {}", describe(*a), h.disabled);
-        return r.status.error().code == mail::Errc::noperm ? 77 : 75;
+        return mail::exit_status(r.status.error().code == mail::Errc::noperm ? mail::Errc::noperm : mail::Errc::tempfail);
     }
     return 0;
 }
 
-struct Child {
-    int64_t account = 0, updated = 0;
-    bool idle = false;
-};
+mail::fetch::HealthOf health_of(mail::fetch::State& state) {
+    return [&state](int64_t id) { return state.health(id); };
+}
 
 pid_t spawn(const std::function<int()>& body) {
     fflush(stderr);
@@ -110,42 +109,24 @@ pid_t spawn(const std::function<int()>& body) {
     return pid;
 }
 
-// Which accounts --once runs: the enabled ones of the addresses named (all
-// when none), not disabled by failures, not waiting in a backoff unless named.
+// One pass over the chosen accounts (all when none is named), at most
+// fetch.max_parallel at once; the exit code is the worst of theirs.
 int once(const mail::Config& cfg, const std::vector<std::string>& addresses, const std::vector<int64_t>& ids) {
     auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
-    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    if (!dir) return mail::log::error("directory", dir.error()), mail::exit_status(mail::Errc::tempfail);
     auto state = mail::fetch::State::open(cfg.state_dir);
-    if (!state) return mail::log::error("fetch.state", state.error()), 75;
-    std::vector<mail::FetchAccount> runs;
-    bool named = !addresses.empty() || !ids.empty();
+    if (!state) return mail::log::error("fetch.state", state.error()), mail::exit_status(mail::Errc::tempfail);
     auto all = dir->fetch_accounts("");
-    if (!all) return mail::log::error("directory", all.error()), 75;
-    for (auto& want : ids)
-        if (std::none_of(all->begin(), all->end(), [&](auto& a) { return a.id == want; })) {
-            fmt::print(stderr, "mail-fetch: no fetch account {}\n", want);
-            return mail::exit_status(mail::Errc::nouser);
-        }
-    for (auto& want : addresses)
-        if (std::none_of(all->begin(), all->end(), [&](auto& a) { return mail::iequals(a.address, want); })) {
-            fmt::print(stderr, "mail-fetch: no fetch account for {}\n", want);
-            return mail::exit_status(mail::Errc::nouser);
-        }
-    for (auto& a : *all) {
-        bool chosen = !named || std::count(ids.begin(), ids.end(), a.id) ||
-                      std::any_of(addresses.begin(), addresses.end(), [&](auto& x) { return mail::iequals(x, a.address); });
-        if (!chosen || !a.enabled) continue;
-        auto h = state->health(a.id);
-        if (!h) return mail::log::error("fetch.state", h.error()), 75;
-        if (!h->disabled.empty()) {
-            mail::log::warn("fetch.skip", "{}: disabled: {}", describe(a), h->disabled);
-            continue;
-        }
-        if (!named && h->next_try > mail::now()) {
-            mail::log::info("fetch.skip", "{}: waiting after failures until {}", describe(a), h->next_try);
-            continue;
-        }
-        runs.push_back(a);
+    if (!all) return mail::log::error("directory", all.error()), mail::exit_status(mail::Errc::tempfail);
+    std::vector<mail::fetch::Skip> skipped;
+    auto runs = mail::fetch::pass_accounts(*all, addresses, ids, health_of(*state), mail::now(), &skipped);
+    if (!runs) {
+        fmt::print(stderr, "mail-fetch: {}\n", runs.error().user);
+        return mail::exit_status(runs.error());
+    }
+    for (auto& s : skipped) {
+        if (s.disabled) mail::log::warn("fetch.skip", "{}: {}", describe(s.account), s.why);
+        else mail::log::info("fetch.skip", "{}: {}", describe(s.account), s.why);
     }
     bool tty = isatty(STDERR_FILENO);
     std::map<pid_t, int64_t> running;
@@ -155,15 +136,17 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
         pid_t pid = wait(&status);
         if (pid <= 0) return;
         running.erase(pid);
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 75;
-        if (code == 77 || (code && worst != 77)) worst = code;
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : mail::exit_status(mail::Errc::tempfail);
+        // A refused login (noperm) outranks every other failure.
+        if (code == mail::exit_status(mail::Errc::noperm) || (code && worst != mail::exit_status(mail::Errc::noperm)))
+            worst = code;
     };
-    for (auto& a : runs) {
+    for (auto& a : *runs) {
         while (running.size() >= static_cast<size_t>(cfg.fetch.max_parallel)) reap();
-        bool alone = runs.size() == 1;
+        bool alone = runs->size() == 1;
         pid_t pid = spawn([&] { return run_account(cfg, a.id, 0, tty, alone); });
         if (pid > 0) running[pid] = a.id;
-        else worst = 75;
+        else worst = mail::exit_status(mail::Errc::tempfail);
     }
     while (!running.empty()) reap();
     return worst;
@@ -172,13 +155,18 @@ int once(const mail::Config& cfg, const std::vector<std::string>& addresses, con
 int daemon(const mail::Config& cfg) {
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
-    std::map<pid_t, Child> running;
-    std::map<int64_t, int64_t> due; // account -> not before
+    std::map<pid_t, mail::fetch::Running> running;
+    mail::fetch::Schedule schedule(cfg.fetch.max_parallel, cfg.fetch.max_idle);
     time_t reloaded = 0;
     std::vector<mail::FetchAccount> accounts;
     std::optional<mail::fetch::State> state; // opened once, again after a failure
     mail::log::info("fetch.start", "daemon: {} accounts at once, {} IDLE sessions", cfg.fetch.max_parallel,
                     cfg.fetch.max_idle);
+    auto now_running = [&] {
+        std::vector<mail::fetch::Running> out;
+        for (auto& [pid, r] : running) out.push_back(r);
+        return out;
+    };
     while (!stopping) {
         time_t now = mail::now();
         if (now - reloaded >= 5) {
@@ -187,47 +175,27 @@ int daemon(const mail::Config& cfg) {
             auto all = dir ? dir->fetch_accounts("") : mail::Result<std::vector<mail::FetchAccount>>(dir.error());
             if (all) accounts = std::move(*all);
             else mail::log::error("directory", all.error());
-            // An account removed, disabled or changed: its process goes; a
-            // changed one starts again with the new settings.
-            for (auto& [pid, c] : running) {
-                auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto& a) { return a.id == c.account; });
-                if (it == accounts.end() || !it->enabled || it->updated != c.updated) {
-                    kill(pid, SIGTERM);
-                    due[c.account] = 0;
-                }
-            }
+            for (auto id : schedule.to_stop(accounts, now_running()))
+                for (auto& [pid, r] : running)
+                    if (r.account == id) kill(pid, SIGTERM);
         }
         if (!state) {
             auto opened = mail::fetch::State::open(cfg.state_dir);
             if (opened) state.emplace(std::move(*opened));
             else mail::log::error("fetch.state", opened.error());
         }
-        size_t syncing = 0, idling = 0;
-        for (auto& [pid, c] : running) (c.idle ? idling : syncing)++;
-        for (auto& a : accounts) {
-            if (!a.enabled || !state) continue;
-            if (std::any_of(running.begin(), running.end(), [&](auto& r) { return r.second.account == a.id; })) continue;
-            if (due[a.id] > now) continue;
-            auto h = state->health(a.id);
-            if (!h || !h->disabled.empty() || h->next_try > now) continue;
-            bool idle = a.protocol == "imap" && cfg.fetch.max_idle > 0 &&
-                        (a.all_folders() || std::any_of(a.folders.begin(), a.folders.end(), [](auto& f) { return mail::iequals(f, "INBOX"); }));
-            if (idle && idling >= static_cast<size_t>(cfg.fetch.max_idle)) idle = false;
-            if (!idle && syncing >= static_cast<size_t>(cfg.fetch.max_parallel)) continue;
-            int seconds = idle ? static_cast<int>(a.interval) : 0;
-            pid_t pid = spawn([&] { return run_account(cfg, a.id, seconds, false, false); });
-            if (pid <= 0) break;
-            running[pid] = Child{a.id, a.updated, idle};
-            (idle ? idling : syncing)++;
-            // An IDLE session lasts one interval; a plain run waits one.
-            due[a.id] = now + a.interval;
-        }
+        if (state)
+            for (auto& s : schedule.to_start(accounts, now_running(), health_of(*state), now)) {
+                pid_t pid = spawn([&] { return run_account(cfg, s.account.id, s.idle_seconds, false, false); });
+                if (pid <= 0) break;
+                running[pid] = mail::fetch::Running{s.account.id, s.account.updated, s.idle};
+            }
         sleep(1);
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) running.erase(pid);
     }
-    for (auto& [pid, c] : running) kill(pid, SIGTERM);
+    for (auto& [pid, r] : running) kill(pid, SIGTERM);
     while (wait(nullptr) > 0) {}
     mail::log::info("fetch.stop", "daemon stopped");
     return 0;
@@ -253,7 +221,7 @@ int main(int argc, char** argv) {
             return mail::exit_status(mail::Errc::usage);
         }
         auto cfg = mail::load_config(config);
-        if (!cfg) return mail::log::error("config", cfg.error()), 78;
+        if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
         return run_daemon ? daemon(*cfg) : once(*cfg, addresses, ids);
     });
 }

@@ -114,7 +114,7 @@ int flush(const queue::Spool& spool, const std::vector<std::string>& only) {
         for (auto& r : e->state) r.next = 0;
         if (Status st = spool.save_state(id, e->state); !st) {
             log::error("queue.flush", st.error());
-            rc = 75;
+            rc = mail::exit_status(mail::Errc::tempfail);
         }
     }
     wake_runner(spool);
@@ -132,7 +132,7 @@ int remove(const queue::Spool& spool, const std::vector<std::string>& ids) {
         }
         if (Status st = spool.remove(id); !st) {
             log::error("queue.delete", st.error());
-            rc = 75;
+            rc = mail::exit_status(mail::Errc::tempfail);
         } else {
             log::info("queue.deleted", "id={} deleted by an administrator", id);
         }

@@ -76,7 +76,7 @@ std::string read_input_file(const std::string& path) {
 
 int send(const Args& a) {
     auto cfg = mail::load_config(a.config);
-    if (!cfg) return mail::log::error("config", cfg.error()), 78;
+    if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
     if (a.to.empty() && a.cc.empty() && a.bcc.empty()) throw Failure{mail::Errc::usage, "no recipient (--to, --cc or --bcc)"};
     auto [from, from_name] = mailbox_arg(a.from);
     std::vector<std::string> envelope;
@@ -121,21 +121,21 @@ int send(const Args& a) {
         return 0;
     }
     auto dir = mail::Directory::open(cfg->directory_path(), mail::Db::Access::read_only);
-    if (!dir) return mail::log::error("directory", dir.error()), 75;
+    if (!dir) return mail::log::error("directory", dir.error()), mail::exit_status(mail::Errc::tempfail);
     if (auto e = dir->lookup(from); !e) {
         if (e.error().code == mail::Errc::nouser)
             throw Failure{mail::Errc::nouser, from.str() + " is not one of our addresses (see mail-admin)"};
-        return mail::log::error("directory", e.error()), 75;
+        return mail::log::error("directory", e.error()), mail::exit_status(mail::Errc::tempfail);
     }
     if (auto signed_ = mail::add_signature(message, mail::signature_for(*dir, from.str()))) message = *signed_;
     auto spool = mail::queue::Spool::open(mail::queue::spool_dir(*cfg));
-    if (!spool) return mail::log::error("queue", spool.error()), 75;
+    if (!spool) return mail::log::error("queue", spool.error()), mail::exit_status(mail::Errc::tempfail);
     mail::queue::Envelope env;
     env.arrived = now;
     env.sender = from.str();
     for (auto& r : envelope) env.rcpts.push_back(mail::queue::Recipient{r, "", ""});
     env.client = "mail-send uid=" + std::to_string(getuid()) + " auth=" + from.str();
-    if (mail::Status st = spool->add(env, message); !st) return mail::log::error("queue", st.error()), 75;
+    if (mail::Status st = spool->add(env, message); !st) return mail::log::error("queue", st.error()), mail::exit_status(mail::Errc::tempfail);
     mail::log::info("send.queued", "id={} from=<{}> rcpts={} size={}", env.id, env.sender, env.rcpts.size(),
                     message.size());
     fmt::print("{}\n", env.id);
