@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
+
 #include "base/clock.hpp"
+#include "directory/directory.hpp"
 #include "queue/bounce.hpp"
 #include "queue/runner.hpp"
+#include "queue/schedule.hpp"
 #include "spool/envelope.hpp"
 #include "spool/spool.hpp"
 
@@ -124,4 +129,147 @@ TEST(Clock, FacteurNow) {
     setenv("FACTEUR_NOW", "soon", 1); // not a number: the real time
     EXPECT_LE(std::abs(now() - static_cast<int64_t>(time(nullptr))), 1);
     unsetenv("FACTEUR_NOW");
+}
+
+// Local workers: every entry has exactly one owner, the same in every process.
+TEST(QueueSchedule, OwnersAreStableAndSpread) {
+    std::vector<int> count(4, 0);
+    for (int i = 0; i < 400; i++) {
+        std::string id = "1700000000." + std::to_string(i) + ".host";
+        unsigned k = owner_of(id, 4);
+        ASSERT_LT(k, 4u);
+        EXPECT_EQ(owner_of(id, 4), k);
+        count[k]++;
+    }
+    for (int c : count) EXPECT_GT(c, 50); // none starved
+    EXPECT_EQ(owner_of("x", 1), 0u);
+}
+
+namespace {
+
+// Entries with their due recipients, as due_remote would read them.
+struct FakeSpool {
+    std::map<std::string, DueRemote> entries;
+    int looks = 0;
+    Outbound::Look look() {
+        return [this](const std::string& id) {
+            looks++;
+            auto it = entries.find(id);
+            if (it == entries.end()) return DueRemote{{}, INT64_MAX, true};
+            return it->second;
+        };
+    }
+};
+
+Config outbound_config(int max_connections, int max_per_destination, int per_connection) {
+    Config cfg;
+    cfg.outbound.max_connections = max_connections;
+    cfg.outbound.max_per_destination = max_per_destination;
+    cfg.outbound.messages_per_connection = per_connection;
+    cfg.queue.retry_min = 300;
+    return cfg;
+}
+
+} // namespace
+
+TEST(QueueSchedule, OutboundBatchesWithinTheCapsInTurn) {
+    Config cfg = outbound_config(3, 2, 2);
+    FakeSpool spool;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; i++) {
+        std::string id = "a" + std::to_string(i);
+        spool.entries[id].by_destination["a.example"] = {"u" + std::to_string(i) + "@a.example"};
+        ids.push_back(id);
+    }
+    spool.entries["b0"].by_destination["b.example"] = {"x@b.example", "y@b.example"};
+    ids.push_back("b0");
+    Outbound s(cfg);
+    s.rescan(ids);
+    s.plan(spool.look(), 1000, false);
+    auto b1 = s.next_batch();
+    ASSERT_TRUE(b1);
+    EXPECT_EQ(b1->destination, "a.example");
+    EXPECT_EQ(b1->jobs.size(), 2u); // messages_per_connection
+    s.started(101, *b1);
+    auto b2 = s.next_batch(); // the other destination's turn
+    ASSERT_TRUE(b2);
+    EXPECT_EQ(b2->destination, "b.example");
+    ASSERT_EQ(b2->jobs.size(), 1u);
+    EXPECT_EQ(b2->jobs[0].recipients.size(), 2u);
+    s.started(102, *b2);
+    auto b3 = s.next_batch();
+    ASSERT_TRUE(b3);
+    EXPECT_EQ(b3->destination, "a.example");
+    s.started(103, *b3);
+    EXPECT_FALSE(s.next_batch()); // max_connections (and a.example's 2)
+    // Delivering entries are not looked at again.
+    int looks = spool.looks;
+    s.plan(spool.look(), 1001, true);
+    EXPECT_EQ(spool.looks, looks);
+    ASSERT_TRUE(s.ended(102, false, 1002));
+    auto b4 = s.next_batch(); // b.example is done: a.example, within its 2
+    EXPECT_FALSE(b4);
+    ASSERT_EQ(*s.ended(101, false, 1003), "a.example");
+    b4 = s.next_batch();
+    ASSERT_TRUE(b4);
+    EXPECT_EQ(b4->jobs.size(), 1u); // the fifth message
+    EXPECT_FALSE(s.ended(999, false, 1003)); // not ours
+}
+
+TEST(QueueSchedule, OutboundRetriesAfterACrashAndWhenAForkFails) {
+    Config cfg = outbound_config(20, 4, 100);
+    FakeSpool spool;
+    spool.entries["e1"].by_destination["a.example"] = {"u@a.example"};
+    spool.entries["e2"].next = 5000; // nothing due: looked at again at 5000
+    Outbound s(cfg);
+    s.rescan({"e1", "e2", "gone"});
+    s.plan(spool.look(), 1000, false);
+    EXPECT_EQ(s.wake(9999), 5000);
+    auto b = s.next_batch();
+    ASSERT_TRUE(b);
+    s.not_started(*b); // fork failed: the same batch again later
+    EXPECT_FALSE(s.idle());
+    b = s.next_batch();
+    ASSERT_TRUE(b);
+    ASSERT_EQ(b->jobs.size(), 1u);
+    s.started(7, *b);
+    EXPECT_EQ(s.children(), (std::vector<pid_t>{7}));
+    s.ended(7, /*crashed=*/true, 1010);
+    EXPECT_TRUE(s.idle());
+    EXPECT_EQ(s.wake(9999), 1010 + 300); // e1 after retry_min
+    spool.looks = 0;
+    s.plan(spool.look(), 1100, false);
+    EXPECT_EQ(spool.looks, 0); // not due yet
+    s.plan(spool.look(), 1310, false);
+    EXPECT_EQ(spool.looks, 1);
+    s.arrived("e3"); // a new entry: looked at now
+    EXPECT_EQ(s.wake(9999), 0);
+}
+
+// due_remote on a real spool: local recipients are left to the runner,
+// remote ones are due by their next attempt.
+TEST(QueueSchedule, DueRemoteReadsTheEntry) {
+    char tmpl[] = "/tmp/facteur-due-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    std::string root = tmpl;
+    Config cfg;
+    cfg.state_dir = root;
+    auto dir = Directory::open(cfg.directory_path(), Db::Access::create);
+    ASSERT_TRUE(dir) << dir.error().detail;
+    ASSERT_TRUE(dir->add_domain("here.example"));
+    auto spool = Spool::open(root + "/queue");
+    ASSERT_TRUE(spool) << spool.error().detail;
+    Envelope env;
+    env.sender = "a@here.example";
+    env.rcpts = {{"b@here.example", "", ""}, {"c@far.example", "", ""}, {"d@other.example", "", ""}};
+    auto added = spool->add(env, "Subject: x\r\n\r\nbody\r\n");
+    ASSERT_TRUE(added) << added.error().detail;
+    int64_t now = mail::now();
+    auto due = due_remote(cfg, *spool, *dir, env.id, now, false);
+    EXPECT_FALSE(due.gone);
+    ASSERT_EQ(due.by_destination.size(), 2u);
+    EXPECT_EQ(due.by_destination["far.example"], (std::vector<std::string>{"c@far.example"}));
+    EXPECT_EQ(due.next, INT64_MAX);
+    EXPECT_TRUE(due_remote(cfg, *spool, *dir, "no-such-entry", now, false).gone);
+    std::filesystem::remove_all(root);
 }
