@@ -163,8 +163,14 @@ Result<DurableFile> DurableFile::create(std::string tmp_path) {
     return DurableFile(std::move(fd), std::move(tmp_path));
 }
 
+DurableFile::DurableFile(DurableFile&& o) noexcept
+    : fd_(std::move(o.fd_)), path_(std::move(o.path_)), buf_(std::move(o.buf_)), written_(o.written_),
+      mtime_(o.mtime_), failed_(o.failed_), synced_(o.synced_), placed_(o.placed_) {
+    o.placed_ = true; // the moved-from object owns no file
+}
+
 DurableFile::~DurableFile() {
-    if (fd_) ::unlink(path_.c_str());
+    if (!placed_ && !path_.empty()) ::unlink(path_.c_str());
 }
 
 Status DurableFile::flush() {
@@ -190,7 +196,8 @@ Status DurableFile::write(std::string_view data) {
     return st;
 }
 
-Status DurableFile::commit(const std::string& final_path, bool sync_dir) {
+Status DurableFile::sync() {
+    if (synced_) return {};
     MAIL_TRY(flush());
     if (mtime_ > 0) {
         timespec times[2] = {{mtime_, 0}, {mtime_, 0}};
@@ -199,15 +206,31 @@ Status DurableFile::commit(const std::string& final_path, bool sync_dir) {
     if (fault_injected("fsync") || ::fsync(fd_.get()) != 0)
         return sys_error("fsync", path_, fault_injected("fsync") ? fault_errno() : errno);
     Status closed = Fd(fd_.release()).close(path_);
-    if (!closed) {
-        ::unlink(path_.c_str());
-        return closed;
+    if (!closed) return closed;
+    synced_ = true;
+    return {};
+}
+
+Status DurableFile::place(const std::string& final_path, bool replace) {
+    int rc = fault_injected("rename") ? (errno = fault_errno(), -1)
+             : replace ? ::rename(path_.c_str(), final_path.c_str())
+                       : ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && !replace && errno == EINVAL) { // a file system without RENAME_NOREPLACE
+        rc = ::link(path_.c_str(), final_path.c_str());
+        if (rc == 0) ::unlink(path_.c_str());
     }
-    if (fault_injected("rename") || ::rename(path_.c_str(), final_path.c_str()) != 0) {
-        Error e = sys_error("rename", final_path, fault_injected("rename") ? fault_errno() : errno);
-        ::unlink(path_.c_str());
+    if (rc != 0) {
+        Error e = sys_error("rename", final_path);
+        if (errno == EEXIST && !replace) e.code = Errc::cantcreat;
         return e;
     }
+    placed_ = true;
+    return {};
+}
+
+Status DurableFile::commit(const std::string& final_path, bool sync_dir) {
+    MAIL_TRY(sync());
+    MAIL_TRY(place(final_path, true));
     if (!sync_dir) return {};
     Status synced = fsync_dir(dir_of(final_path));
     if (!synced) {
@@ -216,6 +239,11 @@ Status DurableFile::commit(const std::string& final_path, bool sync_dir) {
         return synced;
     }
     return {};
+}
+
+Status DurableFile::commit_new(const std::string& final_path) {
+    MAIL_TRY(sync());
+    return place(final_path, false);
 }
 
 Status durable_write(const std::string& tmp_path, const std::string& final_path,

@@ -86,7 +86,7 @@ Status durable_write(const std::string& tmp_path, const std::string& final_path,
 class DurableFile {
   public:
     static Result<DurableFile> create(std::string tmp_path);
-    DurableFile(DurableFile&& o) noexcept = default;
+    DurableFile(DurableFile&& o) noexcept;
     DurableFile& operator=(DurableFile&&) = delete;
     ~DurableFile();
     Status write(std::string_view data);
@@ -97,15 +97,21 @@ class DurableFile {
     // With sync_dir = false the caller syncs the directory itself (once
     // for several files) before it counts them as delivered.
     Status commit(const std::string& final_path, bool sync_dir = true);
+    // Like commit() without the directory sync, but never replacing a file
+    // already at `final_path`: Errc::cantcreat when one is there, and the
+    // file stays synced in tmp/ for another try under another name.
+    Status commit_new(const std::string& final_path);
 
   private:
     DurableFile(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
     Status flush();
+    Status sync(); // written out, fsynced and closed (once)
+    Status place(const std::string& final_path, bool replace);
     Fd fd_;
     std::string path_, buf_;
     uint64_t written_ = 0;
     int64_t mtime_ = 0;
-    bool failed_ = false;
+    bool failed_ = false, synced_ = false, placed_ = false;
 };
 
 std::string dir_of(const std::string& path);

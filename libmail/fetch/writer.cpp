@@ -51,7 +51,7 @@ Status LocalWriter::begin(int64_t size, std::string tag) {
     if (quota_ && static_cast<uint64_t>(used_ + size) > quota_)
         return make_error(Errc::tempfail, "mailbox full: " + mailbox_.str());
     tag_ = std::move(tag);
-    auto f = DurableFile::create(dir_path_ + "/tmp/" + maildir::unique_name(host_, 0, tag_));
+    auto f = maildir::MessageFile::create(dir_path_, host_, tag_);
     if (!f) return f.error();
     file_.emplace(std::move(*f));
     header_.clear();
@@ -88,16 +88,12 @@ Result<LocalWriter::Staged> LocalWriter::stage(const std::vector<std::string>& f
     int64_t size = static_cast<int64_t>(file_->size());
     if (internaldate <= 0) internaldate = time(nullptr);
     file_->set_mtime(internaldate);
-    std::string base = maildir::unique_name(host_, static_cast<size_t>(size), tag_);
-    std::string final_path =
-        letters.empty() ? dir_path_ + "/new/" + base : dir_path_ + "/cur/" + base + ":2," + letters;
-    Status st = file_->commit(final_path, false);
+    auto base = file_->commit(letters, false, &dirs_);
     file_.reset();
-    if (!st) return st.error();
-    (letters.empty() ? new_dirty_ : cur_dirty_) = true;
+    if (!base) return base.error();
     used_ += size;
     auto h = parse_header(header_);
-    NewFile n{base, size, internaldate, h ? cache_fields(*h) : CachedFields{}, letters, {}, {}};
+    NewFile n{*base, size, internaldate, h ? cache_fields(*h) : CachedFields{}, letters, {}, {}};
     Staged out{n.fields.message_id, size};
     pending_.push_back(std::move(n));
     if (actions && h) replies_.push_back(header_);
@@ -105,9 +101,7 @@ Result<LocalWriter::Staged> LocalWriter::stage(const std::vector<std::string>& f
 }
 
 Status LocalWriter::flush() {
-    if (new_dirty_) MAIL_TRY(fsync_dir(dir_path_ + "/new"));
-    if (cur_dirty_) MAIL_TRY(fsync_dir(dir_path_ + "/cur"));
-    new_dirty_ = cur_dirty_ = false;
+    MAIL_TRY(dirs_.sync());
     if (!pending_.empty())
         if (Status st = index_->add_delivered(folder_, pending_); !st)
             log::warn("fetch.index", "{}: {} (the next scan indexes it)", mailbox_.str(), st.error().detail);

@@ -12,6 +12,7 @@
 #include "directory/directory.hpp"
 #include "fetch/state.hpp"
 #include "store/index.hpp"
+#include "store/maildir.hpp"
 
 namespace mail::fetch {
 
@@ -47,7 +48,10 @@ class LocalWriter {
 
     void abort() { file_.reset(); }
     // The tag of the message being written, when known only at its end.
-    void retag(std::string tag) { tag_ = std::move(tag); }
+    void retag(std::string tag) {
+        tag_ = std::move(tag);
+        if (file_) file_->set_tag(tag_);
+    }
 
     // Files of this folder whose tag starts with `prefix`: tag -> path.
     std::map<std::string, std::string> tagged(const std::string& prefix);
@@ -63,11 +67,12 @@ class LocalWriter {
     uint64_t quota_ = 0;
     int64_t used_ = 0;
     std::optional<MailboxIndex> index_;
-    std::optional<DurableFile> file_;
+    std::optional<maildir::MessageFile> file_;
+    maildir::DirSync dirs_; // of the messages staged since the last flush()
     std::vector<NewFile> pending_;
     std::vector<std::string> replies_;
     CrlfFilter crlf_;
-    bool header_done_ = false, new_dirty_ = false, cur_dirty_ = false;
+    bool header_done_ = false;
 };
 
 } // namespace mail::fetch

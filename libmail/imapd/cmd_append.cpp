@@ -19,8 +19,8 @@ namespace mail::imap {
 // each synced in tmp/ and not yet in new/ or cur/.
 struct Session::Append {
     struct Staged {
-        DurableFile file;
-        std::string base, flags, keywords;
+        maildir::MessageFile file;
+        std::string flags, keywords;
         int64_t date;
         uint64_t size;
         CachedFields fields;
@@ -117,7 +117,7 @@ bool Session::append_one(Append& a, const std::vector<Value>& spec) {
     uint64_t pending = 0;
     for (auto& s : a.staged) pending += s.size;
     if (quota_ && a.used + pending + size > quota_) return append_fail(a, "NO", "[OVERQUOTA] mailbox full", true), false;
-    auto file = DurableFile::create(a.dir + "/tmp/" + maildir::unique_name(a.host, static_cast<size_t>(size)));
+    auto file = maildir::MessageFile::create(a.dir, a.host);
     if (!file) {
         log::error("imapd.append", file.error());
         return append_fail(a, "NO", "[UNAVAILABLE] temporary problem, try again later", true), false;
@@ -129,16 +129,15 @@ bool Session::append_one(Append& a, const std::vector<Value>& spec) {
     std::string head;
     if (!read_append_literal(a, *file, head)) return false;
     file->set_mtime(date);
-    Append::Staged s{std::move(*file), "", letters, join_keywords(keywords), date, 0, cache_fields(head)};
+    Append::Staged s{std::move(*file), letters, join_keywords(keywords), date, 0, cache_fields(head)};
     s.size = s.file.size();
-    s.base = maildir::unique_name(a.host, static_cast<size_t>(s.size));
     a.staged.push_back(std::move(s));
     return true;
 }
 
 // The literal into `file`, CRLF turned into LF as the store keeps it, and
 // its first 64 KiB into `head`. False when answered or disconnected.
-bool Session::read_append_literal(Append& a, DurableFile& file, std::string& head) {
+bool Session::read_append_literal(Append& a, maildir::MessageFile& file, std::string& head) {
     net::set_deadline(idle_timeout);
     auto left = static_cast<uint64_t>(a.lit.size);
     bool write_failed = false, nul = false;
@@ -177,20 +176,20 @@ bool Session::read_append_literal(Append& a, DurableFile& file, std::string& hea
 // directories synced, then the index: only then the OK.
 void Session::append_commit(Append& a) {
     std::vector<NewFile> files;
+    maildir::DirSync dirs;
     for (auto& s : a.staged) {
         bool cur = !s.flags.empty() || !s.keywords.empty();
-        std::string final_path = a.dir + (cur ? "/cur/" + maildir::join_name({s.base, s.flags}) : "/new/" + s.base);
-        if (Status st = s.file.commit(final_path, false); !st) {
-            log::error("imapd.append", st.error());
+        auto base = s.file.commit(s.flags, cur, &dirs);
+        if (!base) {
+            log::error("imapd.append", base.error());
             return append_fail(a, "NO", "[UNAVAILABLE] temporary problem, try again later", false);
         }
-        files.push_back(NewFile{s.base, static_cast<int64_t>(s.size), s.date, s.fields, s.flags, cur ? "cur" : "new", s.keywords});
+        files.push_back(NewFile{*base, static_cast<int64_t>(s.size), s.date, s.fields, s.flags, cur ? "cur" : "new", s.keywords});
     }
-    for (const char* sub : {"/new", "/cur"})
-        if (Status st = fsync_dir(a.dir + sub); !st) {
-            log::error("imapd.append", st.error());
-            return append_fail(a, "NO", "[UNAVAILABLE] temporary problem, try again later", false);
-        }
+    if (Status st = dirs.sync(); !st) {
+        log::error("imapd.append", st.error());
+        return append_fail(a, "NO", "[UNAVAILABLE] temporary problem, try again later", false);
+    }
     std::vector<int64_t> uids;
     Status indexed = index_->add_delivered(a.name, files, &uids);
     if (!indexed) log::warn("imapd.append", "{} (the next scan indexes it)", indexed.error().detail);

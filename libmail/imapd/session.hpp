@@ -24,6 +24,7 @@
 #include "net/listen.hpp"
 #include "net/stream.hpp"
 #include "store/index.hpp"
+#include "store/maildir.hpp"
 
 namespace mail::imap {
 
@@ -108,7 +109,7 @@ class Session {
     Result<std::string> store_one(const Command& c, size_t seq, const StoreRequest& r, std::vector<int64_t>& modified);
     void append_fail(Append& a, std::string_view kind, std::string_view text, bool pending_literal);
     bool append_one(Append& a, const std::vector<Value>& spec);
-    bool read_append_literal(Append& a, DurableFile& file, std::string& head);
+    bool read_append_literal(Append& a, maildir::MessageFile& file, std::string& head);
     void append_commit(Append& a);
 
     void cmd_capability(const Command& c);

@@ -149,21 +149,50 @@ Result<std::vector<std::string>> list_folders(const std::string& root) {
     return out;
 }
 
+void DirSync::add(std::string dir) { dirs_.insert(std::move(dir)); }
+
+Status DirSync::sync() {
+    for (auto it = dirs_.begin(); it != dirs_.end(); it = dirs_.erase(it)) MAIL_TRY(fsync_dir(*it));
+    return {};
+}
+
+Result<MessageFile> MessageFile::create(const std::string& folder_dir, std::string_view host, std::string_view tag) {
+    for (int attempt = 0; attempt < max_name_attempts; attempt++) {
+        auto f = DurableFile::create(folder_dir + "/tmp/" + unique_name(host, 0, tag));
+        if (f) return MessageFile(std::move(*f), folder_dir, std::string(host), std::string(tag));
+        if (f.error().code != Errc::cantcreat) return f.error();
+    }
+    return make_error(Errc::tempfail, "temporary local problem", "no unique file name in " + folder_dir + "/tmp");
+}
+
+Result<std::string> MessageFile::commit(std::string_view flags, bool cur, DirSync* later) {
+    cur = cur || !flags.empty();
+    std::string sub = cur ? "/cur" : "/new";
+    for (int attempt = 0; attempt < max_name_attempts; attempt++) {
+        std::string base = unique_name(host_, static_cast<size_t>(file_.size()), tag_);
+        std::string path = dir_ + sub + "/" + (cur ? join_name({base, std::string(flags)}) : base);
+        Status st = file_.commit_new(path);
+        if (!st && st.error().code == Errc::cantcreat) continue; // taken: another name
+        if (!st) return st.error();
+        if (later) {
+            later->add(dir_ + sub);
+            return base;
+        }
+        if (Status synced = fsync_dir(dir_ + sub); !synced) {
+            ::unlink(path.c_str()); // not durable, so not delivered
+            return synced.error();
+        }
+        return base;
+    }
+    return make_error(Errc::tempfail, "temporary local problem", "no unique file name in " + dir_ + sub);
+}
+
 Result<std::string> deliver(const std::string& folder_dir, std::string_view host,
                             const std::vector<std::string_view>& parts, std::string_view flags) {
-    size_t size = 0;
-    for (auto p : parts) size += p.size();
-    for (int attempt = 0; attempt < max_name_attempts; attempt++) {
-        std::string name = unique_name(host, size);
-        std::string final_path = flags.empty() ? folder_dir + "/new/" + name
-                                               : folder_dir + "/cur/" + join_name({name, std::string(flags)});
-        if (exists(final_path)) continue;
-        Status st = durable_write(folder_dir + "/tmp/" + name, final_path, parts);
-        if (st) return name;
-        if (st.error().code != Errc::cantcreat) return st.error();
-    }
-    return make_error(Errc::tempfail, "temporary local problem",
-                      "no unique file name in " + folder_dir + "/tmp");
+    auto f = MessageFile::create(folder_dir, host);
+    if (!f) return f.error();
+    for (auto p : parts) MAIL_TRY(f->write(p));
+    return f->commit(flags);
 }
 
 } // namespace mail::maildir

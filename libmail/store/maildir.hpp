@@ -5,11 +5,13 @@
 //   <root>/index.sqlite           see index.hpp
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/config.hpp"
+#include "base/files.hpp"
 #include "base/result.hpp"
 #include "message/address.hpp"
 
@@ -53,9 +55,46 @@ Status create_mailbox(const std::string& root);
 // List the folders of a mailbox (INBOX first), as IMAP names.
 Result<std::vector<std::string>> list_folders(const std::string& root);
 
-// Write a message into <folder>/new durably (into cur/ with `flags`, Maildir
-// letters, when it has some); returns the file's base name. `parts` are
-// concatenated (added header lines, then the message).
+// The directories a batch of deliveries wrote into, synced once at the
+// end: no message counts as delivered before sync() succeeds.
+class DirSync {
+  public:
+    void add(std::string dir);
+    Status sync();
+
+  private:
+    std::set<std::string> dirs_;
+};
+
+// The one Maildir writer: a message streamed into <folder>/tmp, then
+// synced and moved into new/ (cur/ when it has flags or `cur`) under a
+// unique name with its size, retrying under a new name should one be
+// taken (never replacing a file). The directory is synced at once, or
+// later by the caller's DirSync for many messages. An uncommitted file is
+// removed from tmp/.
+class MessageFile {
+  public:
+    // `tag`: see unique_name().
+    static Result<MessageFile> create(const std::string& folder_dir, std::string_view host, std::string_view tag = {});
+    Status write(std::string_view data) { return file_.write(data); }
+    uint64_t size() const { return file_.size(); }
+    void set_mtime(int64_t seconds) { file_.set_mtime(seconds); }
+    // The tag of the final name, when known only at the end.
+    void set_tag(std::string tag) { tag_ = std::move(tag); }
+    // Returns the base name (before ":2,"). With `later` the directory
+    // joins it instead of being synced now.
+    Result<std::string> commit(std::string_view flags, bool cur = false, DirSync* later = nullptr);
+
+  private:
+    MessageFile(DurableFile f, std::string dir, std::string host, std::string tag)
+        : file_(std::move(f)), dir_(std::move(dir)), host_(std::move(host)), tag_(std::move(tag)) {}
+    DurableFile file_;
+    std::string dir_, host_, tag_;
+};
+
+// A whole message at once through MessageFile, synced: `parts` are
+// concatenated (added header lines, then the message); into cur/ with
+// `flags` (Maildir letters) when it has some. Returns the base name.
 Result<std::string> deliver(const std::string& folder_dir, std::string_view host,
                             const std::vector<std::string_view>& parts, std::string_view flags = {});
 

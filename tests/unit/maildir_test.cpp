@@ -219,3 +219,52 @@ TEST_F(StoreTest, WalStaysShortAcrossProcesses) {
     auto idx = MailboxIndex::open(root_);
     EXPECT_EQ(idx->messages("INBOX")->size(), 200u);
 }
+
+// The one Maildir writer: streamed, flags into cur/, a batch synced once.
+TEST_F(StoreTest, MessageFileStreamsAndPlacesByFlags) {
+    maildir::DirSync dirs;
+    auto plain = maildir::MessageFile::create(root_, "h", "t1");
+    ASSERT_TRUE(plain);
+    ASSERT_TRUE(plain->write("Subject: a\n\n"));
+    ASSERT_TRUE(plain->write("body\n"));
+    EXPECT_EQ(plain->size(), 17u);
+    auto a = plain->commit("", false, &dirs);
+    ASSERT_TRUE(a);
+    EXPECT_NE(a->find("_t1."), std::string::npos);
+    EXPECT_EQ(maildir::size_from_name(*a), 17);
+    EXPECT_TRUE(fs::exists(root_ + "/new/" + *a));
+    auto flagged = maildir::MessageFile::create(root_, "h");
+    ASSERT_TRUE(flagged);
+    ASSERT_TRUE(flagged->write("X: 1\n\n"));
+    auto b = flagged->commit("FS", false, &dirs);
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(fs::exists(root_ + "/cur/" + *b + ":2,FS"));
+    auto keyword_only = maildir::MessageFile::create(root_, "h"); // IMAP keywords: cur/ without letters
+    ASSERT_TRUE(keyword_only->write("X: 2\n\n"));
+    auto c = keyword_only->commit("", true);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(fs::exists(root_ + "/cur/" + *c + ":2,"));
+    ASSERT_TRUE(dirs.sync());
+    EXPECT_TRUE(fs::is_empty(root_ + "/tmp"));
+    { // never committed: nothing is left in tmp/
+        auto dropped = maildir::MessageFile::create(root_, "h");
+        ASSERT_TRUE(dropped->write("X: 3\n\n"));
+    }
+    EXPECT_TRUE(fs::is_empty(root_ + "/tmp"));
+}
+
+// A name that is taken is never replaced: the synced file waits in tmp/
+// for another name.
+TEST_F(StoreTest, CommitNewNeverReplaces) {
+    ASSERT_TRUE(durable_write(root_ + "/tmp/a", root_ + "/new/taken", {"old\n"}));
+    auto f = DurableFile::create(root_ + "/tmp/b");
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(f->write("new\n"));
+    Status st = f->commit_new(root_ + "/new/taken");
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, Errc::cantcreat);
+    EXPECT_EQ(*read_file(root_ + "/new/taken", 100), "old\n");
+    ASSERT_TRUE(f->commit_new(root_ + "/new/other"));
+    EXPECT_EQ(*read_file(root_ + "/new/other", 100), "new\n");
+    EXPECT_FALSE(fs::exists(root_ + "/tmp/b"));
+}
