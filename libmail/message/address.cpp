@@ -129,16 +129,6 @@ Result<std::string> unquote_local(std::string_view q) {
     return out;
 }
 
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                          s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return std::string(s);
-}
-
 } // namespace
 
 std::string ascii_lower(std::string_view s) {
@@ -261,80 +251,6 @@ bool split_subaddress(std::string_view local, std::string_view delim, std::strin
     base = std::string(local.substr(0, p));
     tag = std::string(local.substr(p + delim.size()));
     return true;
-}
-
-namespace {
-// Remove RFC 5322 comments (nested parentheses) outside quoted strings.
-std::string strip_comments(std::string_view s) {
-    std::string out;
-    int depth = 0;
-    bool quoted = false;
-    for (size_t i = 0; i < s.size(); i++) {
-        char c = s[i];
-        if (c == '\\' && i + 1 < s.size() && (quoted || depth)) {
-            if (!depth) out.append(s.substr(i, 2));
-            i++;
-        } else if (quoted) {
-            out += c;
-            if (c == '"') quoted = false;
-        } else if (c == '(') {
-            depth++;
-        } else if (c == ')' && depth) {
-            depth--;
-        } else if (!depth) {
-            if (c == '"') quoted = true;
-            out += c;
-        }
-    }
-    return out;
-}
-
-// Split at top-level commas (outside quotes and angle brackets); a group's
-// "name:" prefix and ";" suffix become separators too.
-std::vector<std::string> split_list(std::string_view s) {
-    std::vector<std::string> parts;
-    std::string cur;
-    bool quoted = false, angle = false;
-    for (size_t i = 0; i < s.size(); i++) {
-        char c = s[i];
-        if (quoted) {
-            cur += c;
-            if (c == '\\' && i + 1 < s.size()) cur += s[++i];
-            else if (c == '"') quoted = false;
-            continue;
-        }
-        if (c == '"') quoted = true;
-        if (c == '<') angle = true;
-        if (c == '>') angle = false;
-        if (!angle && (c == ',' || c == ';' || c == ':')) {
-            if (c != ':') parts.push_back(cur);
-            cur.clear(); // a group's display name is dropped
-            continue;
-        }
-        cur += c;
-    }
-    parts.push_back(cur);
-    return parts;
-}
-} // namespace
-
-std::vector<Address> parse_address_list(std::string_view header_value) {
-    std::vector<Address> out;
-    for (auto& part : split_list(strip_comments(header_value))) {
-        std::string_view p = part;
-        size_t lt = p.rfind('<');
-        std::string spec;
-        if (lt != std::string_view::npos) {
-            size_t gt = p.find('>', lt);
-            if (gt == std::string_view::npos) continue;
-            spec = "<" + trim(p.substr(lt + 1, gt - lt - 1)) + ">";
-        } else {
-            spec = trim(p);
-        }
-        if (spec.empty() || spec == "<>") continue;
-        if (auto a = parse_path(spec)) out.push_back(std::move(*a));
-    }
-    return out;
 }
 
 } // namespace mail

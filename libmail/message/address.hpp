@@ -27,7 +27,21 @@ struct Address {
 Result<Address> parse_address(std::string_view text);
 // An SMTP path: "<>" (null sender) or "<mailbox>" (source routes dropped) or a bare mailbox.
 Result<Address> parse_path(std::string_view text);
+// The valid addresses of a header value (group members included),
+// normalised as parse_path() does; what does not parse is skipped.
 std::vector<Address> parse_address_list(std::string_view header_value);
+
+// One entry of an address list as written: a mailbox, or the start (with
+// the group's name) or end of a group.
+struct ListedAddress {
+    enum class Kind { mailbox, group_start, group_end } kind = Kind::mailbox;
+    std::string name;          // the display name (group_start: the group's)
+    std::string route;         // an obsolete source route "@a,@b"
+    std::string local, domain; // as written, quoted strings unquoted
+    bool has_name = false, has_domain = false;
+};
+// At most 1000 entries; what cannot be read is skipped. Never fails.
+std::vector<ListedAddress> read_address_list(std::string_view header_value);
 
 // Lower-case ASCII letters; bytes >= 0x80 are kept.
 std::string ascii_lower(std::string_view s);

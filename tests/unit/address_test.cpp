@@ -87,6 +87,35 @@ TEST(Address, HeaderLists) {
     }
 }
 
+TEST(Address, ListAsWrittenGroupsRoutesQuotesAndComments) {
+    auto a = read_address_list("undisclosed-recipients:;");
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[0].kind, ListedAddress::Kind::group_start);
+    EXPECT_EQ(a[0].name, "undisclosed-recipients");
+    EXPECT_EQ(a[1].kind, ListedAddress::Kind::group_end);
+    a = read_address_list("Team: \"Smith, John\" <j.smith@x.test>, b@y.test; c@z.test (Carol)");
+    ASSERT_EQ(a.size(), 5u);
+    EXPECT_EQ(a[1].name, "Smith, John");
+    EXPECT_EQ(a[1].local, "j.smith");
+    EXPECT_EQ(a[1].domain, "x.test");
+    EXPECT_EQ(a[2].local, "b");
+    EXPECT_EQ(a[3].kind, ListedAddress::Kind::group_end);
+    EXPECT_EQ(a[4].local, "c");
+    EXPECT_FALSE(a[4].has_name);
+    a = read_address_list("<@relay.test,@b.test:joe@c.test>");
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].route, "@relay.test,@b.test");
+    EXPECT_EQ(a[0].local, "joe");
+    a = read_address_list("=?utf-8?q?J=C3=B6rg?= <jorg@x.test>, \"a\\\"b\" <ab@x.test>, localonly");
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_EQ(a[0].name, "=?utf-8?q?J=C3=B6rg?=");
+    EXPECT_EQ(a[1].name, "a\"b");
+    EXPECT_EQ(a[2].local, "localonly");
+    EXPECT_FALSE(a[2].has_domain);
+    EXPECT_TRUE(read_address_list("").empty());
+    EXPECT_TRUE(read_address_list(",,;:<>").size() <= 2);
+}
+
 TEST(Address, Subaddress) {
     std::string base, tag;
     EXPECT_TRUE(split_subaddress("alice+work", "+", base, tag));

@@ -132,35 +132,6 @@ TEST(ImapEnvelope, Rfc3501Example) {
               "NIL NIL \"<B27397-0100000@cac.washington.edu>\")");
 }
 
-TEST(ImapEnvelope, GroupsRoutesQuotesAndComments) {
-    auto a = envelope_addresses("undisclosed-recipients:;");
-    ASSERT_EQ(a.size(), 2u);
-    EXPECT_EQ(a[0].kind, EnvelopeAddress::Kind::group_start);
-    EXPECT_EQ(a[0].mailbox, "undisclosed-recipients");
-    EXPECT_EQ(a[1].kind, EnvelopeAddress::Kind::group_end);
-    a = envelope_addresses("Team: \"Smith, John\" <j.smith@x.test>, b@y.test; c@z.test (Carol)");
-    ASSERT_EQ(a.size(), 5u);
-    EXPECT_EQ(a[1].name, "Smith, John");
-    EXPECT_EQ(a[1].mailbox, "j.smith");
-    EXPECT_EQ(a[1].host, "x.test");
-    EXPECT_EQ(a[2].mailbox, "b");
-    EXPECT_EQ(a[3].kind, EnvelopeAddress::Kind::group_end);
-    EXPECT_EQ(a[4].mailbox, "c");
-    EXPECT_FALSE(a[4].has_name);
-    a = envelope_addresses("<@relay.test,@b.test:joe@c.test>");
-    ASSERT_EQ(a.size(), 1u);
-    EXPECT_EQ(a[0].adl, "@relay.test,@b.test");
-    EXPECT_EQ(a[0].mailbox, "joe");
-    a = envelope_addresses("=?utf-8?q?J=C3=B6rg?= <jorg@x.test>, \"a\\\"b\" <ab@x.test>, localonly");
-    ASSERT_EQ(a.size(), 3u);
-    EXPECT_EQ(a[0].name, "=?utf-8?q?J=C3=B6rg?=");
-    EXPECT_EQ(a[1].name, "a\"b");
-    EXPECT_EQ(a[2].mailbox, "localonly");
-    EXPECT_FALSE(a[2].has_host);
-    EXPECT_TRUE(envelope_addresses("").empty());
-    EXPECT_TRUE(envelope_addresses(",,;:<>").size() <= 2);
-}
-
 TEST(ImapEnvelope, MissingFieldsAndDefaults) {
     auto h = mail::parse_header("Subject: caf\xc3\xa9\nSender: \nReply-To: r@x.test\n\n");
     ASSERT_TRUE(h);
