@@ -139,6 +139,7 @@ std::map<std::string, Setter> setters(Config& c) {
         {"fetch.max_parallel", integer(c.fetch.max_parallel, "fetch.max_parallel", 1, 1000)},
         {"fetch.max_idle", integer(c.fetch.max_idle, "fetch.max_idle", 0, 100000)},
         {"fetch.timeout", duration(c.fetch.timeout, "fetch.timeout")},
+        {"fetch.command_timeout", duration(c.fetch.command_timeout, "fetch.command_timeout")},
         {"fetch.retry_max", duration(c.fetch.retry_max, "fetch.retry_max")},
         {"fetch.max_auth_failures", integer(c.fetch.max_auth_failures, "fetch.max_auth_failures", 1, 1000)},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},

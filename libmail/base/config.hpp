@@ -70,6 +70,7 @@ struct Config {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
         int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)
         int timeout = 60;           // connect and each network step
+        int command_timeout = 600;  // the whole answer to one command (a message body: each)
         int retry_max = 3600;       // failures back off from 1 minute, doubling up to this
         int max_auth_failures = 3;  // refused logins in a row, then the account is disabled
     } fetch;

@@ -17,6 +17,7 @@ namespace {
 constexpr size_t max_line = 16 << 20;          // one line of a response (a long SEARCH)
 constexpr size_t max_response = 32 << 20;      // a response without its streamed body
 constexpr size_t max_small_literal = 1 << 20;  // a literal other than a message body
+constexpr int64_t max_uid = 4294967295;        // UIDs are 32-bit
 
 Error bad(std::string why) { return make_error(Errc::unavailable, "IMAP server: " + why); }
 
@@ -110,6 +111,7 @@ const Value* fetch_items(const Response& r) {
 Fetched fetched_of(const Value& items) {
     Fetched m;
     m.uid = number(find_item(items, "UID"));
+    if (m.uid > max_uid) m.uid = -1; // not a UID (RFC 9051: nz-number, 32 bits)
     m.size = number(find_item(items, "RFC822.SIZE"));
     if (auto* d = find_item(items, "INTERNALDATE"); d && d->kind == Value::Kind::string)
         m.internaldate = parse_internal_date(d->text);
@@ -225,7 +227,9 @@ Result<Response> Client::read(BodySink* sink) {
             wire.resize(wire.rfind('{'));
             wire += "{0}\r\n";
             MAIL_TRY(sink->begin(n));
-            MAIL_TRY(conn_->bytes(static_cast<size_t>(n), [&](std::string_view piece) { return sink->data(piece); }));
+            conn_->restart_budget(); // each body has the whole time
+            MAIL_TRY(conn_->bytes(static_cast<size_t>(n), [&](std::string_view piece) { return sink->data(piece); },
+                                  false));
             body_seen_ = true;
             continue;
         }
@@ -331,6 +335,7 @@ Result<Selected> Client::select(const std::string& folder, bool read_only) {
 
 Result<std::vector<Fetched>> Client::sizes_from(int64_t from) {
     std::vector<Fetched> out;
+    if (from > max_uid) return out; // nothing can come after the last possible UID
     MAIL_TRY(command(fmt::format("UID FETCH {}:* (UID RFC822.SIZE)", std::max<int64_t>(from, 1)),
                      [&](const Response& r) -> Status {
                          if (auto* items = fetch_items(r)) {
@@ -382,6 +387,7 @@ Result<bool> Client::idle(int seconds) {
     if (!caps_.has("IDLE")) return make_error(Errc::unavailable, conn_->peer() + " does not offer IDLE");
     std::string tag = fmt::format("F{}", ++tag_);
     MAIL_TRY(conn_->send(tag + " IDLE\r\n"));
+    conn_->restart_budget(seconds + 60); // the wait, then DONE's answer
     auto cont = read(nullptr);
     if (!cont) return cont.error();
     if (cont->tag != "+") return bad("IDLE refused: " + single_line(cont->status + " " + cont->text));

@@ -72,10 +72,10 @@ Result<std::string> Client::command(const std::string& cmd, bool secret) {
     return *line;
 }
 
-Status Client::multiline(const std::function<Status(std::string_view)>& each) {
+Status Client::multiline(const std::function<Status(std::string_view)>& each, bool counted) {
     std::string out;
     for (;;) {
-        auto line = conn_->line(max_data_line);
+        auto line = conn_->line(max_data_line, counted);
         if (!line) return line.error();
         if (!unstuff(*line, out)) return {};
         MAIL_TRY(each(out));
@@ -159,6 +159,7 @@ Status Client::retrieve(const std::vector<Message>& messages, const Receiver& to
         while (sent < messages.size() && sent < i + window)
             batch += fmt::format("RETR {}\r\n", messages[sent++].number);
         if (!batch.empty()) MAIL_TRY(conn_->send(batch));
+        else conn_->restart_budget(); // each message has the whole time
         auto line = conn_->line(max_status_line);
         if (!line) return line.error();
         auto ok = status(*line);
@@ -171,7 +172,7 @@ Status Client::retrieve(const std::vector<Message>& messages, const Receiver& to
             crlf_line.assign(l);
             crlf_line += "\r\n";
             return to.data(crlf_line);
-        }));
+        }, false));
         MAIL_TRY(to.done(messages[i]));
     }
     return {};

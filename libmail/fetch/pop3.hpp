@@ -49,7 +49,9 @@ class Client {
   private:
     explicit Client(std::unique_ptr<Connection> c) : conn_(std::move(c)) {}
     Result<std::string> command(const std::string& cmd, bool secret = false);
-    Status multiline(const std::function<Status(std::string_view)>& each);
+    // `counted`: the lines count against the command's byte budget (not
+    // a message's, which the message size limit bounds).
+    Status multiline(const std::function<Status(std::string_view)>& each, bool counted = true);
     Status capabilities();
     std::unique_ptr<Connection> conn_;
     std::vector<std::string> capa_;

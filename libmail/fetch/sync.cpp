@@ -4,6 +4,7 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <optional>
+#include <set>
 #include <dirent.h>
 #include <fcntl.h>
 #include <map>
@@ -126,7 +127,7 @@ class ImapRun {
         : cfg_(cfg), state_(state), a_(a), w_(w), first_sync_(first_sync), opt_(opt), r_(r) {}
 
     Status run(const std::string& password) {
-        auto c = imap::Client::open(endpoint_of(a_, opt_.timeout));
+        auto c = imap::Client::open(endpoint_of(a_, opt_.timeout, opt_.command_time));
         if (!c) return c.error();
         client_.emplace(std::move(*c));
         MAIL_TRY(client_->login(a_.user, password));
@@ -275,7 +276,7 @@ class ImapRun {
         for (size_t i = 0; i < ok.size(); i += fetch_batch) {
             std::vector<int64_t> uids;
             for (size_t j = i; j < ok.size() && j < i + fetch_batch; j++) uids.push_back(ok[j].uid);
-            Sink sink(*this, batch, p, uidvalidity);
+            Sink sink(*this, batch, p, uidvalidity, std::set<int64_t>(uids.begin(), uids.end()));
             Status got = client_->fetch(imap::uid_set(uids), sink);
             // What arrived whole is kept, also when the rest failed.
             MAIL_TRY(batch.flush());
@@ -287,8 +288,8 @@ class ImapRun {
     }
 
     struct Sink : imap::BodySink {
-        Sink(ImapRun& run, Batch& batch, Progress& p, int64_t uidvalidity)
-            : run_(run), batch_(batch), p_(p), uidvalidity_(uidvalidity) {}
+        Sink(ImapRun& run, Batch& batch, Progress& p, int64_t uidvalidity, std::set<int64_t> asked)
+            : run_(run), batch_(batch), p_(p), uidvalidity_(uidvalidity), asked_(std::move(asked)) {}
         Status begin(int64_t size) override {
             // The tag needs the UID, which may follow the body: a temporary
             // one, the real UID goes into the final name.
@@ -298,6 +299,9 @@ class ImapRun {
         Status done(const imap::Fetched& m, bool had_body) override {
             if (!had_body) return {}; // a flag change reported on the way
             if (m.uid <= 0) return make_error(Errc::unavailable, "IMAP server: FETCH response without UID");
+            // Each body asked for once: a server cannot push more mail.
+            if (!asked_.erase(m.uid))
+                return make_error(Errc::unavailable, fmt::format("IMAP server sent UID {} not asked for (or twice)", m.uid));
             bool fresh = run_.first_sync_ > 0 && m.internaldate >= run_.first_sync_;
             run_.w_.retag(run_.tag_prefix(uidvalidity_) + std::to_string(m.uid));
             auto size = batch_.done([&](const std::string& id) { return message_key(normalize_id(id), m.size); },
@@ -312,6 +316,7 @@ class ImapRun {
         Batch& batch_;
         Progress& p_;
         int64_t uidvalidity_;
+        std::set<int64_t> asked_;
     };
 
     const Config& cfg_;
@@ -326,7 +331,7 @@ class ImapRun {
 
 Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWriter& w, int64_t first_sync,
                 const std::string& password, const SyncOptions& opt, RunResult& r) {
-    auto c = pop3::Client::open(endpoint_of(a, opt.timeout));
+    auto c = pop3::Client::open(endpoint_of(a, opt.timeout, opt.command_time));
     if (!c) return c.error();
     MAIL_TRY(c->login(a.user, password));
     auto list = c->list();
@@ -391,10 +396,11 @@ Status pop3_run(const Config& cfg, State& state, const FetchAccount& a, LocalWri
 
 } // namespace
 
-Endpoint endpoint_of(const FetchAccount& a, int timeout) {
+Endpoint endpoint_of(const FetchAccount& a, int timeout, int command_time) {
     Endpoint ep;
     ep.host = a.host, ep.port = a.port, ep.tls = a.tls, ep.verify = a.verify, ep.ca_file = a.ca_file;
     ep.timeout = timeout;
+    ep.command_time = command_time;
     return ep;
 }
 

@@ -27,6 +27,7 @@ struct Progress {
 
 struct SyncOptions {
     int timeout = 60;        // connect and each network step
+    int command_time = 600;  // the whole answer to one command
     int idle_seconds = 0;    // > 0: stay in IMAP IDLE on INBOX this long, fetching new mail
     std::function<void(const Progress&)> progress;
 };
@@ -37,7 +38,7 @@ struct RunResult {
     Status status;                     // noperm: the server refused the login
 };
 
-Endpoint endpoint_of(const FetchAccount& a, int timeout);
+Endpoint endpoint_of(const FetchAccount& a, int timeout, int command_time = 600);
 
 RunResult sync_account(const Config& cfg, Directory& dir, State& state, const FetchAccount& a,
                        const std::string& password, const SyncOptions& opt);

@@ -37,6 +37,13 @@ Status LocalWriter::open() {
     return {};
 }
 
+Error LocalWriter::too_big(uint64_t size, bool announced) const {
+    std::string what = announced ? fmt::format("announced a message of {} bytes", size)
+                                 : fmt::format("sent more than {} bytes for one message", cfg_.delivery.max_message_size);
+    return make_error(Errc::data, fmt::format("the server {}, over the message size limit ({} bytes): discarded, "
+                                              "left on the server", what, cfg_.delivery.max_message_size));
+}
+
 Status LocalWriter::use_folder(const std::string& folder) {
     if (!maildir::valid_folder_name(folder))
         return make_error(Errc::data, "invalid local folder name '" + folder + "'");
@@ -48,8 +55,11 @@ Status LocalWriter::use_folder(const std::string& folder) {
 }
 
 Status LocalWriter::begin(int64_t size, std::string tag) {
+    if (size > 0 && static_cast<uint64_t>(size) > cfg_.delivery.max_message_size)
+        return too_big(static_cast<uint64_t>(size), true);
     if (quota_ && static_cast<uint64_t>(used_ + size) > quota_)
         return make_error(Errc::tempfail, "mailbox full: " + mailbox_.str());
+    received_ = 0;
     tag_ = std::move(tag);
     auto f = maildir::MessageFile::create(dir_path_, host_, tag_);
     if (!f) return f.error();
@@ -60,7 +70,12 @@ Status LocalWriter::begin(int64_t size, std::string tag) {
     return {};
 }
 
+// The bytes that actually arrive count, whatever the server announced.
 Status LocalWriter::data(std::string_view piece) {
+    received_ += piece.size();
+    if (received_ > cfg_.delivery.max_message_size) return too_big(received_, false);
+    if (quota_ && static_cast<uint64_t>(used_) + received_ > quota_ + quota_slack)
+        return make_error(Errc::tempfail, "mailbox full: " + mailbox_.str());
     out_.clear();
     crlf_.feed(piece, out_);
     if (!header_done_) {

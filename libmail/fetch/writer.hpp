@@ -18,6 +18,9 @@ namespace mail::fetch {
 
 // The part of a fetched message kept in memory for its header fields.
 constexpr size_t max_captured_header = 256 * 1024;
+// The store keeps LF line ends: the CRLF form a server sends may exceed
+// the quota by its CRs before the stored message does.
+constexpr uint64_t quota_slack = 1 << 20;
 
 // Fetched messages into one local mailbox: each file streamed to tmp/
 // with CRLF turned into LF, synced and renamed to new/ (or cur/ with
@@ -58,6 +61,7 @@ class LocalWriter {
 
   private:
     void autoreply_to(const std::string& header);
+    Error too_big(uint64_t size, bool announced) const;
 
     const Config& cfg_;
     Directory& dir_;
@@ -66,6 +70,7 @@ class LocalWriter {
     std::string root_, host_, folder_, dir_path_, tag_, header_, out_;
     uint64_t quota_ = 0;
     int64_t used_ = 0;
+    uint64_t received_ = 0; // of the message being written, as sent (CRLF)
     std::optional<MailboxIndex> index_;
     std::optional<maildir::MessageFile> file_;
     maildir::DirSync dirs_; // of the messages staged since the last flush()

@@ -10,7 +10,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <algorithm>
+#include <ctime>
 #include <unistd.h>
 
 namespace mail::net {
@@ -116,8 +120,37 @@ Stream::~Stream() {
     }
 }
 
+namespace {
+int64_t monotonic_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+} // namespace
+
+void Stream::set_read_deadline(int64_t ms, int step_ms) {
+    deadline_ms_ = ms > 0 ? monotonic_ms() + ms : 0;
+    step_ms_ = step_ms;
+    timed_out_ = false;
+    if (!deadline_ms_) {
+        timeval tv{step_ms / 1000, (step_ms % 1000) * 1000};
+        (void)setsockopt(in_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+}
+
+bool Stream::before_read() {
+    if (!deadline_ms_) return true;
+    int64_t left = deadline_ms_ - monotonic_ms();
+    if (left <= 0) return !(timed_out_ = true);
+    int64_t wait = step_ms_ > 0 ? std::min<int64_t>(left, step_ms_) : left;
+    timeval tv{static_cast<time_t>(wait / 1000), static_cast<suseconds_t>((wait % 1000) * 1000)};
+    (void)setsockopt(in_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); // not a socket: poll-free, the caller's timeouts
+    return true;
+}
+
 long Stream::raw_read(char* buf, size_t n) {
     for (;;) {
+        if (!before_read()) return -1;
         if (ssl_) {
             int r = SSL_read(ssl_, buf, static_cast<int>(n));
             if (r > 0) return r;

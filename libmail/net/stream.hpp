@@ -99,6 +99,13 @@ class Stream {
     void write(std::string_view s) { out_buf_.append(s); }
     bool flush();
 
+    // A client's budget for a whole response: reads after `ms` from now
+    // fail as at the end of the stream, and timed_out() says so; each
+    // blocking read on the socket waits at most the rest of the budget and
+    // at most `step_ms`. 0 disarms it.
+    void set_read_deadline(int64_t ms, int step_ms);
+    bool timed_out() const { return timed_out_; }
+
     // Handshake as the server. Buffered plaintext is discarded first: a
     // command sent before the handshake must never run inside TLS.
     Status start_tls(const TlsContext& ctx);
@@ -112,9 +119,13 @@ class Stream {
   private:
     long raw_read(char* buf, size_t n);
     int in_, out_;
+    bool before_read(); // false: the read deadline has passed
     SSL* ssl_ = nullptr;
     std::string in_buf_, out_buf_;
     size_t pos_ = 0;
+    int64_t deadline_ms_ = 0; // CLOCK_MONOTONIC; 0: none
+    int step_ms_ = 0;
+    bool timed_out_ = false;
 };
 
 } // namespace mail::net

@@ -72,6 +72,7 @@ int run_account(const mail::Config& cfg, int64_t id, int idle_seconds, bool prog
 
     mail::fetch::SyncOptions opt;
     opt.timeout = cfg.fetch.timeout;
+    opt.command_time = cfg.fetch.command_timeout;
     opt.idle_seconds = idle_seconds;
     ProgressLine line(id, alone);
     if (progress) opt.progress = [&](const mail::fetch::Progress& p) { line(p); };
