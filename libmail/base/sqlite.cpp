@@ -1,5 +1,8 @@
 #include "sqlite.hpp"
 
+#include "files.hpp"
+
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -55,7 +58,13 @@ Result<Db> Db::open(const std::string& path, Sync sync, Access access) {
     db.path_ = path;
     sqlite3* raw = nullptr;
     int flags = access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    if (access == Access::create) flags |= SQLITE_OPEN_CREATE;
+    if (access == Access::create) {
+        flags |= SQLITE_OPEN_CREATE;
+        // Password hashes, sealed secrets, mail metadata: the owner's only,
+        // whatever the umask (SQLite gives -wal and -shm the same mode).
+        Fd made(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!made && errno != EEXIST) return sys_error("create", path);
+    }
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     db.db_.reset(raw);
     if (rc != SQLITE_OK) {

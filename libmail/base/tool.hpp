@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <functional>
+#include <sys/stat.h>
 
 #include "log.hpp"
 #include "result.hpp"
@@ -16,6 +17,8 @@ namespace mail {
 inline int run_tool(const char* name, CLI::App& app, int argc, char** argv,
                     const std::function<int()>& body, Errc on_exception = Errc::tempfail) {
     log::set_program(name);
+    // Everything a tool creates in the store is the owner's alone.
+    ::umask(077);
     try {
         try {
             app.parse(argc, argv);

@@ -19,8 +19,7 @@ std::optional<int64_t> mod_sequence(const Value& v) {
 }
 
 bool folder_exists(const std::string& root, const std::string& name) {
-    struct stat st;
-    return stat((maildir::folder_path(root, name) + "/cur").c_str(), &st) == 0;
+    return maildir::real_folder(maildir::folder_path(root, name));
 }
 
 bool strip_utf8_open(std::string& before) {

@@ -109,8 +109,12 @@ void Session::login(const Command& c, const std::string& user, const std::string
     penalty_.success(*who);
     auto a = parse_address(*who);
     std::string root = mailbox_root(cfg_, *a);
-    if (struct stat st; stat((root + "/cur").c_str(), &st) != 0) {
+    switch (maildir::folder_kind(root)) {
+    case maildir::FolderKind::real: break;
+    case maildir::FolderKind::missing:
         if (Status made = maildir::create_mailbox(root); !made) return fail(c, made.error());
+        break;
+    case maildir::FolderKind::refused: return fail(c, make_error(Errc::tempfail, "mailbox unavailable", root + ": a link"));
     }
     auto idx = MailboxIndex::open(root);
     if (!idx) return fail(c, idx.error());

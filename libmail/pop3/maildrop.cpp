@@ -11,6 +11,8 @@
 namespace mail::pop3 {
 
 Result<Maildrop> Maildrop::open(const std::string& root) {
+    if (maildir::folder_kind(root) == maildir::FolderKind::refused)
+        return make_error(Errc::tempfail, "temporary local problem", root + " holds a symbolic link: refused");
     std::string lock_path = root + "/pop3.lock";
     Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!lock) return sys_error("open", lock_path);

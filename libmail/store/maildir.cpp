@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/files.hpp"
+#include "base/log.hpp"
 
 namespace mail::maildir {
 
@@ -131,6 +133,28 @@ Status create_mailbox(const std::string& root) {
     return fsync_dir(dir_of(root));
 }
 
+FolderKind folder_kind(const std::string& folder_dir) {
+    for (const char* sub : {"", "/cur", "/new", "/tmp"}) {
+        std::string p = folder_dir + sub;
+        struct stat st;
+        if (lstat(p.c_str(), &st) != 0) {
+            bool needed = !*sub || std::string_view(sub) == "/cur"; // a folder is known by its cur/
+            if (errno == ENOENT) {
+                if (needed) return FolderKind::missing;
+                continue;
+            }
+            log::warn("store.folder", "{}: {}; refused", p, std::strerror(errno));
+            return FolderKind::refused;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            log::warn("store.symlink", "{} is {}; refused (the store never follows a link)", p,
+                      S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+            return FolderKind::refused;
+        }
+    }
+    return FolderKind::real;
+}
+
 Result<std::vector<std::string>> list_folders(const std::string& root) {
     std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(root.c_str()), closedir);
     if (!d) return sys_error("opendir", root);
@@ -140,9 +164,7 @@ Result<std::vector<std::string>> list_folders(const std::string& root) {
         if (n.size() < 2 || n[0] != '.' || n == "..") continue;
         std::string name(n.substr(1));
         std::replace(name.begin(), name.end(), '.', '/');
-        struct stat st;
-        if (valid_folder_name(name) && stat((root + "/" + std::string(n) + "/cur").c_str(), &st) == 0)
-            out.push_back(name);
+        if (valid_folder_name(name) && real_folder(root + "/" + std::string(n))) out.push_back(name);
     }
     std::sort(out.begin(), out.end());
     out.insert(out.begin(), "INBOX");
@@ -157,6 +179,9 @@ Status DirSync::sync() {
 }
 
 Result<MessageFile> MessageFile::create(const std::string& folder_dir, std::string_view host, std::string_view tag) {
+    if (!real_folder(folder_dir))
+        return make_error(Errc::tempfail, "temporary local problem",
+                          folder_dir + " is missing or a symbolic link: not written into");
     for (int attempt = 0; attempt < max_name_attempts; attempt++) {
         auto f = DurableFile::create(folder_dir + "/tmp/" + unique_name(host, 0, tag));
         if (f) return MessageFile(std::move(*f), folder_dir, std::string(host), std::string(tag));

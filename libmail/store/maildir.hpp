@@ -48,6 +48,14 @@ bool is_inbox(std::string_view folder);
 // '-', '_' ; not starting with '.'.
 bool valid_mailbox_dirname(std::string_view local);
 
+// What is at a folder's directory (the mailbox root for INBOX): its
+// tmp/, new/ and cur/ checked with lstat. `link` when any of them is a
+// symbolic link or not a directory (logged; `refused`): the store never follows one,
+// it could lead into another mailbox or out of the store.
+enum class FolderKind { missing, real, refused };
+FolderKind folder_kind(const std::string& folder_dir);
+inline bool real_folder(const std::string& folder_dir) { return folder_kind(folder_dir) == FolderKind::real; }
+
 // Create tmp/new/cur for a folder (and the maildirfolder marker), synced.
 Status create_folder(const std::string& root, std::string_view folder);
 // Create a mailbox with INBOX and the default folders.
