@@ -1,5 +1,7 @@
 #include "listen.hpp"
 
+#include "base/owner.hpp"
+
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdlib>
@@ -181,6 +183,11 @@ int serve(const ServeOptions& opt, const Handler& handler) {
         }
         listeners.push_back(*fd);
     }
+    if (opt.after_bind)
+        if (Status st = opt.after_bind(); !st) {
+            log::error("owner", st.error());
+            return exit_status(st.error());
+        }
     if (listeners.empty()) {
         std::vector<int> fds = inherited_fds();
         if (fds.size() == 1 && !is_listening(fds[0])) {
@@ -201,11 +208,12 @@ int run_server(const std::optional<std::string>& config, const std::string& tls_
     auto cfg = load_config(config);
     if (!cfg) {
         log::error("config", cfg.error());
-        return 78;
+        return exit_status(Errc::config);
     }
     auto tls = tls_options(*cfg, tls_mode);
     if (!tls) return exit_status(tls.error());
     auto opt = serve_options(*cfg, listen, std::move(busy_reply));
+    opt.after_bind = [&] { return become_store_owner(*cfg); };
     return serve(opt, [&](int in, int out, const Peer& peer) { return session(*cfg, *tls, in, out, peer); });
 }
 

@@ -31,6 +31,9 @@ struct ServeOptions {
     int max_children = 100;
     int max_per_ip = 10;
     std::string busy_reply; // written to a connection refused by a cap
+    // Run once the sockets are bound, before the first connection is
+    // handled (a root-started server becomes the store's owner there).
+    std::function<Status()> after_bind;
 };
 
 // --listen addresses with the caps of facteur.toml (smtpd.max_children and

@@ -103,3 +103,29 @@ m.login('alice@example.test', 'pw-alice'); m.select('INBOX'); m.logout()
 	refute_output --regexp '^[^6]|^6[^0]|^60[^0]'
 	[ "$(stat -c %a "$MAIL/carol")" = 700 ]
 }
+
+@test "started as root, every tool becomes the store's owner: no file in the store belongs to root" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	S=$(mktemp -d /tmp/facteur-owner-XXXXXX)
+	chmod 755 "$S"
+	export FACTEUR_STATE_DIR="$S/state"
+	install -d -o nobody -g nogroup -m 700 "$FACTEUR_STATE_DIR"
+	mail-admin init >/dev/null
+	mail-admin domain add example.test
+	echo pw-dave | mail-admin mailbox add dave@example.test --password-stdin
+	sample_message five | mail-deliver dave@example.test
+	run mail-admin check --repair
+	assert_success
+	serve mail-imapd
+	run python3 -c "
+import imaplib
+m = imaplib.IMAP4('127.0.0.1', $P)
+m.login('dave@example.test', 'pw-dave'); print(m.select('INBOX')); m.append('INBOX', None, None, b'Subject: s\r\n\r\nx\r\n')
+"
+	assert_success
+	assert_output --partial "'OK'"
+	stop_daemons
+	run find "$FACTEUR_STATE_DIR" ! -user nobody
+	rm -rf "$S"
+	assert_output ""
+}

@@ -5,13 +5,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "admin.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
 #include "store/maildir.hpp"
 
 mail::Config& Admin::config() {
-    if (!cfg) cfg = must(*this, mail::load_config(config_path));
+    if (!cfg) cfg = must(*this, mail::load_config_as_owner(config_path));
     return *cfg;
 }
 

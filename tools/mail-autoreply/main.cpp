@@ -4,6 +4,7 @@
 #include <ctime>
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "base/clock.hpp"
 #include "base/config.hpp"
 #include "base/encoding.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 int run(const std::optional<std::string>& config, const std::string& address, std::optional<std::string> sender,
         bool dry_run, bool json) {
-    auto cfg = mail::load_config(config);
+    auto cfg = mail::load_config_as_owner(config);
     if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
     auto dir = mail::Directory::open(cfg->directory_path(), mail::Db::Access::read_only);
     if (!dir) return mail::log::error("directory", dir.error()), mail::exit_status(mail::Errc::tempfail);

@@ -4,6 +4,7 @@
 // tries again. With --status the caller learns which recipients failed.
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "base/config.hpp"
 #include "base/encoding.hpp"
 #include "base/files.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 int deliver(const std::optional<std::string>& config, const std::string& sender,
             const std::vector<std::string>& rcpts, bool print_status) {
-    auto cfg = mail::load_config(config);
+    auto cfg = mail::load_config_as_owner(config);
     if (!cfg) {
         mail::log::error("config", cfg.error());
         return mail::exit_status(mail::Errc::tempfail); // a broken config is fixable: keep the mail

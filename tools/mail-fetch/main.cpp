@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "base/clock.hpp"
 #include "auth/secret.hpp"
 #include "base/config.hpp"
@@ -221,7 +222,7 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "mail-fetch: say --once or --daemon\n");
             return mail::exit_status(mail::Errc::usage);
         }
-        auto cfg = mail::load_config(config);
+        auto cfg = mail::load_config_as_owner(config);
         if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
         return run_daemon ? daemon(*cfg) : once(*cfg, addresses, ids);
     });

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "base/config.hpp"
 #include "base/json.hpp"
 #include "base/tool.hpp"
@@ -161,7 +162,7 @@ int main(int argc, char** argv) {
     r->add_flag("--once", once, "one pass over everything due, then exit");
     for (auto* sub : {l, s}) sub->add_flag("--json", json, "JSON output");
     return run_tool("mail-queue", app, argc, argv, [&]() -> int {
-        auto cfg = load_config(config);
+        auto cfg = mail::load_config_as_owner(config);
         if (!cfg) {
             log::error("config", cfg.error());
             return mail::exit_status(mail::Errc::config);

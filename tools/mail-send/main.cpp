@@ -6,6 +6,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "base/owner.hpp"
 #include "base/config.hpp"
 #include "base/encoding.hpp"
 #include "base/files.hpp"
@@ -75,7 +76,7 @@ std::string read_input_file(const std::string& path) {
 }
 
 int send(const Args& a) {
-    auto cfg = mail::load_config(a.config);
+    auto cfg = mail::load_config_as_owner(a.config);
     if (!cfg) return mail::log::error("config", cfg.error()), mail::exit_status(mail::Errc::config);
     if (a.to.empty() && a.cc.empty() && a.bcc.empty()) throw Failure{mail::Errc::usage, "no recipient (--to, --cc or --bcc)"};
     auto [from, from_name] = mailbox_arg(a.from);
