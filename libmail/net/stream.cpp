@@ -22,10 +22,21 @@ namespace mail::net {
 namespace {
 
 const char* deadline_line = "mail: timeout\n";
+const char* deadline_goodbye = "";
+volatile sig_atomic_t deadline_hit = 0;
 
-void deadline_handler(int) {
+[[noreturn]] void deadline_exit() {
     (void)!::write(STDERR_FILENO, deadline_line, std::strlen(deadline_line));
     _exit(0);
+}
+
+// The first alarm interrupts the read the session waits in: the stream
+// says goodbye and exits (see Stream::raw_read). A session that is not
+// reading (its peer does not read either) is ended by the next one.
+void deadline_handler(int) {
+    if (deadline_hit) deadline_exit();
+    deadline_hit = 1;
+    alarm(5);
 }
 
 std::string ssl_error_text() {
@@ -104,14 +115,26 @@ Result<TlsOptions> tls_options(const Config& cfg, std::string_view mode) {
     return o;
 }
 
-void on_deadline_exit(const char* log_line) {
+void on_deadline_exit(const char* log_line, const char* goodbye) {
     deadline_line = log_line;
-    struct sigaction sa {};
+    deadline_goodbye = goodbye;
+    struct sigaction sa {}; // no SA_RESTART: the blocked read returns EINTR
     sa.sa_handler = deadline_handler;
     sigaction(SIGALRM, &sa, nullptr);
 }
 
-void set_deadline(unsigned seconds) { alarm(seconds); }
+void set_deadline(unsigned seconds) {
+    // FACTEUR_DEADLINE (tests): every deadline this many seconds.
+    if (const char* t = getenv("FACTEUR_DEADLINE"); t && seconds) seconds = static_cast<unsigned>(atoi(t));
+    alarm(seconds);
+}
+
+void Stream::deadline_goodbye_and_exit() {
+    out_buf_ = deadline_goodbye;
+    alarm(5); // should the peer not read the goodbye
+    (void)flush();
+    deadline_exit();
+}
 
 Stream::~Stream() {
     if (ssl_) {
@@ -150,6 +173,7 @@ bool Stream::before_read() {
 
 long Stream::raw_read(char* buf, size_t n) {
     for (;;) {
+        if (deadline_hit) deadline_goodbye_and_exit();
         if (!before_read()) return -1;
         if (ssl_) {
             int r = SSL_read(ssl_, buf, static_cast<int>(n));

@@ -69,8 +69,9 @@ class LazyTls {
 
 // Arm (seconds > 0) or disarm the alarm that ends a stalled session.
 void set_deadline(unsigned seconds);
-// What a stalled session logs before it exits (set once at start).
-void on_deadline_exit(const char* log_line);
+// What a stalled session logs before it exits, and says to its peer
+// (set once at start).
+void on_deadline_exit(const char* log_line, const char* goodbye);
 
 class Stream {
   public:
@@ -120,6 +121,7 @@ class Stream {
     long raw_read(char* buf, size_t n);
     int in_, out_;
     bool before_read(); // false: the read deadline has passed
+    [[noreturn]] void deadline_goodbye_and_exit();
     SSL* ssl_ = nullptr;
     std::string in_buf_, out_buf_;
     size_t pos_ = 0;

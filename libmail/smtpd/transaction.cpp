@@ -1,5 +1,6 @@
 // The mail transaction: MAIL, RCPT, then the message by DATA or BDAT,
 // committed to the queue before the 250.
+#include <algorithm>
 #include <ctime>
 #include <sys/statvfs.h>
 
@@ -256,9 +257,11 @@ void Session::cmd_bdat(const std::string& arg) {
     Command c = parse_command(arg);
     std::string rest = c.arg;
     bool last = rest == "LAST" || rest == "last";
-    char* end = nullptr;
-    unsigned long long size = std::strtoull(c.verb.c_str(), &end, 10);
-    if (c.verb.empty() || c.verb.size() > 18 || *end || (!rest.empty() && !last)) {
+    // Digits only: strtoull would take "-1" (or " 1", "+1") as a size.
+    bool digits = !c.verb.empty() && c.verb.size() <= 18 &&
+                  std::all_of(c.verb.begin(), c.verb.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    unsigned long long size = digits ? std::strtoull(c.verb.c_str(), nullptr, 10) : 0;
+    if (!digits || (!rest.empty() && !last)) {
         reply(501, "5.5.4", "syntax: BDAT <size> [LAST]"); // we cannot skip the chunk
         state_ = State::quit;
         return;
@@ -288,6 +291,9 @@ void Session::cmd_bdat(const std::string& arg) {
     if (last) {
         crlf_.finish(out);
         take(out);
+        // The rules of DATA: lines end with CRLF (unless normalised).
+        if (crlf_.bare() && !cfg_.smtpd.normalize_bare_line_ends)
+            refuse(554, "5.5.2", "bare CR or LF in message text (lines must end with CRLF)");
         return end_message(bdat_size_);
     }
     if (refused_) {

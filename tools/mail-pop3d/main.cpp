@@ -18,7 +18,8 @@ struct Options {
 
 int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, int out,
             const mail::net::Peer& peer) {
-    mail::net::on_deadline_exit("<6>mail-pop3d: pop3d.timeout: client timed out\n");
+    mail::net::on_deadline_exit("<6>mail-pop3d: pop3d.timeout: client timed out\n",
+                                "-ERR [SYS/TEMP] timeout, closing the connection\r\n");
     mail::net::Stream io(in, out);
     auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
     if (!dir) {

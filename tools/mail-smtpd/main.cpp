@@ -22,7 +22,8 @@ struct Options {
 
 int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int in, int out,
             const mail::net::Peer& peer) {
-    mail::net::on_deadline_exit("<6>mail-smtpd: smtpd.timeout: client timed out\n");
+    mail::net::on_deadline_exit("<6>mail-smtpd: smtpd.timeout: client timed out\n",
+                                "421 4.4.2 timeout, closing the connection\r\n");
     mail::net::Stream io(in, out);
     auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
     auto spool = mail::queue::Spool::open(mail::queue::spool_dir(cfg));
