@@ -190,8 +190,14 @@ Result<std::string> normalize_domain(std::string_view domain) {
     return out;
 }
 
+bool valid_utf8(std::string_view s) {
+    std::u32string ignored;
+    return utf8_decode(s, ignored);
+}
+
 Result<Address> parse_address(std::string_view text) {
     if (text.size() > max_path) return make_error(Errc::data, "address too long");
+    if (!valid_utf8(text)) return make_error(Errc::data, "address is not valid UTF-8");
     size_t at = text.rfind('@');
     if (at == std::string_view::npos || at == 0)
         return make_error(Errc::data, "address needs local@domain");

@@ -43,6 +43,9 @@ struct ListedAddress {
 // At most 1000 entries; what cannot be read is skipped. Never fails.
 std::vector<ListedAddress> read_address_list(std::string_view header_value);
 
+// Well-formed UTF-8 (no overlong forms, surrogates or bytes past U+10FFFF).
+bool valid_utf8(std::string_view s);
+
 // Lower-case ASCII letters; bytes >= 0x80 are kept.
 std::string ascii_lower(std::string_view s);
 // Upper-case ASCII letters (IMAP atoms and keywords).

@@ -26,8 +26,13 @@ Session::Session(const Config& cfg, Directory& dir, const queue::Spool& spool, n
 Session::~Session() = default;
 
 void Session::reply(int code, std::string_view dsn, std::string_view text) {
-    if (dsn.empty()) io_.write(fmt::format("{} {}\r\n", code, text)); // SASL challenges
-    else io_.write(fmt::format("{} {} {}\r\n", code, dsn, text));
+    // Text may quote the client (an address, a verb): never a NUL, CR, LF
+    // or other control byte of its back on the wire.
+    std::string clean(text);
+    for (auto& ch : clean)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    if (dsn.empty()) io_.write(fmt::format("{} {}\r\n", code, clean)); // SASL challenges
+    else io_.write(fmt::format("{} {} {}\r\n", code, dsn, clean));
 }
 
 void Session::bad(int code, std::string_view dsn, std::string_view text) {

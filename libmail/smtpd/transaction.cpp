@@ -93,6 +93,7 @@ void Session::cmd_mail(const std::string& arg) {
     if (!mail_params(pa->params)) return;
     if (non_ascii(pa->path) && !env_.smtputf8)
         return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+    if (!valid_utf8(pa->path)) return bad(553, "5.6.7", "address is not valid UTF-8");
     std::string sender;
     if (!pa->path.empty()) {
         auto a = parse_path("<" + pa->path + ">");
@@ -116,6 +117,7 @@ void Session::cmd_rcpt(const std::string& arg) {
         return reply(452, "4.5.3", "too many recipients");
     if (non_ascii(pa->path) && !env_.smtputf8)
         return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+    if (!valid_utf8(pa->path)) return bad(553, "5.6.7", "address is not valid UTF-8");
     Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
     if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
     queue::Recipient r{v.address, "", ""};

@@ -145,3 +145,26 @@ print(sqlite3.connect(p).execute("SELECT count(*) FROM failures").fetchone()[0] 
 print(sqlite3.connect(sys.argv[1] + "/auth.sqlite").execute("SELECT count(*) FROM failures").fetchone()[0])' "$FACTEUR_STATE_DIR"
 	refute_output 0
 }
+
+@test "a NUL or other control byte from the client is never echoed back in a reply" {
+	run python3 - "$BUILD/tools/mail-smtpd" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen([sys.argv[1]], stdin=b, stdout=b)
+b.close()
+greeting = a.recv(1000)
+a.sendall(b"EHLO c\r\nMAIL FROM:<a\x00b@elsewhere.test>\r\nRCPT TO:<x\x01\x00@example.test>\r\nNO\x00OP\r\nQUIT\r\n")
+data = greeting
+while True:
+    d = a.recv(65536)
+    if not d:
+        break
+    data += d
+p.wait()
+print(data)
+assert b"221" in data, data
+assert not any(c < 0x20 and c not in (13, 10) for c in data), data
+PY
+	echo "$output"
+	assert_success
+}
