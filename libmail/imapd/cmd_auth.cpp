@@ -93,7 +93,10 @@ void Session::cmd_authenticate(const Command& c) {
     }
     auto decoded = base64_decode(response == "=" ? "" : response);
     auto cred = decoded ? parse_plain(*decoded) : std::nullopt;
-    if (!cred || (!cred->authzid.empty() && cred->authzid != cred->user)) return bad(c, "malformed PLAIN response");
+    if (!cred) return bad(c, "malformed PLAIN response");
+    // Well-formed, but asking to act as someone else (RFC 9051 7.1).
+    if (!cred->authzid.empty() && !iequals(cred->authzid, cred->user))
+        return no(c, "[AUTHORIZATIONFAILED] cannot log in as another user");
     login(c, cred->user, cred->password);
 }
 
