@@ -226,6 +226,10 @@ std::optional<std::string> Session::mailbox_arg(const Command& c, const Value& v
         name = *m;
     }
     while (!name.empty() && name.back() == '/') name.pop_back(); // "Work/" names "Work"
+    // INBOX is one name in any case, also as a parent: "Inbox/sub" is INBOX's child.
+    if (maildir::is_inbox(name)) return std::string("INBOX");
+    if (name.size() > 6 && name[5] == '/' && maildir::is_inbox(std::string_view(name).substr(0, 5)))
+        name.replace(0, 5, "INBOX");
     if (!maildir::valid_folder_name(name) || !mutf7_decode(name) || name.starts_with("/")) {
         no(c, "[CANNOT] invalid mailbox name");
         return std::nullopt;
