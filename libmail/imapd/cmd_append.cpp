@@ -33,13 +33,32 @@ struct Session::Append {
     std::vector<Staged> staged;
 };
 
-// Answer the APPEND; when the client is already sending a non-synchronising
-// literal, its bytes cannot be skipped: the session ends.
+// Answer the APPEND. A non-synchronising literal the client is already
+// sending is read and dropped first, with the rest of the command (RFC
+// 7888 3): the session goes on.
 void Session::append_fail(Append& a, std::string_view kind, std::string_view text, bool pending_literal) {
+    if (pending_literal && a.lit.non_sync && !skip_literals(a.lit)) return void(state_ = State::logout);
     io_.write(fmt::format("{} {} {}\r\n", a.tag, kind, text));
-    if (pending_literal && a.lit.non_sync) {
-        io_.write("* BYE cannot read the rest of this APPEND\r\n");
-        state_ = State::logout;
+}
+
+// Drop `lit` and what follows it up to the end of the command, more
+// non-synchronising literals (MULTIAPPEND) included. False when the
+// connection is gone.
+bool Session::skip_literals(LiteralMark lit) {
+    net::set_deadline(idle_timeout);
+    for (;;) {
+        for (auto left = static_cast<uint64_t>(lit.size); left > 0;) {
+            if (io_.buffered().empty() && !io_.fill()) return false;
+            size_t n = static_cast<size_t>(std::min<uint64_t>(left, io_.buffered().size()));
+            io_.consume(n);
+            left -= n;
+        }
+        std::string rest;
+        if (io_.read_line(rest, max_command) != net::Stream::Line::ok) return false;
+        lit = literal_at_end(rest);
+        // The end of the command, or a synchronising literal the client
+        // sends only after a "+" that our answer replaces.
+        if (lit.size < 0 || !lit.non_sync) return true;
     }
 }
 
@@ -160,11 +179,11 @@ bool Session::read_append_literal(Append& a, maildir::MessageFile& file, std::st
     // literal8 (BINARY): kept only when the store's LF form gives the same
     // bytes back: no NUL, no bare CR or LF.
     if (a.lit.binary && (nul || crlf.bare())) {
-        // The rest of the command is not read: a sync literal after this
-        // one is refused by this answer; a non-sync one cannot be skipped.
+        // The rest of the command: a sync literal after this one is
+        // refused by this answer; a non-sync one is read and dropped.
         std::string rest;
         if (io_.read_line(rest, max_command) != net::Stream::Line::ok) return state_ = State::logout, false;
-        a.lit.non_sync = literal_at_end(rest).non_sync;
+        a.lit = literal_at_end(rest);
         append_fail(a, "NO", "[UNKNOWN-CTE] binary content (NUL, bare CR or LF) cannot be stored here; "
                              "send it with a content-transfer-encoding", true);
         return false;

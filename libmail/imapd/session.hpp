@@ -108,6 +108,7 @@ class Session {
     Status copy_one(const Msg& m, CopyBatch& b);
     Result<std::string> store_one(const Command& c, size_t seq, const StoreRequest& r, std::vector<int64_t>& modified);
     void append_fail(Append& a, std::string_view kind, std::string_view text, bool pending_literal);
+    bool skip_literals(LiteralMark lit);
     bool append_one(Append& a, const std::vector<Value>& spec);
     bool read_append_literal(Append& a, maildir::MessageFile& file, std::string& head);
     void append_commit(Append& a);
