@@ -56,19 +56,41 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, co
 RecipientStatus LocalDelivery::deliver_one(const MessageFacts& facts, const std::string& rcpt) {
     if (facts.message.size() > cfg_.delivery.max_message_size) return refused(rcpt, Errc::data, "5.3.4", "message too big");
     if (facts.hops > cfg_.delivery.max_hops) return refused(rcpt, Errc::data, "5.4.6", "too many hops (mail loop?)");
+    if (is_bare_postmaster(rcpt)) return deliver_postmaster(facts, rcpt);
     auto addr = parse_address(rcpt);
     if (!addr) return refused(rcpt, Errc::data, "5.1.3", "bad address: " + addr.error().user);
-    auto res = resolve(dir_, *addr, cfg_);
+    return deliver_address(facts, rcpt, *addr);
+}
+
+// "postmaster" without a domain: to the address postmaster() finds, which
+// queue.postmaster may set outside our domains.
+RecipientStatus LocalDelivery::deliver_postmaster(const MessageFacts& facts, const std::string& rcpt) {
+    auto addr = postmaster(dir_, cfg_);
+    if (!addr) {
+        const Error& e = addr.error();
+        if (e.code != Errc::nouser && e.code != Errc::data) return temporary(rcpt, e);
+        log::err("deliver.postmaster", "{}", e.user);
+        return refused(rcpt, Errc::nouser, "5.1.1", e.user);
+    }
+    auto ours = dir_.has_domain(addr->domain);
+    if (!ours) return temporary(rcpt, ours.error());
+    if (!*ours) return forward(facts, rcpt, {addr->str()});
+    return deliver_address(facts, rcpt, *addr);
+}
+
+RecipientStatus LocalDelivery::deliver_address(const MessageFacts& facts, const std::string& rcpt,
+                                               const Address& addr) {
+    auto res = resolve(dir_, addr, cfg_);
     if (!res) {
         const Error& e = res.error();
         if (e.code == Errc::nouser) return refused(rcpt, Errc::nouser, "5.1.1", e.user);
         if (e.code == Errc::data) return refused(rcpt, Errc::data, "5.4.6", e.user);
         return temporary(rcpt, e);
     }
-    if (std::any_of(facts.delivered_to.begin(), facts.delivered_to.end(), [&](auto& x) { return iequals(x, addr->str()); }))
-        return refused(rcpt, Errc::data, "5.4.6", "mail loop: already delivered to " + addr->str());
+    if (std::any_of(facts.delivered_to.begin(), facts.delivered_to.end(), [&](auto& x) { return iequals(x, addr.str()); }))
+        return refused(rcpt, Errc::data, "5.4.6", "mail loop: already delivered to " + addr.str());
     RecipientStatus worst = delivered(rcpt);
-    if (!res->external.empty()) worst = forward(facts, addr->str(), res->external);
+    if (!res->external.empty()) worst = forward(facts, addr.str(), res->external);
     for (auto& t : res->local) {
         MailboxDelivery d{facts, t, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now()};
         auto r = run_steps(steps_, d);

@@ -31,6 +31,8 @@ class LocalDelivery {
 
   private:
     RecipientStatus deliver_one(const MessageFacts& facts, const std::string& recipient);
+    RecipientStatus deliver_postmaster(const MessageFacts& facts, const std::string& recipient);
+    RecipientStatus deliver_address(const MessageFacts& facts, const std::string& recipient, const Address& a);
     // Queue the message for alias targets and group members outside our
     // domains (the envelope sender kept, as Postfix does without SRS).
     RecipientStatus forward(const MessageFacts& facts, const std::string& rcpt, const std::vector<std::string>& targets);

@@ -16,6 +16,7 @@ struct Walk {
     const Config& cfg;
     Resolution out;
     std::set<std::string> seen;
+    bool postmaster_fallback = true; // postmaster@ours with no entry: to postmaster()
 };
 
 Result<Entry> find_entry(Walk& w, const Address& a, std::string& tag) {
@@ -42,6 +43,12 @@ Status expand(Walk& w, const Address& a, int depth) {
     if (!w.seen.insert(key).second) return {};
     std::string tag;
     auto e = find_entry(w, a, tag);
+    if (!e && e.error().code == Errc::nouser && depth == 0 && w.postmaster_fallback &&
+        iequals(a.local, "postmaster")) {
+        auto pm = postmaster(w.dir, w.cfg);
+        if (!pm) return pm.error();
+        return expand(w, *pm, depth + 1);
+    }
     if (!e) {
         // An address outside our domains is forwarded, not refused.
         if (e.error().code == Errc::nouser && depth > 0) {
@@ -66,13 +73,10 @@ Status expand(Walk& w, const Address& a, int depth) {
     return {};
 }
 
-} // namespace
-
-Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) {
-    auto ours = dir.has_domain(a.domain);
+Result<Resolution> resolve_walk(Walk& w, const Address& a) {
+    auto ours = w.dir.has_domain(a.domain);
     if (!ours) return ours.error();
     if (!*ours) return make_error(Errc::nouser, "not a local domain: " + a.domain);
-    Walk w{dir, cfg, {}, {}};
     MAIL_TRY(expand(w, a, 0));
     // Two paths to one mailbox deliver once.
     std::vector<LocalTarget> uniq;
@@ -83,6 +87,35 @@ Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) 
     if (w.out.local.empty() && w.out.external.empty())
         return make_error(Errc::data, "alias loop at " + a.str() + ": no final recipient");
     return std::move(w.out);
+}
+
+} // namespace
+
+Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg) {
+    Walk w{dir, cfg, {}, {}};
+    return resolve_walk(w, a);
+}
+
+bool is_bare_postmaster(std::string_view rcpt) { return iequals(rcpt, "postmaster"); }
+
+Result<Address> postmaster(Directory& dir, const Config& cfg) {
+    if (!cfg.queue.postmaster.empty()) {
+        auto a = parse_address(cfg.queue.postmaster);
+        if (!a) return make_error(Errc::data, "queue.postmaster is not an address: " + a.error().user);
+        return a;
+    }
+    auto domains = dir.domains();
+    if (!domains) return domains.error();
+    std::vector<std::string> candidates{ascii_lower(host_name(cfg))};
+    for (auto& d : *domains) candidates.push_back(d.name);
+    for (auto& d : candidates) {
+        Walk w{dir, cfg, {}, {}, false};
+        Address a{"postmaster", d};
+        auto r = resolve_walk(w, a);
+        if (r) return a;
+        if (r.error().code != Errc::nouser && r.error().code != Errc::data) return r.error();
+    }
+    return make_error(Errc::nouser, "no postmaster address: set queue.postmaster or add postmaster@ one of the domains");
 }
 
 Signature signature_for(Directory& dir, const std::string& user) {

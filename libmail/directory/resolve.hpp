@@ -26,7 +26,20 @@ struct Resolution {
 };
 
 // Errors: nouser (unknown address or domain), data (loop / too deep).
+// postmaster@ a local domain that names nothing (no entry, no catch-all)
+// resolves as postmaster() does (RFC 5321 4.5.1).
 Result<Resolution> resolve(Directory& dir, const Address& a, const Config& cfg);
+
+// "postmaster" without a domain, in any case: the local postmaster, which
+// RCPT TO must accept (RFC 5321 4.5.1) and double bounces are queued to.
+bool is_bare_postmaster(std::string_view rcpt);
+
+// Where mail to the postmaster goes: queue.postmaster when set; else the
+// first postmaster@D that resolves, D the host name, then each local domain
+// in order. Errors: nouser (none exists: the administrator must set
+// queue.postmaster or add a postmaster@ address), data (queue.postmaster
+// is not an address).
+Result<Address> postmaster(Directory& dir, const Config& cfg);
 
 // The signature of mailbox `user` and the disclaimer of its domain (empty
 // when neither is set, or on a lookup error, which is logged).

@@ -34,13 +34,13 @@ Status report(const Config& cfg, const Spool& spool, const Entry& e,
         b.client = "bounce-of=" + env.id;
     } else {
         if (delayed || env.client.starts_with(double_bounce_mark)) return {};
-        std::string pm = cfg.queue.postmaster.empty() ? "postmaster@" + host_name(cfg)
-                                                      : cfg.queue.postmaster;
-        b.rcpts.push_back(Recipient{pm, "NEVER", ""});
+        // Local delivery finds the postmaster (directory/resolve.hpp).
+        b.rcpts.push_back(Recipient{"postmaster", "NEVER", ""});
         b.client = std::string(double_bounce_mark) + env.id;
     }
     Envelope to = env; // make_bounce addresses the report to to.sender
-    to.sender = b.rcpts[0].address;
+    if (env.sender.empty())
+        to.sender = cfg.queue.postmaster.empty() ? "postmaster@" + host_name(cfg) : cfg.queue.postmaster;
     std::string text = make_bounce(to, e.message(), which, host_name(cfg), now,
                                    delayed ? Report::delayed : Report::failed);
     MAIL_TRY(spool.add(b, text));

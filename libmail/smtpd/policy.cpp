@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/log.hpp"
 #include "directory/resolve.hpp"
 
 namespace mail::smtp {
@@ -31,6 +32,15 @@ bool several_ats(std::string_view p) {
 Verdict check_recipient(Directory& dir, const Config& cfg, bool relay_allowed,
                         std::string_view path) {
     if (path.empty()) return refuse(501, "5.1.3", "empty recipient");
+    if (is_bare_postmaster(path)) {
+        // Queued as it is: local delivery finds the postmaster's address.
+        auto pm = postmaster(dir, cfg);
+        if (pm) return Verdict{250, "2.1.5", "recipient OK", "postmaster"};
+        if (pm.error().code != Errc::nouser && pm.error().code != Errc::data)
+            return refuse(451, "4.3.0", "temporary local problem");
+        log::err("smtpd.postmaster", "{}", pm.error().user);
+        return refuse(550, "5.1.1", "no postmaster here");
+    }
     auto addr = parse_path("<" + std::string(path) + ">");
     if (!addr || several_ats(path)) {
         if (several_ats(path) && !relay_allowed) return relay_denied();

@@ -104,6 +104,52 @@ assert d["attempts"] == 1 and d["dsn"] == "4.4.3" and d["next_attempt"] > 0, d
 	assert_failure 64
 }
 
+@test "postmaster: bare <postmaster> and postmaster@ every local domain reach an existing postmaster" {
+	mail-admin domain add other.test
+	# nothing routes postmaster yet: refused, and said why in the log
+	run python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "$BUILD/tools/mail-smtpd" /dev/stdin <<-'EOF2'
+	< 220
+	> EHLO c
+	< 250
+	> MAIL FROM:<carol@elsewhere.test>
+	< 250
+	> RCPT TO:<postmaster>
+	< 550 5.1.1
+	> RCPT TO:<postmaster@other.test>
+	< 550 5.1.1
+	EOF2
+	assert_success
+	# one postmaster@ in one domain: it takes every domain's and the bare name
+	mail-admin alias add postmaster@example.test bob@example.test
+	sample_message to-bare | submit carol@elsewhere.test postmaster
+	sample_message to-other | submit carol@elsewhere.test POSTMASTER@other.test
+	# a failed message from the null sender: the double bounce finds it too
+	mail-admin mailbox add gone@other.test --no-password
+	sample_message doomed | submit "" gone@other.test
+	mail-admin mailbox remove gone@other.test
+	run mail-queue run --once
+	assert_success
+	mail-queue run --once
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	[ "$(count_files "$MAIL/bob/new")" -eq 3 ]
+	grep -q "^Subject: Undelivered Mail Returned to Sender" "$MAIL"/bob/new/*
+	grep -q "^Subject: to-bare" "$MAIL"/bob/new/*
+	grep -q "^Subject: to-other" "$MAIL"/bob/new/*
+	# queue.postmaster, when set, wins over the postmaster@ aliases
+	printf 'queue.postmaster = "alice@example.test"\n' >> "$FACTEUR_CONFIG"
+	sample_message configured | submit carol@elsewhere.test postmaster@other.test
+	sample_message own-alias | submit carol@elsewhere.test postmaster@example.test
+	mail-queue run --once
+	grep -q "^Subject: configured" "$MAIL"/alice/new/*
+	grep -q "^Subject: own-alias" "$MAIL"/bob/new/*
+	# a queue.postmaster outside our domains: mail to the bare name is forwarded there
+	sed -i 's/^queue.postmaster = .*/queue.postmaster = "admin@elsewhere.test"/' "$FACTEUR_CONFIG"
+	sample_message outside | submit carol@elsewhere.test postmaster
+	mail-queue run --once
+	run mail-queue list --json
+	assert_output --partial '"address":"admin@elsewhere.test"'
+}
+
 @test "a permanent failure bounces to the sender as a DSN; for the null sender, to the postmaster" {
 	printf 'queue.postmaster = "postmaster@example.test"\n' >> "$FACTEUR_CONFIG"
 	mail-admin alias add postmaster@example.test alice@example.test
