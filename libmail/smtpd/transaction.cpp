@@ -8,6 +8,7 @@
 #include "directory/resolve.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
+#include "message/mime.hpp"
 #include "smtp/data.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/session.hpp"
@@ -156,6 +157,18 @@ void Session::refuse(int code, std::string dsn, std::string text) {
     if (!refused_) refused_ = Refusal{code, std::move(dsn), std::move(text)};
 }
 
+namespace {
+
+// A DSN (RFC 3464) or an MDN (RFC 8098): the only messages a user submits
+// with the null sender.
+bool is_report(const Header& h) {
+    auto ct = mime::parse_content_type(h.get("Content-Type").value_or(""));
+    std::string kind = ascii_lower(ct.param("report-type"));
+    return ct.is("multipart", "report") && (kind == "delivery-status" || kind == "disposition-notification");
+}
+
+} // namespace
+
 // Once the header is complete: check it, add what is missing, and start
 // writing; from then on the body streams to the file.
 void Session::start_body() {
@@ -167,11 +180,20 @@ void Session::start_body() {
     std::string prefix = received_header();
     if (opt_.role == Role::submission) {
         auto from = h->get("From");
-        auto list = from ? parse_address_list(*from) : std::vector<Address>{};
-        if (list.empty()) return refuse(553, "5.7.1", "a submitted message needs a From header");
-        for (auto& a : list)
-            if (!owns(dir_, cfg_, *user_, a))
-                return refuse(553, "5.7.1", "From address " + a.str() + " not owned by " + *user_);
+        if (!from || parse_address_list(*from).empty())
+            return refuse(553, "5.7.1", "a submitted message needs a From header");
+        // Every identity a receiver may show or check as the sender's.
+        for (auto& f : h->fields) {
+            std::string_view n = f.name;
+            if (!iequals(n, "From") && !iequals(n, "Sender") && !iequals(n, "Resent-From") &&
+                !iequals(n, "Resent-Sender"))
+                continue;
+            for (auto& a : parse_address_list(unfold(f.value)))
+                if (!owns(dir_, cfg_, *user_, a))
+                    return refuse(553, "5.7.1", fmt::format("{} address {} not owned by {}", n, a.str(), *user_));
+        }
+        if (env_.sender.empty() && !is_report(*h))
+            return refuse(553, "5.7.1", "a null sender is only for delivery and disposition reports");
         if (!h->get("Date")) prefix += "Date: " + format_date(env_.arrived) + "\n";
         if (!h->get("Message-ID"))
             prefix += "Message-ID: <" + env_.id + "@" + host_name(cfg_) + ">\n";
