@@ -26,6 +26,40 @@ Result<bool> status(std::string_view line) {
     return bad("malformed reply: " + single_line(line.substr(0, 80)));
 }
 
+namespace {
+
+// Decimal digits only, at most `max_digits` of them.
+bool number(std::string_view s, size_t max_digits, int64_t& out) {
+    if (s.empty() || s.size() > max_digits) return false;
+    out = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        out = out * 10 + (c - '0');
+    }
+    return true;
+}
+
+} // namespace
+
+Result<Message> listing_line(std::string_view l, bool uidl) {
+    auto malformed = [&] { return bad("malformed listing line: " + single_line(l.substr(0, 100))); };
+    size_t sp = l.find(' ');
+    int64_t n = 0;
+    if (sp == std::string_view::npos || !number(l.substr(0, sp), 9, n) || n == 0) return malformed();
+    Message m;
+    m.number = static_cast<int>(n);
+    std::string_view rest = l.substr(sp + 1);
+    if (uidl) {
+        if (rest.empty() || rest.size() > 70 ||
+            std::any_of(rest.begin(), rest.end(), [](char c) { return c < 0x21 || c > 0x7e; }))
+            return bad("malformed UIDL: " + single_line(l.substr(0, 100)));
+        m.uidl = std::string(rest);
+    } else if (!number(rest.substr(0, rest.find(' ')), 18, m.size)) {
+        return malformed();
+    }
+    return m;
+}
+
 bool unstuff(std::string_view line, std::string& out) {
     if (line == ".") return false;
     if (!line.empty() && line[0] == '.') line.remove_prefix(1);
@@ -121,19 +155,12 @@ Result<std::vector<Message>> Client::list() {
     auto parse = [&](bool uidl) {
         return [&, uidl](std::string_view l) -> Status {
             if (++lines > max_listing) return bad("listing too long");
-            size_t sp = l.find(' ');
-            if (sp == std::string_view::npos) return bad("malformed listing line: " + single_line(l));
-            int n = atoi(std::string(l.substr(0, sp)).c_str());
-            if (n <= 0) return bad("malformed listing line: " + single_line(l));
-            std::string_view rest = l.substr(sp + 1);
-            Message& m = by_number[n];
-            m.number = n;
-            if (uidl) {
-                if (rest.empty() || rest.size() > 70) return bad("malformed UIDL: " + single_line(l));
-                m.uidl = std::string(rest);
-            } else {
-                m.size = atoll(std::string(rest).c_str());
-            }
+            auto line = listing_line(l, uidl);
+            if (!line) return line.error();
+            Message& m = by_number[line->number];
+            m.number = line->number;
+            if (uidl) m.uidl = std::move(line->uidl);
+            else m.size = line->size;
             return {};
         };
     };

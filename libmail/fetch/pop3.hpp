@@ -24,6 +24,11 @@ struct Message {
 bool unstuff(std::string_view line, std::string& out_line);
 // "+OK ..." -> true; "-ERR ..." -> false with the text; other -> error.
 Result<bool> status(std::string_view line);
+// One line of a UIDL answer ("n unique-id", `uidl`) or a LIST answer ("n
+// size", more after a space ignored), checked: n from 1 to 999999999, a
+// unique-id of 1 to 70 characters 0x21-0x7E (RFC 1939 7), a size of at
+// most 18 digits. Gives number and uidl, or number and size. Pure.
+Result<Message> listing_line(std::string_view line, bool uidl);
 
 class Client {
   public:

@@ -175,6 +175,40 @@ TEST(Pop3Client, StatusAndUnstuffing) {
     EXPECT_FALSE(pop3::unstuff(".", out));
 }
 
+TEST(Pop3Client, ListingLines) {
+    struct Case {
+        const char* line;
+        bool uidl;
+        bool ok;
+        int number;
+        int64_t size;
+        const char* uid;
+    };
+    const Case cases[] = {
+        {"1 uid-1", true, true, 1, 0, "uid-1"},
+        {"2 4000", false, true, 2, 4000, ""},
+        {"3 120 extra words", false, true, 3, 120, ""},
+        {"0 x", true, false, 0, 0, ""},             // numbers start at 1
+        {"-1 x", true, false, 0, 0, ""},            // not digits
+        {"1", true, false, 0, 0, ""},               // no unique-id
+        {"1 a b", true, false, 0, 0, ""},           // a space inside the unique-id
+        {"1 !~", true, true, 1, 0, "!~"},           // 0x21-0x7E, as written
+        {"1 \x01", true, false, 0, 0, ""},          // a control byte
+        {"1 12x", false, false, 0, 0, ""},          // a size that is not digits
+        {"1 9999999999999999999", false, false, 0, 0, ""}, // over 18 digits
+        {"1234567890 5", false, false, 0, 0, ""},   // over 9 digits
+    };
+    for (auto& c : cases) {
+        auto m = pop3::listing_line(c.line, c.uidl);
+        EXPECT_EQ(m.ok(), c.ok) << c.line;
+        if (!m || !c.ok) continue;
+        EXPECT_EQ(m->number, c.number) << c.line;
+        EXPECT_EQ(m->size, c.size) << c.line;
+        EXPECT_EQ(m->uidl, c.uid) << c.line;
+    }
+    EXPECT_FALSE(pop3::listing_line(std::string("1 ") + std::string(71, 'u'), true).ok());
+}
+
 TEST(FetchFolders, LongNamesAreCutAtALevel) {
     imap::ListEntry e;
     e.delimiter = '/';
