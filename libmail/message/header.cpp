@@ -99,13 +99,22 @@ std::string single_line(std::string_view s) {
     return out;
 }
 
+namespace {
+constexpr long long max_date = 253402300799; // 9999-12-31 23:59:59
+}
+
 std::string format_date(long long unix_time) {
     static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    // A time from a file (a queue entry's "arrived") may be anything: one
+    // that gmtime cannot represent, or past year 9999, is the epoch.
     time_t t = static_cast<time_t>(unix_time);
     struct tm tm;
-    gmtime_r(&t, &tm);
+    if (unix_time < 0 || unix_time > max_date || !gmtime_r(&t, &tm)) {
+        t = 0;
+        gmtime_r(&t, &tm);
+    }
     char buf[64];
     snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
              tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);

@@ -38,7 +38,8 @@ Result<Header> parse_header(std::string_view msg, size_t max_size = default_max_
 // tab, CR, LF ...) becomes a space, so that it can never start a new field.
 std::string single_line(std::string_view s);
 
-// An RFC 5322 date-time in UTC: "Sun, 29 Nov 2026 09:30:53 +0000".
+// An RFC 5322 date-time in UTC: "Sun, 29 Nov 2026 09:30:53 +0000"; a time
+// before 1970 or after 9999 gives the epoch.
 std::string format_date(long long unix_time);
 
 // Join folded lines and trim surrounding white space.

@@ -59,3 +59,12 @@ TEST(Header, CacheFields) {
     EXPECT_EQ(f.message_id, "<1@x.test>");
     EXPECT_EQ(f.date, "Mon, 1 Jan 2024 00:00:00 +0000");
 }
+
+TEST(Header, FormatDate) {
+    EXPECT_EQ(format_date(1764410000), "Sat, 29 Nov 2025 09:53:20 +0000");
+    EXPECT_EQ(format_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+    // Times from a queue file may be anything: never out of the tables.
+    EXPECT_EQ(format_date(-1), "Thu, 01 Jan 1970 00:00:00 +0000");
+    EXPECT_EQ(format_date(176441002525000000LL), "Thu, 01 Jan 1970 00:00:00 +0000");
+    EXPECT_EQ(format_date(253402300799), "Fri, 31 Dec 9999 23:59:59 +0000");
+}
