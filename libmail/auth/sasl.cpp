@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/password.hpp"
@@ -46,7 +47,10 @@ Result<std::optional<std::string>> check_login(Directory& dir, std::string_view 
 
 Db* LoginPenalty::db() {
     if (db_) return &*db_;
-    auto d = Db::open(path_, Db::Sync::normal, Db::Access::create);
+    // A store older than auth/: its owner makes it (base/owner.hpp's mode).
+    std::string dir = path_.substr(0, path_.rfind('/'));
+    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
+    auto d = Db::open(path_, Db::Sync::normal, Db::Access::create, 0660);
     if (!d) {
         log::error("auth.penalty", d.error());
         return nullptr;

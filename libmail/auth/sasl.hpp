@@ -29,12 +29,13 @@ std::optional<Credentials> parse_plain(std::string_view decoded);
 Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
                                                std::string_view password);
 
-// Failed logins, shared by every process through <state>/auth.sqlite: the
+// Failed logins, shared by every process through <state>/auth/auth.sqlite
+// (0660: mail-smtpd under a user of its own writes it too, base/owner.hpp): the
 // delay before answering a failure grows with the failures of the client
 // address and of the account in the last 15 minutes (1 s, 2 s, 4 s ... 15 s).
 class LoginPenalty {
   public:
-    explicit LoginPenalty(const Config& cfg) : path_(cfg.state_dir + "/auth.sqlite") {}
+    explicit LoginPenalty(const Config& cfg) : path_(cfg.auth_db_path()) {}
     // Seconds to wait before answering this failure (after recording it).
     int fail(const std::string& ip, const std::string& user);
     // fail(), a log line under `tag`, and the wait itself: the caller then

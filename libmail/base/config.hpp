@@ -40,6 +40,7 @@ struct Config {
         bool received_client_ip = false;  // authenticated: client IP in Received?
         int max_children = 100;           // --listen: processes in all
         int max_per_ip = 10;              // --listen: processes per client address
+        std::string user;                 // started as root: become this user (empty: the store's owner)
     } smtpd;
     struct {
         int retry_min = 300;            // first retry after a temporary failure (s)
@@ -78,6 +79,8 @@ struct Config {
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }
     std::string mail_root() const { return state_dir + "/mail"; }
+    // Failed logins, written by every server (mail-smtpd included).
+    std::string auth_db_path() const { return state_dir + "/auth/auth.sqlite"; }
     // The key that seals stored secrets (auth/secret.hpp), mode 0600.
     std::string secret_key_path() const { return state_dir + "/secret.key"; }
     // A DKIM private key (PEM, readable by the mail user only).

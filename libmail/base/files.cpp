@@ -153,11 +153,16 @@ std::string dir_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-Result<DurableFile> DurableFile::create(std::string tmp_path) {
+Result<DurableFile> DurableFile::create(std::string tmp_path, unsigned mode) {
     Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) {
         Error e = sys_error("create", tmp_path);
         if (errno == EEXIST) e.code = Errc::cantcreat;
+        return e;
+    }
+    if (mode != 0600 && ::fchmod(fd.get(), mode) != 0) {
+        Error e = sys_error("fchmod", tmp_path);
+        ::unlink(tmp_path.c_str());
         return e;
     }
     return DurableFile(std::move(fd), std::move(tmp_path));

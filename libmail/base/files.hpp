@@ -85,7 +85,8 @@ Status durable_write(const std::string& tmp_path, const std::string& final_path,
 // the directory. A file never committed is unlinked by the destructor.
 class DurableFile {
   public:
-    static Result<DurableFile> create(std::string tmp_path);
+    // `mode` whatever the umask (0640: the store's group may read it).
+    static Result<DurableFile> create(std::string tmp_path, unsigned mode = 0600);
     DurableFile(DurableFile&& o) noexcept;
     DurableFile& operator=(DurableFile&&) = delete;
     ~DurableFile();

@@ -3,6 +3,7 @@
 #include "files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -53,17 +54,18 @@ Status check_wal(Db& db, std::string_view pragma) {
 
 } // namespace
 
-Result<Db> Db::open(const std::string& path, Sync sync, Access access) {
+Result<Db> Db::open(const std::string& path, Sync sync, Access access, unsigned mode) {
     Db db;
     db.path_ = path;
     sqlite3* raw = nullptr;
     int flags = access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (access == Access::create) {
         flags |= SQLITE_OPEN_CREATE;
-        // Password hashes, sealed secrets, mail metadata: the owner's only,
-        // whatever the umask (SQLite gives -wal and -shm the same mode).
+        // Password hashes, sealed secrets, mail metadata: the owner's only
+        // unless `mode` says otherwise.
         Fd made(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!made && errno != EEXIST) return sys_error("create", path);
+        if (made && mode != 0600 && ::fchmod(made.get(), mode) != 0) return sys_error("fchmod", path);
     }
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     db.db_.reset(raw);

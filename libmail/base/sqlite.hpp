@@ -23,7 +23,9 @@ class Db {
   public:
     enum class Sync { normal, full };
     enum class Access { read_only, read_write, create };
-    static Result<Db> open(const std::string& path, Sync sync, Access access);
+    // A database made by Access::create gets `mode` whatever the umask
+    // (SQLite gives its -wal and -shm the same).
+    static Result<Db> open(const std::string& path, Sync sync, Access access, unsigned mode = 0600);
     sqlite3* handle() const { return db_.get(); }
     const std::string& path() const { return path_; }
     Status exec(std::string_view sql);

@@ -204,7 +204,8 @@ int serve(const ServeOptions& opt, const Handler& handler) {
 }
 
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
-               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session) {
+               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
+               ServerUser user) {
     auto cfg = load_config(config);
     if (!cfg) {
         log::error("config", cfg.error());
@@ -213,7 +214,10 @@ int run_server(const std::optional<std::string>& config, const std::string& tls_
     auto tls = tls_options(*cfg, tls_mode);
     if (!tls) return exit_status(tls.error());
     auto opt = serve_options(*cfg, listen, std::move(busy_reply));
-    opt.after_bind = [&] { return become_store_owner(*cfg); };
+    opt.after_bind = [&] {
+        return user == ServerUser::smtpd && !cfg->smtpd.user.empty() ? become_user(cfg->smtpd.user)
+                                                                      : become_store_owner(*cfg);
+    };
     return serve(opt, [&](int in, int out, const Peer& peer) { return session(*cfg, *tls, in, out, peer); });
 }
 

@@ -50,9 +50,13 @@ int serve(const ServeOptions& opt, const Handler& handler);
 // The main of a server after its command line (mail-smtpd, mail-imapd,
 // mail-pop3d): the configuration (78 when it fails), the TLS options of
 // --tls (78), then serve() with `busy_reply` for connections over the
-// caps; each connection runs session(cfg, tls, in, out, peer).
+// caps; each connection runs session(cfg, tls, in, out, peer). Started as
+// root, it becomes, once its sockets are bound, the store's owner or, for
+// ServerUser::smtpd, smtpd.user when that is set (base/owner.hpp).
+enum class ServerUser { store_owner, smtpd };
 using SessionMain = std::function<int(const Config&, const TlsOptions&, int, int, const Peer&)>;
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
-               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session);
+               const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
+               ServerUser user = ServerUser::store_owner);
 
 } // namespace mail::net

@@ -70,7 +70,11 @@ Result<std::vector<RcptState>> parse_state(std::string_view text) {
 
 Result<Spool> Spool::open(const std::string& dir) {
     for (const char* sub : {"/tmp", "/mess", "/state"}) MAIL_TRY(make_dirs(dir + sub, 0700));
-    return Spool(dir);
+    struct stat st;
+    if (::stat((dir + "/mess").c_str(), &st) != 0) return sys_error("stat", dir + "/mess");
+    Spool s(dir);
+    s.shared_ = st.st_uid != geteuid();
+    return s;
 }
 
 std::string Spool::new_id() const {
@@ -81,7 +85,7 @@ std::string Spool::new_id() const {
 }
 
 Result<DurableFile> Spool::create(const Envelope& env) const {
-    auto f = DurableFile::create(tmp_path(env.id));
+    auto f = DurableFile::create(tmp_path(env.id), shared_ ? 0640 : 0600);
     if (!f) return f.error();
     MAIL_TRY(f->write(format_envelope(env)));
     return f;

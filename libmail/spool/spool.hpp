@@ -8,6 +8,9 @@
 //                    replaced atomically (write, fsync, rename).
 //   queue/lock       held (flock) by the one `mail-queue run`
 //
+// tmp/ and mess/ may be shared with mail-smtpd under a user of its own
+// (base/owner.hpp): then its files are 0640 in the store's group.
+//
 // An entry is removed (state first, then mess) when every recipient is done
 // or failed and any bounce is itself queued. A crash between a delivery and
 // the state update repeats that delivery: at least once, never lost.
@@ -85,6 +88,9 @@ class Spool {
     // No state file yet: every recipient pending, never tried.
     Result<std::vector<RcptState>> state(const std::string& id, const Envelope& env) const;
     std::string dir_;
+    // Not the queue's owner (mail-smtpd under a user of its own): entries
+    // are made 0640 so that the owner reads them through the group.
+    bool shared_ = false;
 };
 
 std::string spool_dir(const Config& cfg);

@@ -8,7 +8,7 @@ setup() { setup_state; }
 @test "init creates the state directory, database and a certificate" {
 	[ -f "$FACTEUR_STATE_DIR/directory.sqlite" ]
 	[ -f "$FACTEUR_STATE_DIR/tls/cert.pem" ]
-	[ "$(stat -c %a "$FACTEUR_STATE_DIR/tls/key.pem")" = 600 ]
+	[ "$(stat -c %a "$FACTEUR_STATE_DIR/tls/key.pem")" = 640 ]
 	[ "$(stat -c %a "$FACTEUR_STATE_DIR/secret.key")" = 600 ]
 	key=$(cat "$FACTEUR_STATE_DIR/secret.key")
 	openssl x509 -in "$FACTEUR_STATE_DIR/tls/cert.pem" -noout -subject

@@ -132,7 +132,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	assert_success
 	# No row in the failed-login table: the next real attempt gets no delay.
 	run python3 -c 'import os, sqlite3, sys
-p = sys.argv[1] + "/auth.sqlite"
+p = sys.argv[1] + "/auth/auth.sqlite"
 print(sqlite3.connect(p).execute("SELECT count(*) FROM failures").fetchone()[0] if os.path.exists(p) else 0)' "$FACTEUR_STATE_DIR"
 	assert_output 0
 	# The same dialogue with the real answer is a failed login, counted.
@@ -142,7 +142,7 @@ print(sqlite3.connect(p).execute("SELECT count(*) FROM failures").fetchone()[0] 
 	run dialogue "$BATS_TEST_TMPDIR/wrong.txt"
 	assert_success
 	run python3 -c 'import sqlite3, sys
-print(sqlite3.connect(sys.argv[1] + "/auth.sqlite").execute("SELECT count(*) FROM failures").fetchone()[0])' "$FACTEUR_STATE_DIR"
+print(sqlite3.connect(sys.argv[1] + "/auth/auth.sqlite").execute("SELECT count(*) FROM failures").fetchone()[0])' "$FACTEUR_STATE_DIR"
 	refute_output 0
 }
 

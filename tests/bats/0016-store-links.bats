@@ -81,7 +81,7 @@ print(m.select('INBOX'))
 	bob_untouched
 }
 
-@test "every database is the owner's alone (0600), whatever the umask" {
+@test "every database is the owner's alone (0600; the directory 0640 and auth 0660 for the store's group), whatever the umask" {
 	umask 022
 	mail-admin mailbox add carol@example.test --no-password
 	sample_message four | mail-deliver carol@example.test
@@ -96,10 +96,12 @@ m.login('alice@example.test', 'pw-alice'); m.select('INBOX'); m.logout()
 "
 	run find "$FACTEUR_STATE_DIR" -name '*.sqlite*' -printf '%m %P\n'
 	echo "$output"
-	assert_output --partial "directory.sqlite"
-	assert_output --partial "auth.sqlite"
+	assert_output --partial "640 directory.sqlite"
+	assert_output --partial "660 auth/auth.sqlite"
 	assert_output --partial "fetch.sqlite"
 	assert_output --partial "carol/index.sqlite"
+	run grep -v -e '^640 directory.sqlite' -e '^660 auth/auth.sqlite' <<< "$output"
+	assert_output --partial "600 fetch.sqlite"
 	refute_output --regexp '^[^6]|^6[^0]|^60[^0]'
 	[ "$(stat -c %a "$MAIL/carol")" = 700 ]
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "admin.hpp"
+#include "base/owner.hpp"
 #include "store/index.hpp"
 #include "store/maildir.hpp"
 
@@ -64,6 +65,9 @@ void check_mailbox(Admin& a, Findings& f, const mail::Entry& e) {
 
 void check(Admin& a) {
     Findings f;
+    for (auto& p : mail::store_modes(a.config(), false)) f.add(p);
+    if (a.args.repair)
+        for (auto& p : mail::store_modes(a.config(), true)) a.fail(mail::Errc::noperm, "not repaired: " + p);
     auto mailboxes = must(a, a.directory().list(mail::AddressKind::mailbox, ""));
     for (auto& e : mailboxes) check_mailbox(a, f, e);
     // Folders on disk that no mailbox owns: reported, never removed.

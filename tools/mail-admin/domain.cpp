@@ -5,13 +5,14 @@
 #include "auth/certificate.hpp"
 #include "auth/secret.hpp"
 #include "base/files.hpp"
+#include "base/owner.hpp"
 #include "store/maildir.hpp"
 
 namespace {
 
 void init(Admin& a) {
     auto& cfg = a.config();
-    must(a, mail::make_dirs(cfg.state_dir, 0750));
+    must(a, mail::make_dirs(cfg.state_dir, 0700));
     must(a, mail::make_dirs(cfg.mail_root(), 0700));
     a.dir = must(a, mail::Directory::open(cfg.directory_path(), mail::Db::Access::create));
     if (cfg.tls.cert.empty() && !mail::exists(cfg.cert_path())) {
@@ -21,6 +22,8 @@ void init(Admin& a) {
     }
     // The key that seals the passwords of outside accounts (mail-fetch).
     must(a, mail::SecretBox::create_key(cfg.secret_key_path()));
+    // The queue, auth/ and what mail-smtpd under a user of its own reads.
+    for (auto& p : mail::store_modes(cfg, true)) a.fail(mail::Errc::cantcreat, p);
     fmt::print("state directory {} ready\n", cfg.state_dir);
 }
 

@@ -45,7 +45,8 @@ int run(const Options& o) {
                                      const mail::net::Peer& peer) {
                                      so.tls = tls;
                                      return session(cfg, so, in, out, peer);
-                                 });
+                                 },
+                                 mail::net::ServerUser::smtpd);
 }
 
 } // namespace
