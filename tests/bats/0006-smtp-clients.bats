@@ -161,3 +161,17 @@ greet_dialogue() {
 		python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "${path/\/usr\/bin/$BUILD/tools}" "$BATS_TEST_TMPDIR/e.txt"
 	done
 }
+
+@test "dist: every unit runs as a user, mail-smtpd as its own, and scores 2.0 or below in systemd-analyze security" {
+	for unit in "$BATS_TEST_DIRNAME"/../../dist/*.service; do
+		grep -q '^User=facteur' "$unit"
+		grep -q '^UMask=0077' "$unit"
+		grep -q '^ReadWritePaths=/var/lib/facteur' "$unit"
+		if grep -q mail-smtpd "$unit"; then grep -q '^User=facteur-smtpd$' "$unit"; fi
+		score=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+		echo "$(basename "$unit") $score"
+		[ -n "$score" ]
+		awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'
+	done
+	grep -q '^smtp .* facteur-smtpd:facteur /usr/bin/mail-smtpd' "$BATS_TEST_DIRNAME/../../dist/inetd.conf"
+}
