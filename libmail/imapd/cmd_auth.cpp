@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "base/confine.hpp"
 #include "base/log.hpp"
 #include "imapd/arguments.hpp"
 #include "message/address.hpp"
@@ -125,6 +126,8 @@ void Session::login(const Command& c, const std::string& user, const std::string
     quota_ = entry && entry->quota ? entry->quota : cfg_.delivery.default_quota;
     dir_.reset();
     penalty_.release();
+    // One mailbox from now on (base/confine.hpp).
+    if (auto confined = confine_to(root); !confined) return fail(c, confined.error());
     index_.emplace(std::move(*idx));
     // Files the scans find are read once: the IMAP cache row comes from the same read.
     cache_new_files(*index_);

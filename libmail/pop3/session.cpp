@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/confine.hpp"
 #include "base/log.hpp"
 #include "pop3/command.hpp"
 #include "store/maildir.hpp"
@@ -146,6 +147,11 @@ void Session::login(const std::string& user, const std::string& password) {
         if (drop.error().code == Errc::cantcreat)
             return err("[IN-USE] mailbox in use by another POP3 session");
         log::error("pop3d.maildrop", drop.error());
+        return err("[SYS/TEMP] temporary problem, try again later");
+    }
+    // One mailbox from now on (base/confine.hpp).
+    if (auto confined = confine_to(root); !confined) {
+        log::error("pop3d.confine", confined.error());
         return err("[SYS/TEMP] temporary problem, try again later");
     }
     drop_ = std::move(*drop);

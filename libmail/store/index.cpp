@@ -234,6 +234,9 @@ std::string IndexedMessage::filename() const {
 Result<MailboxIndex> MailboxIndex::open(const std::string& mailbox_root) {
     auto db = Db::open(mailbox_root + "/index.sqlite", Db::Sync::full, Db::Access::create);
     if (!db) return db.error();
+    // Sorts and FTS merges in memory, never in /var/tmp: a confined
+    // session (base/confine.hpp) reaches only its mailbox.
+    MAIL_TRY(db->exec("PRAGMA temp_store=MEMORY"));
     MailboxIndex idx(std::move(*db), mailbox_root);
     MAIL_TRY(idx.migrate());
     return idx;

@@ -149,3 +149,35 @@ print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SEL
 	mail-queue run --once
 	grep -l "^Subject: inetd" "$MAIL"/alice/new/*
 }
+
+@test "confined after login (Landlock), IMAP and POP3 sessions still serve their mailbox, iconv's modules included" {
+	echo pw-bob | mail-admin mailbox add bob@example.test --password-stdin
+	printf 'From: x@elsewhere.test\nSubject: latin\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\ncaf\xe9 cr\xe8me\n' | mail-deliver alice@example.test
+	P=$(free_port)
+	daemon mail-imapd --listen 127.0.0.1:$P
+	wait_port $P
+	Q=$(free_port)
+	daemon mail-pop3d --listen 127.0.0.1:$Q
+	wait_port $Q
+	run python3 - "$P" "$Q" <<'PY'
+import imaplib, poplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("alice@example.test", "pw-alice")
+m.select("INBOX")
+# A Latin-1 body searched as UTF-8: iconv loads its module after the login.
+print(m.uid("SEARCH", "CHARSET", "UTF-8", "BODY", "crème".encode())[1])
+m.create("Work"); m.append("Work", None, None, b"Subject: w\r\n\r\nx\r\n")
+print(m.select("Work")[1], m.uid("SORT", "(SUBJECT)", "UTF-8", "ALL")[0])
+m.logout()
+p = poplib.POP3("127.0.0.1", int(sys.argv[2]))
+p.user("alice@example.test"); p.pass_("pw-alice")
+print("pop3", p.stat()[0], b"caf" in b"\n".join(p.retr(1)[1]))
+p.dele(1); p.quit()
+PY
+	echo "$output"
+	assert_success
+	assert_line --regexp "^\[b'[0-9]+'\]$"
+	assert_line "[b'1'] OK"
+	assert_line "pop3 1 True"
+	[ "$(find "$MAIL/alice/new" "$MAIL/alice/cur" -type f | wc -l)" -eq 0 ]
+}

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
+#include "base/confine.hpp"
 #include "base/encoding.hpp"
 #include "base/files.hpp"
 #include "deliver/deliver.hpp"
@@ -45,4 +49,39 @@ TEST(Files, ReadFdLimits) {
         EXPECT_EQ(buf->size(), std::min<size_t>(total, 1000001)) << total;
         EXPECT_EQ(buf->view().find_first_not_of('x'), std::string_view::npos);
     }
+}
+
+// confine_to in a child (it cannot be undone): inside the directory it
+// reads, writes, renames and makes directories; outside it opens nothing,
+// not even for reading. Each check is a bit of the child's exit status.
+TEST(Confine, OnlyTheDirectoryIsReachable) {
+    char tmpl[] = "/tmp/facteur-confine-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string base = tmpl, box = base + "/box", other = base + "/other";
+    ASSERT_EQ(mkdir(box.c_str(), 0700), 0);
+    ASSERT_EQ(mkdir(other.c_str(), 0700), 0);
+    ASSERT_TRUE(durable_write(other + "/.t", other + "/mail", {"secret"}));
+    pid_t pid = fork();
+    if (pid == 0) {
+        auto confined = confine_to(box);
+        if (!confined) _exit(100);
+        if (!*confined) _exit(101); // no Landlock here
+        int bad = 0;
+        if (!durable_write(box + "/tmp.1", box + "/mail", {"mine"})) bad |= 1;
+        if (mkdir((box + "/.Work").c_str(), 0700) != 0) bad |= 2;
+        if (rename((box + "/mail").c_str(), (box + "/.Work/mail").c_str()) != 0) bad |= 4;
+        if (!read_file(box + "/.Work/mail", 100)) bad |= 8;
+        errno = 0;
+        if (open((other + "/mail").c_str(), O_RDONLY) >= 0 || errno != EACCES) bad |= 16;
+        if (open("/etc/passwd", O_RDONLY) >= 0) bad |= 32;
+        if (open((other + "/new").c_str(), O_WRONLY | O_CREAT, 0600) >= 0) bad |= 64;
+        _exit(bad);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    std::string cmd = "rm -rf " + base;
+    ASSERT_EQ(system(cmd.c_str()), 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 101) GTEST_SKIP() << "no Landlock in this kernel";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
