@@ -212,9 +212,58 @@ Result<int> parse_duration(std::string_view text) {
     return static_cast<int>(n * mult);
 }
 
+namespace {
+
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable on some non-ASCII
+// characters outside strings (U+01CD in a bare key; found by fuzz_config).
+// TOML allows them only in strings and comments, so they are refused here
+// before toml++ sees them: the line of the first one, or 0.
+size_t stray_non_ascii(std::string_view t) {
+    enum class In { text, comment, basic, literal, ml_basic, ml_literal } in = In::text;
+    size_t line = 1;
+    auto at = [&](size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+    for (size_t i = 0; i < t.size(); i++) {
+        char c = t[i];
+        if (c == '\n') {
+            line++;
+            if (in == In::comment || in == In::basic || in == In::literal) in = In::text;
+            continue;
+        }
+        switch (in) {
+        case In::text:
+            if (static_cast<unsigned char>(c) >= 0x80) return line;
+            if (c == '#') in = In::comment;
+            else if (at(i, "\"\"\"")) in = In::ml_basic, i += 2;
+            else if (at(i, "'''")) in = In::ml_literal, i += 2;
+            else if (c == '"') in = In::basic;
+            else if (c == '\'') in = In::literal;
+            break;
+        case In::comment: break;
+        case In::basic:
+        case In::ml_basic:
+            if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') i++;
+            else if (in == In::ml_basic && at(i, "\"\"\"")) in = In::text, i += 2;
+            else if (in == In::basic && c == '"') in = In::text;
+            break;
+        case In::literal:
+            if (c == '\'') in = In::text;
+            break;
+        case In::ml_literal:
+            if (at(i, "'''")) in = In::text, i += 2;
+            break;
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
 Result<Config> parse_config(std::string_view text, std::string_view origin) {
     Config cfg;
     toml::table t;
+    if (size_t line = stray_non_ascii(text))
+        return make_error(Errc::config,
+                          fmt::format("{}:{}: a non-ASCII character outside a string or comment", origin, line));
     try {
         t = toml::parse(text, origin);
     } catch (const toml::parse_error& e) {

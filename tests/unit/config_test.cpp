@@ -32,6 +32,10 @@ TEST(Config, ErrorsNameKeyAndLine) {
         {"[nope]\nx = 1\n", "t.toml:2: nope.x: unknown key"},
         {"state_dir = \n", "t.toml:1"},
         {"[delivery]\nrecipient_delimiter = \"+-\"\n", "recipient_delimiter"},
+        // toml++ 3.3.0 reached __builtin_unreachable on this one (fuzz_config)
+        {"[outbound]\nre\xc7\x8d""ay_ -2\n", "t.toml:2: a non-ASCII character outside a string"},
+        {"# caf\xc3\xa9\nx\xc3\xa9 = 1\n", "t.toml:2: a non-ASCII"},
+        {"hostname = \"a\"\xc3\xa9\n", "t.toml:1: a non-ASCII"},
     };
     for (auto& c : cases) {
         auto r = parse_config(c.text, "t.toml");
@@ -39,6 +43,16 @@ TEST(Config, ErrorsNameKeyAndLine) {
         EXPECT_EQ(r.error().code, Errc::config);
         EXPECT_NE(r.error().user.find(c.expect), std::string::npos) << r.error().user;
     }
+}
+
+TEST(Config, NonAsciiInStringsAndComments) {
+    auto c = parse_config("# r\xc3\xa9glages\nhostname = \"caf\xc3\xa9.test\" # \xc3\xa9\n"
+                          "[queue]\npostmaster = '\xc3\xa9@x.test'\n[smtpd]\nuser = \"\"\"\\\"\xc3\xa9\"\"\"\n",
+                          "t.toml");
+    ASSERT_TRUE(c) << c.error().user;
+    EXPECT_EQ(c->hostname, "caf\xc3\xa9.test");
+    EXPECT_EQ(c->queue.postmaster, "\xc3\xa9@x.test");
+    EXPECT_EQ(c->smtpd.user, "\"\xc3\xa9");
 }
 
 TEST(Config, Sizes) {
