@@ -31,8 +31,6 @@ std::optional<Credentials> parse_plain(std::string_view d) {
 
 Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
                                                std::string_view password) {
-    // A yescrypt hash of a random password: the price of an unknown user.
-    static const std::string decoy = hash_password("decoy-password").value();
     auto addr = parse_address(user);
     std::optional<Entry> entry;
     if (addr) {
@@ -40,7 +38,7 @@ Result<std::optional<std::string>> check_login(Directory& dir, std::string_view 
         if (!e && e.error().code != Errc::nouser) return e.error();
         if (e && e->kind == AddressKind::mailbox && !e->password_hash.empty()) entry = *e;
     }
-    bool ok = verify_password(password, entry ? entry->password_hash : decoy);
+    bool ok = verify_password(password, entry ? entry->password_hash : decoy_hash);
     if (!ok || !entry) return std::optional<std::string>();
     return std::optional<std::string>(entry->address.str());
 }

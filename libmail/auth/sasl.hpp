@@ -26,6 +26,13 @@ std::optional<Credentials> parse_plain(std::string_view decoded);
 // (busy, I/O): a temporary failure, which the caller answers as such
 // (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP]) without
 // counting a failed login.
+// What an unknown user's password is checked against: one yescrypt hash
+// with hash_password()'s parameters, the price of a known user. A fixed
+// hash of a forgotten random password (one made per process cost every
+// forked session a second hash).
+inline constexpr std::string_view decoy_hash =
+    "$y$j9T$xbC1TIH/09b6VQx5dlLgp0$D5IHtISf3CLy8gYSRb02CCvr00WO7glsYkXu8gjSNS4";
+
 Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
                                                std::string_view password);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "auth/password.hpp"
+#include "auth/sasl.hpp"
 #include "auth/secret.hpp"
 
 using namespace mail;
@@ -14,6 +15,16 @@ TEST(Password, HashIsYescryptAndVerifies) {
     EXPECT_TRUE(verify_password("correct horse", *h));
     EXPECT_FALSE(verify_password("correct horsE", *h));
     EXPECT_NE(*hash_password("correct horse"), *h); // salted
+}
+
+// An unknown user must cost what a known one costs: the decoy has the
+// parameters (algorithm and cost, "$y$j9T$") of a hash made today.
+TEST(Password, DecoyCostsWhatAUserCosts) {
+    auto h = hash_password("x");
+    ASSERT_TRUE(h);
+    EXPECT_EQ(decoy_hash.substr(0, 7), h->substr(0, 7));
+    EXPECT_EQ(decoy_hash.size(), h->size());
+    EXPECT_FALSE(verify_password("decoy-password", decoy_hash));
 }
 
 // Known vectors made with other implementations (mkpasswd, doveadm pw, htpasswd).
