@@ -258,7 +258,11 @@ Result<std::vector<FetchItem>> parse_fetch_items(const Value& v) {
         if (w == "ALL" || w == "FAST" || w == "FULL") return bad(w + " is not allowed in a list");
         auto item = fetch_item(i.text);
         if (!item) return item.error();
-        out.push_back(std::move(*item));
+        // Each item is answered once (FLAGS FLAGS); BODY[] with BODY.PEEK[]
+        // is one item that sets \Seen.
+        auto same = std::find_if(out.begin(), out.end(), [&](auto& o) { return o.name() == item->name(); });
+        if (same != out.end()) same->peek = same->peek && item->peek;
+        else out.push_back(std::move(*item));
     }
     return out;
 }

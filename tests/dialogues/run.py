@@ -16,6 +16,7 @@ socketpair (the inetd mode), so a dialogue needs no port. A file:
     >raw MAIL FROM:<a>\r\n         send bytes (Python escapes), nothing added
     >fill 70000                    send that many "x" bytes, nothing added
     < 250 2.1.0                    the next reply's last line starts with this
+    <re 250 2\.1\.\d .*             the next reply's last line matches this regex, whole
     <                              (alone) the next line is empty
     <<                             (pop3) the lines of a multi-line answer, up to "."
     <* STARTTLS                    ...and one of its lines contains this
@@ -28,6 +29,7 @@ first expectation are written before the server starts. Lines starting
 with '#' are comments. Exit status 0 when every file passes.
 """
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -147,6 +149,10 @@ def run_file(server, path):
                 last = [conn.line()]
                 if last[0] != "":
                     raise Failure(f"{where}: expected an empty line, got {last}")
+            elif step.startswith("<re "):
+                last = conn.reply(pop3 or imap)
+                if not re.fullmatch(step[4:], last[-1]):
+                    raise Failure(f"{where}: expected a match of {step[4:]!r}, got {last}")
             elif step.startswith("< "):
                 last = conn.reply(pop3 or imap)
                 if not last[-1].startswith(step[2:]):
