@@ -17,7 +17,7 @@ namespace mail {
 
 namespace {
 
-constexpr int index_version = 3;
+constexpr int index_version = 4;
 constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
 
 const char* schema_v1 = R"(
@@ -92,6 +92,26 @@ UPDATE folders SET highestmodseq=1 WHERE highestmodseq=0;
 ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT '';
 PRAGMA user_version=3;
 )";
+
+// Version 4: the last UIDVALIDITY given, so that a name deleted and made
+// again within one second never gets its old UIDVALIDITY back with UIDs
+// that start again at 1 (RFC 3501 2.3.1.1).
+const char* schema_v4 = R"(
+CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counters VALUES('uidvalidity', (SELECT coalesce(max(uidvalidity), 0) FROM folders));
+PRAGMA user_version=4;
+)";
+
+// The time, or one past the last UIDVALIDITY given when that is later.
+Result<int64_t> next_uidvalidity(Db& db) {
+    auto st = db.prepare("UPDATE counters SET value=max(value+1, ?) WHERE name='uidvalidity' RETURNING value");
+    if (!st) return st.error();
+    st->bind(1, static_cast<int64_t>(time(nullptr)));
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Errc::tempfail, "database error", db.path() + ": no uidvalidity counter");
+    return st->int64(0);
+}
 
 int64_t mtime_ns(const struct stat& st) {
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
@@ -254,6 +274,7 @@ Status MailboxIndex::migrate() {
     if (now == 0) MAIL_TRY(db_.exec(schema_v1));
     if (now < 2) MAIL_TRY(db_.exec(schema_v2));
     if (now < 3) MAIL_TRY(db_.exec(schema_v3));
+    if (now < 4) MAIL_TRY(db_.exec(schema_v4));
     return tx.commit();
 }
 
@@ -268,10 +289,12 @@ Result<FolderState> MailboxIndex::folder(std::string_view name) {
         if (!row) return row.error();
         if (*row)
             return FolderState{st->int64(0), canon, st->int64(1), st->int64(2), st->int64(3)};
+        auto uidvalidity = next_uidvalidity(db_);
+        if (!uidvalidity) return uidvalidity.error();
         auto ins = db_.prepare(
             "INSERT OR IGNORE INTO folders(name, uidvalidity, highestmodseq) VALUES(?,?,1)");
         if (!ins) return ins.error();
-        ins->bind(1, canon).bind(2, static_cast<int64_t>(time(nullptr)));
+        ins->bind(1, canon).bind(2, *uidvalidity);
         MAIL_TRY(ins->run());
         if (db_.changes() > 0) { // a reused id must not inherit an old expunge log
             auto clean = db_.prepare("DELETE FROM expunged WHERE folder_id=?");

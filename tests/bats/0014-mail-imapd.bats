@@ -279,6 +279,26 @@ PY
 	dialogue "$BATS_TEST_TMPDIR/d"
 }
 
+@test "a folder deleted and made again within a second never gets its old UIDVALIDITY back" {
+	serve
+	run python3 - "$P" <<'PY'
+import imaplib, re, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("alice@example.test", "pw-alice")
+seen = []
+for _ in range(3):
+    m.create("Again")
+    m.append("Again", None, None, b"Subject: a\r\n\r\nx\r\n")
+    m.select("Again")
+    seen.append((int(m.response("UIDVALIDITY")[1][0]), m.uid("SEARCH", "ALL")[1][0]))
+    m.select("INBOX"); m.delete("Again")
+print(seen)
+assert len({v for v, _ in seen}) == 3, seen
+PY
+	echo "$output"
+	assert_success
+}
+
 @test "systemd socket activation and the inetd line serve IMAP" {
 	P=$(free_port)
 	daemon systemd-socket-activate -l 127.0.0.1:$P -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG --inetd -a "$BUILD/tools/mail-imapd" --tls starttls

@@ -138,6 +138,10 @@ TEST_F(StoreTest, ModseqsAndExpungeLog) {
     auto again = idx->folder("Work");
     ASSERT_TRUE(again);
     EXPECT_TRUE(idx->expunged_since(again->id, 0)->empty());
+    // Made again within the same second: never the old UIDVALIDITY (RFC 3501 2.3.1.1).
+    EXPECT_GT(again->uidvalidity, w->uidvalidity);
+    ASSERT_TRUE(idx->drop_folder("Work"));
+    EXPECT_GT(idx->folder("Work")->uidvalidity, again->uidvalidity);
 }
 
 TEST_F(StoreTest, IndexVersion2IsMigrated) {
@@ -148,13 +152,16 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
         auto db = Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_write);
         ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec("DROP TABLE expunged; ALTER TABLE folders DROP COLUMN special_use; "
+        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; ALTER TABLE folders DROP COLUMN special_use; "
                                    "UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
     }
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(idx);
-    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 3);
+    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 4);
     EXPECT_EQ(idx->folder("INBOX")->highestmodseq, 1);
+    // The UIDVALIDITY counter starts past the highest one given.
+    int64_t inbox = idx->folder("INBOX")->uidvalidity;
+    EXPECT_GT(idx->folder("Later")->uidvalidity, inbox);
     EXPECT_TRUE(idx->expunged_since(idx->folder("INBOX")->id, 0)->empty());
 }
 
