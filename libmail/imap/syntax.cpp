@@ -91,15 +91,16 @@ class Tokenizer {
             p_ = start + static_cast<size_t>(mark.size);
             return v;
         }
-        // An atom; a section spec in brackets may hold spaces and parentheses.
+        // An atom; a section spec in brackets may hold spaces and
+        // parentheses. Without a "]" on the line, "[" is an atom's own
+        // character (RFC 3501 9: ATOM-CHAR), as in "SELECT foo[bar".
         size_t s = p_;
         while (p_ < w_.size()) {
             char d = w_[p_];
             if (d == '[') {
                 size_t e = w_.find(']', p_);
                 size_t eol = w_.find('\r', p_);
-                if (e == std::string_view::npos || e > eol) return bad("unterminated section");
-                p_ = e + 1;
+                p_ = e == std::string_view::npos || e > eol ? p_ + 1 : e + 1;
                 continue;
             }
             if (d == ' ' || d == '(' || d == ')' || d == '\r' || d == '\n' || d == '"' || d == '{') break;

@@ -57,7 +57,7 @@ TEST(ImapResponse, StatusCodesAndText) {
 
 TEST(ImapResponse, MalformedIsAnErrorNotACrash) {
     for (const char* bad : {"", "* 1 FETCH (UID 1\r\n", "* 1 FETCH {5}\r\nab", "* \"unterminated\r\n",
-                            "* 1 FETCH (BODY[HEADER {3}\r\nabc)\r\n", "F1 UNKNOWN thing\r\n", "* {x}\r\n",
+                            "* 1 FETCH (BODY[HEADER {3}\r\nabc\r\n", "F1 UNKNOWN thing\r\n", "* {x}\r\n",
                             "* {99999999999999999999}\r\n"}) {
         auto r = imap::parse_response(bad);
         EXPECT_FALSE(r) << bad;

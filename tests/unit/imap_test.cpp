@@ -39,6 +39,25 @@ TEST(ImapCommand, TagNameAndArguments) {
     EXPECT_TRUE(c.args.empty());
 }
 
+// "[" is an ATOM-CHAR (RFC 3501 9); only "BODY[...]" makes it a section.
+TEST(ImapCommand, BracketsInAtoms) {
+    struct {
+        const char* wire;
+        std::vector<std::string> args;
+    } cases[] = {
+        {"a SELECT foo[bar\r\n", {"foo[bar"}},
+        {"a LIST \"\" foo[}%*\r\n", {"", "foo[}%*"}},
+        {"a CREATE [x\r\n", {"[x"}},
+        {"a SELECT foo[bar]\r\n", {"foo[bar]"}},
+        {"a FETCH 1 BODY[HEADER.FIELDS (A B)]\r\n", {"1", "BODY[HEADER.FIELDS (A B)]"}},
+    };
+    for (auto& c : cases) {
+        auto cmd = ok(c.wire);
+        ASSERT_EQ(cmd.args.size(), c.args.size()) << c.wire;
+        for (size_t i = 0; i < c.args.size(); i++) EXPECT_EQ(cmd.args[i].text, c.args[i]) << c.wire;
+    }
+}
+
 TEST(ImapCommand, ErrorsKeepTheTagWhenThereIsOne) {
     EXPECT_EQ(fails("\r\n").tag, "");
     EXPECT_EQ(fails("a+b NOOP\r\n").tag, "");
