@@ -24,7 +24,10 @@ bool field_contains(std::string_view hdr, std::string_view field, std::string_vi
         i = nl + 1;
         size_t colon = line.find(':');
         if (colon == std::string_view::npos || !iequals(line.substr(0, colon), field)) continue;
-        if (needle.empty() || fold(line.substr(colon + 1)).find(needle) != std::string::npos) return true;
+        std::string value(line.substr(colon + 1));
+        bool addresses = iequals(field, "FROM") || iequals(field, "TO") || iequals(field, "CC") || iequals(field, "BCC");
+        if (addresses) value += address_forms(value);
+        if (needle.empty() || fold(value).find(needle) != std::string::npos) return true;
     }
     return false;
 }

@@ -327,7 +327,7 @@ std::string fold(std::string_view s) {
 }
 
 namespace {
-const char* const field_names[search_field_count] = {"FROM", "TO", "CC", "BCC", "SUBJECT"};
+const char* const field_names[search_field_count] = {"FROM", "TO", "CC", "BCC", "SUBJECT"}; // addresses first
 } // namespace
 
 std::optional<SearchField> indexed_field(std::string_view field) {
@@ -344,7 +344,7 @@ TextRow text_row(int64_t uid, std::string_view message) {
     for (auto& f : h->fields)
         for (size_t i = 0; i < search_field_count; i++)
             if (iequals(f.name, field_names[i])) {
-                std::string v = fold(mime::decode_words(f.value));
+                std::string v = fold(mime::decode_words(f.value) + (i < 4 ? address_forms(f.value) : ""));
                 row.fields[i] = row.fields[i] ? *row.fields[i] + "\n" + v : v;
             }
     return row;

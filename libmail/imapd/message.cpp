@@ -289,4 +289,11 @@ SearchText search_text(std::string_view msg, size_t limit) {
     return t;
 }
 
+std::string address_forms(std::string_view value) {
+    std::string out;
+    for (auto& a : read_address_list(value))
+        if (a.kind == ListedAddress::Kind::mailbox) out += "\n" + a.local + (a.has_domain ? "@" + a.domain : "");
+    return out;
+}
+
 } // namespace mail::imap

@@ -58,4 +58,9 @@ struct SearchText {
 };
 SearchText search_text(std::string_view msg, size_t limit = 4u << 20);
 
+// The addresses of an address field as ENVELOPE reads them, "local@domain"
+// one a line (comments, routes and quotes gone): what SEARCH FROM, TO, CC
+// and BCC match besides the field's text.
+std::string address_forms(std::string_view value);
+
 } // namespace mail::imap

@@ -18,9 +18,36 @@ struct Token {
     bool space_before = false;
 };
 
+// A comment, kept for the one place it says something: after a bare
+// addr-spec it is the person's name ("user@domain (Real Name)").
+struct Comment {
+    size_t before; // the index of the token that follows it
+    std::string text;
+};
+
+// The comment at v[i] == '(': its text (nested parentheses kept, quoted
+// pairs unquoted); i ends past it.
+std::string comment(std::string_view v, size_t& i) {
+    std::string text;
+    int depth = 0;
+    for (; i < v.size(); i++) {
+        if (v[i] == '\\' && i + 1 < v.size()) {
+            text += v[++i];
+            continue;
+        }
+        if (v[i] == '(' && depth++ == 0) continue;
+        if (v[i] == ')' && --depth == 0) break;
+        text += v[i];
+    }
+    i++;
+    size_t b = text.find_first_not_of(" \t\r\n"), e = text.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? "" : text.substr(b, e - b + 1);
+}
+
 // RFC 5322 tokens: comments and white space dropped (remembered as a
-// space before the next token), quoted strings unquoted.
-std::vector<Token> tokens(std::string_view v) {
+// space before the next token; the comments in `comments`), quoted
+// strings unquoted.
+std::vector<Token> tokens(std::string_view v, std::vector<Comment>& comments) {
     std::vector<Token> out;
     bool space = false;
     for (size_t i = 0; i < v.size() && out.size() < 20 * max_addresses;) {
@@ -28,13 +55,9 @@ std::vector<Token> tokens(std::string_view v) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
             space = true, i++;
         } else if (c == '(') {
-            int depth = 0;
-            for (; i < v.size(); i++) {
-                if (v[i] == '\\') i++;
-                else if (v[i] == '(') depth++;
-                else if (v[i] == ')' && --depth == 0) break;
-            }
-            i++, space = true;
+            std::string text = comment(v, i);
+            if (comments.size() < max_addresses) comments.push_back({out.size(), std::move(text)});
+            space = true;
         } else if (c == '"') {
             std::string q;
             for (i++; i < v.size() && v[i] != '"'; i++) {
@@ -90,7 +113,8 @@ ListedAddress addr_spec(const std::vector<Token>& t, size_t from, size_t to) {
 } // namespace
 
 std::vector<ListedAddress> read_address_list(std::string_view value) {
-    auto t = tokens(value);
+    std::vector<Comment> comments;
+    auto t = tokens(value, comments);
     std::vector<ListedAddress> out;
     bool in_group = false;
     size_t i = 0;
@@ -127,6 +151,9 @@ std::vector<ListedAddress> read_address_list(std::string_view value) {
             continue;
         } else if (i > start) {
             ListedAddress a = addr_spec(t, start, i);
+            // The last non-empty comment in or right after it names the person.
+            for (auto& c : comments)
+                if (c.before > start && c.before <= i && !c.text.empty()) a.name = c.text, a.has_name = true;
             if (!a.local.empty()) out.push_back(std::move(a));
         }
         if (i < t.size() && is(t[i], ';') && in_group) {

@@ -95,10 +95,13 @@ PRAGMA user_version=3;
 
 // Version 4: the last UIDVALIDITY given, so that a name deleted and made
 // again within one second never gets its old UIDVALIDITY back with UIDs
-// that start again at 1 (RFC 3501 2.3.1.1).
+// that start again at 1 (RFC 3501 2.3.1.1). The search text is made again
+// (the address fields now hold the addresses as ENVELOPE reads them).
 const char* schema_v4 = R"(
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counters VALUES('uidvalidity', (SELECT coalesce(max(uidvalidity), 0) FROM folders));
+DELETE FROM fields;
+DELETE FROM text;
 PRAGMA user_version=4;
 )";
 

@@ -101,7 +101,16 @@ TEST(Address, ListAsWrittenGroupsRoutesQuotesAndComments) {
     EXPECT_EQ(a[2].local, "b");
     EXPECT_EQ(a[3].kind, ListedAddress::Kind::group_end);
     EXPECT_EQ(a[4].local, "c");
-    EXPECT_FALSE(a[4].has_name);
+    EXPECT_TRUE(a[4].has_name); // a comment after a bare address names the person
+    EXPECT_EQ(a[4].name, "Carol");
+    // Comments inside an address are not names; the address is read through them.
+    a = read_address_list("<user-from (comment)@ (comment) domain.org>, x@y.test ( (nested) \\) ), z@y.test ()");
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_EQ(a[0].local, "user-from");
+    EXPECT_EQ(a[0].domain, "domain.org");
+    EXPECT_FALSE(a[0].has_name);
+    EXPECT_EQ(a[1].name, "(nested) )");
+    EXPECT_FALSE(a[2].has_name);
     a = read_address_list("<@relay.test,@b.test:joe@c.test>");
     ASSERT_EQ(a.size(), 1u);
     EXPECT_EQ(a[0].route, "@relay.test,@b.test");
