@@ -93,7 +93,7 @@ class Tokenizer {
         }
         // An atom; a section spec in brackets may hold spaces and
         // parentheses. Without a "]" on the line, "[" is an atom's own
-        // character (RFC 3501 9: ATOM-CHAR), as in "SELECT foo[bar".
+        // character (RFC 3501 9: ATOM-CHAR), as in the mailbox name foo[bar.
         size_t s = p_;
         while (p_ < w_.size()) {
             char d = w_[p_];
