@@ -52,7 +52,7 @@ void Session::cmd_fetch(const Command& c) {
         if (vanished && (!c.uid || !qresync_ || !since))
             return bad(c, "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC");
     }
-    if (since || has(FetchItem::Kind::modseq)) condstore_ = true;
+    if (since || has(FetchItem::Kind::modseq)) enable_condstore();
     if (c.uid && !has(FetchItem::Kind::uid)) items->insert(items->begin(), FetchItem{FetchItem::Kind::uid, {}, false, std::nullopt});
     if (since && !has(FetchItem::Kind::modseq)) items->push_back(FetchItem{FetchItem::Kind::modseq, {}, false, std::nullopt});
     if (since) {

@@ -260,7 +260,7 @@ Result<std::string> Session::status_data(const std::string& name, const std::vec
         int64_t v = k == "MESSAGES" ? n->messages : k == "UNSEEN" ? n->unseen : k == "RECENT" ? n->recent
                   : k == "DELETED" ? n->deleted : k == "SIZE" ? n->size : k == "UIDNEXT" ? f->uidnext
                   : k == "UIDVALIDITY" ? f->uidvalidity : f->highestmodseq;
-        if (k == "HIGHESTMODSEQ") condstore_ = true;
+        if (k == "HIGHESTMODSEQ") enable_condstore();
         out += (out.empty() ? "" : " ") + k + " " + std::to_string(v);
     }
     return out;

@@ -204,7 +204,7 @@ void Session::cmd_search(const Command& c) {
         return bad(c, p.error().user);
     }
     bool modseq = uses(p->root, SearchKey::Op::modseq);
-    if (modseq) condstore_ = true;
+    if (modseq) enable_condstore();
     if (rev2_) p->esearch = true; // IMAP4rev2 answers ESEARCH only (RFC 9051 6.4.4): RETURN (ALL) by default
     auto found = search(*p);
     if (!found) return fail(c, found.error());
@@ -236,6 +236,15 @@ void Session::cmd_search(const Command& c) {
         else if (w == "MAX") out += fmt::format(" MAX {}", values.back());
         else if (w == "COUNT") out += fmt::format(" COUNT {}", values.size());
         else if (w == "ALL") out += " ALL " + uid_set(values);
+    }
+    // RETURN (MIN) and/or (MAX) alone: the highest MODSEQ of the messages
+    // returned, not of all found (RFC 4731 3.2).
+    bool ends_only = std::all_of(want.begin(), want.end(), [](auto& w) { return w == "MIN" || w == "MAX" || w == "SAVE"; });
+    if (modseq && ends_only && !found->empty()) {
+        int64_t ends = 0;
+        for (auto& w : want)
+            if (w == "MIN" || w == "MAX") ends = std::max(ends, sel_->msgs[(w == "MIN" ? found->front() : found->back()) - 1].modseq);
+        modseq_text = fmt::format("MODSEQ {}", ends);
     }
     if (!modseq_text.empty()) out += " " + modseq_text;
     io_.write(out + "\r\n");
@@ -308,7 +317,7 @@ void Session::cmd_sort(const Command& c) {
     }
     if (p->esearch) return bad(c, "SORT takes no RETURN options");
     bool modseq = uses(p->root, SearchKey::Op::modseq);
-    if (modseq) condstore_ = true;
+    if (modseq) enable_condstore();
     auto found = search(*p);
     if (!found) return fail(c, found.error());
     auto data = sort_data(*index_, *sel_, *found);

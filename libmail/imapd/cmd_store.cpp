@@ -130,7 +130,7 @@ void Session::cmd_store(const Command& c) {
         if (mods.size() != 2 || !mods[0].is("UNCHANGEDSINCE") || !(r.unchanged_since = mod_sequence(mods[1])))
             return bad(c, "STORE modifiers: (UNCHANGEDSINCE mod-sequence)");
         args.erase(args.begin() + 1);
-        condstore_ = true;
+        enable_condstore();
     }
     if (args.size() < 3 || args[1].kind != Value::Kind::atom) return bad(c, "STORE set item flags");
     std::vector<size_t> seqs;

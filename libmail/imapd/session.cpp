@@ -74,6 +74,12 @@ std::string Session::capabilities() const {
     return caps;
 }
 
+void Session::enable_condstore() {
+    if (condstore_) return;
+    condstore_ = true;
+    if (sel_) io_.write(fmt::format("* OK [HIGHESTMODSEQ {}] modification sequences kept\r\n", sel_->state.highestmodseq));
+}
+
 void Session::ok(const Command& c, std::string_view text) {
     if (sel_) {
         const CommandSpec* spec = find_command(c.name);

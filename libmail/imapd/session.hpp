@@ -74,6 +74,10 @@ class Session {
     bool read_literal(std::string& wire, uint64_t size);
     void dispatch(const Command& c);
     void ok(const Command& c, std::string_view text);
+    // The first CONDSTORE-enabling command (FETCH MODSEQ, SEARCH MODSEQ, STORE
+    // UNCHANGEDSINCE, STATUS HIGHESTMODSEQ) in a mailbox selected without
+    // CONDSTORE tells its HIGHESTMODSEQ in an untagged OK (RFC 7162 3.1).
+    void enable_condstore();
     void no(const Command& c, std::string_view text);
     void bad(const Command& c, std::string_view text);
     void fail(const Command& c, const Error& e); // logged; NO [SERVERBUG]/[UNAVAILABLE]
