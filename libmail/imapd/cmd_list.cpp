@@ -151,15 +151,15 @@ std::map<std::string, ListBox> list_boxes(const std::vector<std::string>& folder
 } // namespace
 
 Result<std::set<std::string>> Session::subscribed_names(const std::vector<std::string>& folders) {
-    auto subs = index_->subscriptions();
-    if (!subs) return subs.error();
-    // A folder the index has no row for was never unsubscribed: listed.
-    std::set<std::string> names(subs->begin(), subs->end());
-    for (auto& f : folders) {
-        auto row = index_->find_folder(f);
-        if (!row) return row.error();
-        if (!*row) names.insert(f);
-    }
+    auto choices = index_->subscriptions();
+    if (!choices) return choices.error();
+    // A folder never unsubscribed is subscribed (a departure: VIOLATIONS.md);
+    // a name subscribed stays so when its folder goes.
+    std::set<std::string> names;
+    for (auto& f : folders)
+        if (auto it = choices->find(f); it == choices->end() || it->second) names.insert(f);
+    for (auto& [name, on] : *choices)
+        if (on) names.insert(name);
     return names;
 }
 

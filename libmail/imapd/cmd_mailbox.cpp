@@ -193,6 +193,8 @@ void Session::cmd_delete(const Command& c) {
     std::string gone = root_ + "/tmp/deleted-" + maildir::unique_name("imapd", 0);
     if (::rename(dir.c_str(), gone.c_str()) != 0) return fail(c, sys_error("rename", dir));
     if (Status st = fsync_dir(root_); !st) return fail(c, st.error());
+    // DELETE leaves the subscription (RFC 3501 6.3.9): LSUB shows it \Noselect.
+    if (Status st = index_->keep_subscription(*name); !st) return fail(c, st.error());
     if (Status st = index_->drop_folder(*name); !st) return fail(c, st.error());
     if (Status st = remove_tree(gone); !st) log::warn("imapd.delete", "{}", st.error().detail);
     ok(c, "DELETE completed");

@@ -97,9 +97,15 @@ PRAGMA user_version=3;
 // again within one second never gets its old UIDVALIDITY back with UIDs
 // that start again at 1 (RFC 3501 2.3.1.1). The search text is made again
 // (the address fields now hold the addresses as ENVELOPE reads them).
+// Subscriptions get a table of their own, apart from the folders, so that
+// DELETE keeps them (RFC 3501 6.3.9): a row is a choice the user made
+// (SUBSCRIBE 1, UNSUBSCRIBE 0); a folder without one counts as subscribed.
 const char* schema_v4 = R"(
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counters VALUES('uidvalidity', (SELECT coalesce(max(uidvalidity), 0) FROM folders));
+CREATE TABLE subscriptions(name TEXT PRIMARY KEY, subscribed INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO subscriptions SELECT name, 0 FROM folders WHERE subscribed=0;
+ALTER TABLE folders DROP COLUMN subscribed;
 DELETE FROM fields;
 DELETE FROM text;
 PRAGMA user_version=4;
@@ -543,6 +549,9 @@ Status MailboxIndex::rename_folder(std::string_view from, std::string_view to) {
     std::string f(from), t(to);
     for (const char* sql : {"DELETE FROM folders WHERE name=?2 OR substr(name,1,length(?2)+1)=?2||'/'",
                             "UPDATE folders SET name=?2||substr(name,length(?1)+1) "
+                            "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'",
+                            "DELETE FROM subscriptions WHERE name=?2 OR substr(name,1,length(?2)+1)=?2||'/'",
+                            "UPDATE subscriptions SET name=?2||substr(name,length(?1)+1) "
                             "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'"}) {
         auto st = db_.prepare(sql);
         if (!st) return st.error();
@@ -570,11 +579,16 @@ Status MailboxIndex::drop_folder(std::string_view name) {
 }
 
 Status MailboxIndex::subscribe(std::string_view name, bool on) {
-    auto f = folder(name);
-    if (!f) return f.error();
-    auto st = db_.prepare("UPDATE folders SET subscribed=? WHERE id=?");
+    std::string canon = maildir::is_inbox(name) ? "INBOX" : std::string(name);
+    auto st = db_.prepare("INSERT OR REPLACE INTO subscriptions(name, subscribed) VALUES(?,?)");
     if (!st) return st.error();
-    return st->bind(1, on ? 1 : 0).bind(2, f->id).run();
+    return st->bind(1, canon).bind(2, on ? 1 : 0).run();
+}
+
+Status MailboxIndex::keep_subscription(std::string_view name) {
+    auto st = db_.prepare("INSERT OR IGNORE INTO subscriptions(name, subscribed) VALUES(?,1)");
+    if (!st) return st.error();
+    return st->bind(1, name).run();
 }
 
 Status MailboxIndex::set_special_use(std::string_view name, std::string_view use) {
@@ -623,15 +637,15 @@ Result<std::vector<int64_t>> MailboxIndex::expunged_since(int64_t folder_id, int
     }
 }
 
-Result<std::vector<std::string>> MailboxIndex::subscriptions() {
-    auto st = db_.prepare("SELECT name FROM folders WHERE subscribed ORDER BY name");
+Result<std::map<std::string, bool>> MailboxIndex::subscriptions() {
+    auto st = db_.prepare("SELECT name, subscribed FROM subscriptions");
     if (!st) return st.error();
-    std::vector<std::string> out;
+    std::map<std::string, bool> out;
     for (;;) {
         auto row = st->step();
         if (!row) return row.error();
         if (!*row) return out;
-        out.push_back(st->text(0));
+        out[st->text(0)] = st->int64(1) != 0;
     }
 }
 

@@ -114,12 +114,17 @@ class MailboxIndex {
     // Messages whose files this process removed (or moved away).
     Status remove(int64_t folder_id, const std::vector<int64_t>& uids);
     // Folder rows: whether one is known (without creating it), renaming a
-    // folder and its children, dropping one, and the subscriptions.
+    // folder and its children (their subscriptions follow), dropping one.
     Result<std::optional<FolderState>> find_folder(std::string_view name);
     Status rename_folder(std::string_view from, std::string_view to);
     Status drop_folder(std::string_view name);
+    // Subscriptions, apart from the folders: the choices made (SUBSCRIBE
+    // true, UNSUBSCRIBE false) by name; a folder without one counts as
+    // subscribed. keep_subscription() makes the implicit one explicit (a
+    // DELETE keeps it, RFC 3501 6.3.9) unless a choice was made.
     Status subscribe(std::string_view name, bool on);
-    Result<std::vector<std::string>> subscriptions();
+    Status keep_subscription(std::string_view name);
+    Result<std::map<std::string, bool>> subscriptions();
     // The special-use attributes a folder was created with ("\\Sent"),
     // space-separated; the folders that have some.
     Status set_special_use(std::string_view name, std::string_view use);

@@ -152,7 +152,10 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
         auto db = Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_write);
         ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; ALTER TABLE folders DROP COLUMN special_use; "
+        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; "
+                             "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1; "
+                             "INSERT INTO folders(name, uidvalidity, subscribed) VALUES('Hidden', 1, 0); "
+                             "ALTER TABLE folders DROP COLUMN special_use; "
                                    "UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
     }
     auto idx = MailboxIndex::open(root_);
@@ -162,6 +165,10 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
     // The UIDVALIDITY counter starts past the highest one given.
     int64_t inbox = idx->folder("INBOX")->uidvalidity;
     EXPECT_GT(idx->folder("Later")->uidvalidity, inbox);
+    // An unsubscribed folder stays unsubscribed.
+    auto subs = idx->subscriptions();
+    ASSERT_TRUE(subs);
+    EXPECT_EQ(*subs, (std::map<std::string, bool>{{"Hidden", false}}));
     EXPECT_TRUE(idx->expunged_since(idx->folder("INBOX")->id, 0)->empty());
 }
 
