@@ -88,24 +88,31 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
     if (!scanned) return scanned.error();
     auto f = idx.folder(s.name);
     if (!f) return f.error();
-    if (read_write && recent) {
-        // Messages that arrived since the last read-write SELECT are this
-        // session's \Recent ones; the next session gets the later ones.
-        auto from = idx.take_recent(f->id);
+    s.recent_mode_ = !recent ? RecentMode::none : read_write ? RecentMode::claim : RecentMode::peek;
+    if (s.recent_mode_ == RecentMode::peek) {
+        auto from = idx.peek_recent(f->id);
         if (!from) return from.error();
-        s.recent_from_ = *from;
-    } else {
-        s.recent_from_ = INT64_MAX;
+        s.peek_from_ = *from;
     }
     auto list = idx.messages(s.name);
     if (!list) return list.error();
     s.state = *f;
     s.msgs.reserve(list->size());
     for (auto& m : *list) {
-        Msg v{m.uid, m.base, m.subdir, m.flags, m.keywords, m.modseq, m.internaldate, m.uid >= s.recent_from_, false};
+        Msg v{m.uid, m.base, m.subdir, m.flags, m.keywords, m.modseq, m.internaldate, m.uid >= s.peek_from_, false};
         s.msgs.push_back(std::move(v));
     }
+    MAIL_TRY(s.claim_recent(idx, 0));
     return s;
+}
+
+Status Selected::claim_recent(MailboxIndex& idx, size_t from) {
+    if (recent_mode_ != RecentMode::claim || from >= msgs.size()) return {};
+    auto claimed = idx.take_recent(state.id);
+    if (!claimed) return claimed.error();
+    for (size_t i = from; i < msgs.size(); i++)
+        msgs[i].recent = msgs[i].uid >= claimed->first && msgs[i].uid < claimed->second;
+    return {};
 }
 
 size_t Selected::seq_of(int64_t uid) const {
@@ -135,7 +142,7 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
         for (auto& r : *rows) {
             if (r.uid > last_uid) {
                 msgs.push_back(Msg{r.uid, r.base, r.subdir, r.flags, r.keywords, r.modseq, r.internaldate,
-                                   r.uid >= recent_from_, false});
+                                   false, false});
                 added++;
                 continue;
             }
@@ -172,6 +179,7 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
     for (size_t seq : changed)
         if (seq && !msgs[seq - 1].gone) out += flags_response(seq, true, how.modseq);
     if (added) {
+        MAIL_TRY(claim_recent(idx, msgs.size() - added)); // the new ones are last
         out += fmt::format("* {} EXISTS\r\n", msgs.size());
         if (how.recent) out += fmt::format("* {} RECENT\r\n", recent_count());
     }

@@ -37,9 +37,11 @@ std::vector<std::string> split_keywords(std::string_view s);
 
 class Selected {
   public:
-    // Scan the folder's files and load it; with `read_write` and `recent`,
-    // messages that arrived since the last such SELECT are \Recent for
-    // this session (IMAP4rev2 has no \Recent: `recent` false).
+    // Scan the folder's files and load it. With `read_write` and `recent`
+    // the session claims the messages no session has seen (\Recent here
+    // and nowhere else), at once and whenever new ones show up; EXAMINE
+    // (`read_write` false) shows the unclaimed ones \Recent and claims
+    // none (RFC 3501 6.3.2). IMAP4rev2 has no \Recent: `recent` false.
     static Result<Selected> open(MailboxIndex& idx, const std::string& root, const std::string& name,
                                  bool read_write, bool recent = true);
 
@@ -75,7 +77,10 @@ class Selected {
 
   private:
     Result<Fd> open_file(const Msg& m) const; // Errc::noinput when gone
-    int64_t recent_from_ = 0; // UIDs at or above this are \Recent here
+    // Mark the messages at `from` onwards that are this session's \Recent.
+    Status claim_recent(MailboxIndex& idx, size_t from);
+    enum class RecentMode { none, peek, claim } recent_mode_ = RecentMode::none;
+    int64_t peek_from_ = INT64_MAX; // peek: UIDs at or above this are \Recent
 };
 
 // The cache rows of messages (computed from the files and stored when

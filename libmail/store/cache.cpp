@@ -67,20 +67,30 @@ constexpr const char* message_columns = "uid, base, subdir, flags, modseq, inter
 
 } // namespace
 
-Result<int64_t> MailboxIndex::take_recent(int64_t folder_id) {
+Result<std::pair<int64_t, int64_t>> MailboxIndex::take_recent(int64_t folder_id) {
     Transaction tx(db_);
     MAIL_TRY(tx.begin());
+    auto st = db_.prepare("SELECT recent_uid, uidnext FROM folders WHERE id=?");
+    if (!st) return st.error();
+    st->bind(1, folder_id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::pair<int64_t, int64_t>{0, 0};
+    std::pair<int64_t, int64_t> claimed{st->int64(0), st->int64(1)};
+    auto up = db_.prepare("UPDATE folders SET recent_uid=uidnext WHERE id=?");
+    if (!up) return up.error();
+    MAIL_TRY(up->bind(1, folder_id).run());
+    MAIL_TRY(tx.commit());
+    return claimed;
+}
+
+Result<int64_t> MailboxIndex::peek_recent(int64_t folder_id) {
     auto st = db_.prepare("SELECT recent_uid FROM folders WHERE id=?");
     if (!st) return st.error();
     st->bind(1, folder_id);
     auto row = st->step();
     if (!row) return row.error();
-    int64_t from = *row ? st->int64(0) : INT64_MAX;
-    auto up = db_.prepare("UPDATE folders SET recent_uid=uidnext WHERE id=?");
-    if (!up) return up.error();
-    MAIL_TRY(up->bind(1, folder_id).run());
-    MAIL_TRY(tx.commit());
-    return from;
+    return *row ? st->int64(0) : INT64_MAX;
 }
 
 Result<std::vector<IndexedMessage>> MailboxIndex::changed_since(int64_t folder_id, int64_t modseq) {

@@ -149,9 +149,12 @@ class MailboxIndex {
     void on_new_file(NewFileHook hook) { hook_ = std::move(hook); }
 
     // --- For readers that keep state per session (cache.cpp) ---
-    // \Recent (RFC 3501 2.3.2): the first UID that is new to the caller;
-    // later callers get only what arrives after this call.
-    Result<int64_t> take_recent(int64_t folder_id);
+    // \Recent (RFC 3501 2.3.2): the UIDs [first, second) no session has
+    // claimed, now the caller's (a read-write session: at SELECT, and again
+    // whenever it sees new messages); no later caller gets them.
+    // peek_recent: the first unclaimed UID, claiming nothing (EXAMINE).
+    Result<std::pair<int64_t, int64_t>> take_recent(int64_t folder_id);
+    Result<int64_t> peek_recent(int64_t folder_id);
     // Messages whose MODSEQ is above `modseq`, by UID.
     Result<std::vector<IndexedMessage>> changed_since(int64_t folder_id, int64_t modseq);
     // One message's row as the index has it now; nullopt when it is gone.

@@ -55,6 +55,14 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "UIDS 1 3 4 5"
 }
 
+@test "\\Recent in exactly one session; STATUS, EXAMINE and SELECT agree on it" {
+	serve
+	run python3 "$CLIENTS/imap_recent.py" $P
+	echo "$output"
+	assert_success
+	assert_output --partial "ok"
+}
+
 @test "CONDSTORE and QRESYNC: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, VANISHED, SELECT (QRESYNC ...)" {
 	serve
 	run python3 "$CLIENTS/imap_qresync.py" $P alice@example.test pw-alice "$MAIL/alice"
