@@ -107,9 +107,7 @@ void Session::select(const Command& c, bool read_write) {
     size_t unseen = 0;
     for (size_t i = 0; i < sel_->msgs.size() && !unseen; i++)
         if (sel_->msgs[i].flags.find('S') == std::string::npos) unseen = i + 1;
-    io_.write("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
-    io_.write(fmt::format("* OK [PERMANENTFLAGS ({})] flags\r\n",
-                          read_write ? "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*" : ""));
+    io_.write(sel_->flag_lines());
     io_.write(fmt::format("* {} EXISTS\r\n", sel_->msgs.size()));
     if (rev2_) { // IMAP4rev2: the mailbox's name, no RECENT, no UNSEEN (RFC 9051 6.3.2)
         io_.write(fmt::format("* LIST () \"/\" {}\r\n", mailbox_value(sel_->name)));

@@ -183,10 +183,11 @@ Result<std::string> Session::store_one(const Command& c, size_t seq, const Store
     Status st = set_flags(m, nl, nk);
     if (!st && st.error().code != Errc::noinput) return st.error();
     if (!st) return std::string();
-    if (!r.silent || others) return sel_->flags_response(seq, c.uid, condstore_);
+    std::string news = sel_->note_keywords(m.keywords); // a new keyword: FLAGS first
+    if (!r.silent || others) return news + sel_->flags_response(seq, c.uid, condstore_);
     if (condstore_ && m.modseq != modseq) // .SILENT still tells the new MODSEQ
-        return fmt::format("* {} FETCH ({}MODSEQ ({}))\r\n", seq, c.uid ? fmt::format("UID {} ", m.uid) : "", m.modseq);
-    return std::string();
+        return news + fmt::format("* {} FETCH ({}MODSEQ ({}))\r\n", seq, c.uid ? fmt::format("UID {} ", m.uid) : "", m.modseq);
+    return news;
 }
 
 // ---- EXPUNGE ------------------------------------------------------------------

@@ -103,7 +103,23 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
         s.msgs.push_back(std::move(v));
     }
     MAIL_TRY(s.claim_recent(idx, 0));
+    for (auto& m : s.msgs)
+        for (auto& k : split_keywords(m.keywords)) s.keywords_.insert(k);
     return s;
+}
+
+std::string Selected::flag_lines() const {
+    std::string kw;
+    for (auto& k : keywords_) kw += " " + k;
+    return fmt::format("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{})\r\n"
+                       "* OK [PERMANENTFLAGS ({})] flags\r\n",
+                       kw, read_write ? "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*" : "");
+}
+
+std::string Selected::note_keywords(const std::string& keywords) {
+    bool news = false;
+    for (auto& k : split_keywords(keywords)) news |= keywords_.insert(k).second;
+    return news ? flag_lines() : "";
 }
 
 Status Selected::claim_recent(MailboxIndex& idx, size_t from) {
@@ -125,6 +141,7 @@ size_t Selected::recent_count() const {
 }
 
 Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how) {
+    size_t start = out.size();
     if (how.scan) {
         auto scanned = idx.scan(name, false);
         if (!scanned) return scanned.error();
@@ -176,6 +193,11 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
                            ? 0 : c - static_cast<size_t>(std::lower_bound(seqs.begin(), seqs.end(), c) - seqs.begin());
         out += expunge(seqs, how.vanished);
     }
+    std::string flags_news;
+    for (size_t seq : changed)
+        if (seq && !msgs[seq - 1].gone) flags_news += note_keywords(msgs[seq - 1].keywords);
+    for (size_t i = msgs.size() - added; i < msgs.size(); i++) flags_news += note_keywords(msgs[i].keywords);
+    out.insert(start, flags_news.empty() ? "" : flag_lines()); // once, with every new keyword
     for (size_t seq : changed)
         if (seq && !msgs[seq - 1].gone) out += flags_response(seq, true, how.modseq);
     if (added) {

@@ -74,6 +74,12 @@ class Selected {
     // Current path of the file, "" when it is gone.
     std::string find_path(const Msg& m) const;
     size_t recent_count() const;
+    // "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" with the keywords in
+    // use in the folder (SELECT), and the same lines again when `keywords`
+    // holds one the session has not announced yet ("" otherwise): sent
+    // before the FETCH that shows it (RFC 3501 7.2.6).
+    std::string flag_lines() const;
+    std::string note_keywords(const std::string& keywords);
 
   private:
     Result<Fd> open_file(const Msg& m) const; // Errc::noinput when gone
@@ -81,6 +87,7 @@ class Selected {
     Status claim_recent(MailboxIndex& idx, size_t from);
     enum class RecentMode { none, peek, claim } recent_mode_ = RecentMode::none;
     int64_t peek_from_ = INT64_MAX; // peek: UIDs at or above this are \Recent
+    std::set<std::string> keywords_; // as announced in FLAGS
 };
 
 // The cache rows of messages (computed from the files and stored when

@@ -63,6 +63,13 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_output --partial "ok"
 }
 
+@test "keywords in use are in SELECT's FLAGS; a new one is announced before its FETCH" {
+	serve
+	run python3 "$CLIENTS/imap_keywords.py" $P
+	echo "$output"
+	assert_success
+}
+
 @test "CONDSTORE and QRESYNC: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, VANISHED, SELECT (QRESYNC ...)" {
 	serve
 	run python3 "$CLIENTS/imap_qresync.py" $P alice@example.test pw-alice "$MAIL/alice"
