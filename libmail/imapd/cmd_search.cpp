@@ -259,7 +259,7 @@ struct SortData {
     size_t seq;
     int64_t arrival, date;
     uint64_t size;
-    std::string from, to, cc, subject; // case-folded
+    std::string from, to, cc, subject; // i;unicode-casemap keys
 };
 
 // The addr-mailbox of the first address of an ENVELOPE address list.
@@ -267,7 +267,7 @@ std::string first_mailbox(const Value& list) {
     if (list.kind != Value::Kind::list || list.items.empty()) return {};
     auto& a = list.items[0];
     if (a.kind != Value::Kind::list || a.items.size() < 4 || a.items[2].nil()) return {};
-    return fold(a.items[2].text);
+    return unicode_casemap(a.items[2].text);
 }
 
 // The sort keys of the messages found, from the cached ENVELOPE and
@@ -291,7 +291,7 @@ Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, 
                 if (env && env->size() == 1 && (*env)[0].items.size() >= 7) {
                     auto& e = (*env)[0].items;
                     if (int64_t t = e[0].nil() ? -1 : header_date_time(e[0].text); t >= 0) d.date = t;
-                    d.subject = e[1].nil() ? "" : fold(base_subject(e[1].text));
+                    d.subject = e[1].nil() ? "" : unicode_casemap(base_subject(e[1].text));
                     d.from = first_mailbox(e[2]), d.to = first_mailbox(e[5]), d.cc = first_mailbox(e[6]);
                 }
             }

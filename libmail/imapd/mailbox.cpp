@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <memory>
+#include <unicase.h>
+#include <uninorm.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #include "imap/mutf7.hpp"
 #include "imap/syntax.hpp"
@@ -354,6 +357,25 @@ std::string fold(std::string_view s) {
         i += n;
     }
     return out;
+}
+
+std::string unicode_casemap(std::string_view s) {
+    std::vector<uint8_t> title;
+    title.reserve(s.size());
+    auto in = reinterpret_cast<const uint8_t*>(s.data());
+    for (size_t i = 0; i < s.size();) {
+        ucs4_t cp;
+        int n = u8_mbtouc(&cp, in + i, s.size() - i); // invalid bytes: U+FFFD
+        uint8_t buf[6];
+        int m = u8_uctomb(buf, uc_totitle(cp), sizeof buf);
+        if (m > 0) title.insert(title.end(), buf, buf + m);
+        i += static_cast<size_t>(n > 0 ? n : 1);
+    }
+    size_t len = 0;
+    std::unique_ptr<uint8_t, decltype(&std::free)> out(
+        u8_normalize(UNINORM_NFKD, title.data(), title.size(), nullptr, &len), &std::free);
+    if (!out) return std::string(title.begin(), title.end());
+    return std::string(reinterpret_cast<const char*>(out.get()), len);
 }
 
 namespace {

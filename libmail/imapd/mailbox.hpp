@@ -102,6 +102,10 @@ void cache_new_files(MailboxIndex& idx);
 // Lower case for case-insensitive SEARCH (towlower per code point, in
 // the C.UTF-8 locale mail-imapd sets).
 std::string fold(std::string_view s);
+// The i;unicode-casemap key of a string (RFC 5051): each character to its
+// titlecase, then fully decomposed (NFKD); keys compare as bytes. SORT's
+// collation (RFC 5256 7). libunistring holds the Unicode tables.
+std::string unicode_casemap(std::string_view s);
 // A message's search text for the index: decoded text, and the decoded,
 // folded From/To/Cc/Bcc/Subject.
 TextRow text_row(int64_t uid, std::string_view message);
