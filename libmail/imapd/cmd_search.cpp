@@ -303,19 +303,26 @@ Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, 
 
 } // namespace
 
+std::optional<SearchProgram> Session::charset_search(const Command& c) {
+    std::vector<Value> search_args{Value{Value::Kind::atom, "CHARSET", {}, false}};
+    search_args.insert(search_args.end(), c.args.begin() + 1, c.args.end());
+    auto p = parse_search(search_args);
+    if (!p) { // an unknown charset is NO, not BAD
+        if (p.error().user.starts_with("[BADCHARSET")) no(c, p.error().user);
+        else bad(c, p.error().user);
+        return std::nullopt;
+    }
+    if (p->esearch) return bad(c, c.name + " takes no RETURN options"), std::nullopt;
+    return std::move(*p);
+}
+
 void Session::cmd_sort(const Command& c) {
     // SORT (criteria) charset search-keys
     if (c.args.size() < 3) return bad(c, "SORT (criteria) charset keys");
     auto keys = parse_sort_criteria(c.args[0]);
     if (!keys) return bad(c, keys.error().user);
-    std::vector<Value> search_args{Value{Value::Kind::atom, "CHARSET", {}, false}};
-    search_args.insert(search_args.end(), c.args.begin() + 1, c.args.end());
-    auto p = parse_search(search_args);
-    if (!p) {
-        if (p.error().user.starts_with("[BADCHARSET")) return no(c, p.error().user);
-        return bad(c, p.error().user);
-    }
-    if (p->esearch) return bad(c, "SORT takes no RETURN options");
+    auto p = charset_search(c);
+    if (!p) return;
     bool modseq = uses(p->root, SearchKey::Op::modseq);
     if (modseq) enable_condstore();
     auto found = search(*p);

@@ -156,7 +156,7 @@ std::variant<Command, CommandError> parse_command(std::string_view wire) {
         pos++;
         c.uid = true;
         c.name = name_at(pos);
-        static const char* const with_uid[] = {"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT"};
+        static const char* const with_uid[] = {"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD"};
         if (std::none_of(std::begin(with_uid), std::end(with_uid), [&](const char* n) { return c.name == n; }))
             return CommandError{c.tag, "UID " + c.name + " is not a command"};
     }

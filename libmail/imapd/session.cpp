@@ -51,6 +51,7 @@ const Session::CommandSpec Session::commands[] = {
     {"EXPUNGE", &Session::cmd_expunge, selected, takes_uid},
     {"SEARCH", &Session::cmd_search, selected, takes_uid | keeps_numbers},
     {"SORT", &Session::cmd_sort, selected, takes_uid | keeps_numbers},
+    {"THREAD", &Session::cmd_thread, selected, takes_uid | keeps_numbers},
     {"FETCH", &Session::cmd_fetch, selected, takes_uid | keeps_numbers},
     {"STORE", &Session::cmd_store, selected, takes_uid | keeps_numbers},
     {"COPY", &Session::cmd_copy, selected, takes_uid},
@@ -66,7 +67,8 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT UTF8=ACCEPT";
+                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+                       "UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
         caps += secure() ? " AUTH=PLAIN" : " LOGINDISABLED";

@@ -18,6 +18,7 @@
 #include "auth/sasl.hpp"
 #include "base/config.hpp"
 #include "directory/directory.hpp"
+#include "imapd/thread.hpp"
 #include "imapd/command.hpp"
 #include "imapd/mailbox.hpp"
 #include "imapd/search.hpp"
@@ -142,6 +143,11 @@ class Session {
     void cmd_expunge(const Command& c);
     void cmd_search(const Command& c);
     void cmd_sort(const Command& c);
+    void cmd_thread(const Command& c);
+    // The search keys after SORT's or THREAD's first argument and charset;
+    // nullopt when the command was answered (BAD, NO [BADCHARSET]).
+    std::optional<SearchProgram> charset_search(const Command& c);
+    Result<std::vector<ThreadMessage>> thread_messages(const std::vector<size_t>& found, bool uid, bool references);
     void cmd_fetch(const Command& c);
     void cmd_store(const Command& c);
     void cmd_copy(const Command& c);

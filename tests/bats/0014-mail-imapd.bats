@@ -70,6 +70,13 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_success
 }
 
+@test "THREAD=REFERENCES and THREAD=ORDEREDSUBJECT through imaplib" {
+	serve
+	run python3 "$CLIENTS/imap_thread.py" $P
+	echo "$output"
+	assert_success
+}
+
 @test "CONDSTORE and QRESYNC: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, VANISHED, SELECT (QRESYNC ...)" {
 	serve
 	run python3 "$CLIENTS/imap_qresync.py" $P alice@example.test pw-alice "$MAIL/alice"

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <variant>
 
 #include "imapd/command.hpp"
+#include "imapd/search.hpp"
+#include "imapd/thread.hpp"
 
 using namespace mail::imap;
 
@@ -486,4 +489,66 @@ TEST(ImapSort, Criteria) {
 TEST(ImapSyntax, InternalDate) {
     EXPECT_EQ(parse_internal_date("31-Feb-2024 10:00:00 +0000"), 0);
     EXPECT_EQ(format_internal_date(837596665), "\"17-Jul-1996 09:44:25 +0000\"");
+}
+
+// THREAD (RFC 5256): the two algorithms on message facts.
+namespace {
+ThreadMessage msg(int64_t n, std::string subject, std::string id, std::vector<std::string> parents = {}) {
+    ThreadMessage m;
+    m.number = n;
+    m.date = 1000 + n;
+    m.reply = is_reply_subject(subject);
+    m.subject = base_subject(subject);
+    m.message_id = std::move(id);
+    m.parents = std::move(parents);
+    return m;
+}
+} // namespace
+
+TEST(ImapThread, References) {
+    struct {
+        std::vector<ThreadMessage> msgs;
+        std::string out;
+    } cases[] = {
+        {{msg(1, "a", "<1>"), msg(2, "Re: a", "<2>", {"<1>"}), msg(3, "Re: a", "<3>", {"<1>", "<2>"}),
+          msg(4, "Re: a", "<4>", {"<1>"})},
+         "(1 (2 3)(4))"},
+        // a parent that is not here: a dummy at the top with both
+        {{msg(1, "b", "<1>", {"<gone>"}), msg(2, "c", "<2>", {"<gone>"})}, "((1)(2))"},
+        // no References, the same base subject: the reply goes under the original
+        {{msg(1, "hello", "<1>"), msg(2, "Re: hello", "<2>")}, "(1 2)"},
+        // the same subject, neither a reply: gathered under a dummy
+        {{msg(1, "x", "<1>"), msg(2, "x", "<2>")}, "((1)(2))"},
+        // references in a loop, and a duplicate Message-ID
+        {{msg(1, "p", "<1>", {"<2>"}), msg(2, "q", "<2>", {"<1>"}), msg(3, "r", "<1>")}, "(2 1)(3)"},
+        // a dummy in the middle of a chain goes; its child takes its place
+        {{msg(1, "s", "<1>"), msg(2, "t", "<2>", {"<1>", "<missing>"})}, "(1 2)"},
+    };
+    for (auto& c : cases) EXPECT_EQ(format_threads(thread_references(c.msgs)), c.out);
+}
+
+TEST(ImapThread, OrderedSubjectAndBounds) {
+    std::vector<ThreadMessage> m{msg(1, "b", ""), msg(2, "a", ""), msg(3, "Re: b", ""), msg(4, "a", ""), msg(5, "a", "")};
+    EXPECT_EQ(format_threads(thread_orderedsubject(m)), "(1 3)(2 (4)(5))");
+    // A chain of 5,000 replies: bounded depth, every message there once.
+    std::vector<ThreadMessage> chain;
+    for (int i = 1; i <= 5000; i++)
+        chain.push_back(msg(i, "c", "<" + std::to_string(i) + ">", i > 1 ? std::vector<std::string>{"<" + std::to_string(i - 1) + ">"} : std::vector<std::string>{}));
+    std::string out = format_threads(thread_references(chain));
+    std::vector<int> seen;
+    for (size_t i = 0; i < out.size();) {
+        if (!isdigit(static_cast<unsigned char>(out[i]))) { i++; continue; }
+        size_t e = out.find_first_not_of("0123456789", i);
+        seen.push_back(std::stoi(out.substr(i, e - i)));
+        i = e;
+    }
+    std::sort(seen.begin(), seen.end());
+    ASSERT_EQ(seen.size(), 5000u);
+    for (int i = 0; i < 5000; i++) EXPECT_EQ(seen[static_cast<size_t>(i)], i + 1);
+    EXPECT_EQ(out.substr(0, 12), "(1 2 3 4 5 6");
+    EXPECT_EQ(std::count(out.begin(), out.end(), '('), std::count(out.begin(), out.end(), ')'));
+    EXPECT_TRUE(is_reply_subject("[list] Fwd: x"));
+    EXPECT_TRUE(is_reply_subject("re[2]: x"));
+    EXPECT_FALSE(is_reply_subject("Reply to all"));
+    EXPECT_EQ(message_ids("<a@b> <c@d>\r\n\t<e@f> junk <broken"), (std::vector<std::string>{"<a@b>", "<c@d>", "<e@f>"}));
 }
