@@ -1,6 +1,8 @@
 #include "sasl.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,12 +45,52 @@ Result<std::optional<std::string>> check_login(Directory& dir, std::string_view 
     return std::optional<std::string>(entry->address.str());
 }
 
+Result<Db> open_auth_db(const std::string& path) {
+    // A store older than auth/: its owner makes it (base/owner.hpp's mode).
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
+    return Db::open(path, Db::Sync::normal, Db::Access::create, 0660);
+}
+
+Result<bool> take_session_slot(const Config& cfg, const std::string& user, const std::string& ip, int max) {
+    auto db = open_auth_db(cfg.auth_db_path());
+    if (!db) return db.error();
+    MAIL_TRY(db->exec("CREATE TABLE IF NOT EXISTS sessions(pid INTEGER PRIMARY KEY, user TEXT NOT NULL,"
+                      " ip TEXT NOT NULL)"));
+    Transaction tx(*db);
+    MAIL_TRY(tx.begin());
+    // The rows of processes that are gone (ended, killed) go first.
+    std::vector<int64_t> gone;
+    auto all = db->prepare("SELECT pid FROM sessions");
+    if (!all) return all.error();
+    for (;;) {
+        auto row = all->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        pid_t pid = static_cast<pid_t>(all->int64(0));
+        if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) gone.push_back(pid);
+    }
+    for (int64_t pid : gone) {
+        auto del = db->prepare("DELETE FROM sessions WHERE pid=?");
+        if (!del) return del.error();
+        MAIL_TRY(del->bind(1, pid).run());
+    }
+    auto count = db->prepare("SELECT count(*) FROM sessions WHERE user=? AND ip=? AND pid!=?");
+    if (!count) return count.error();
+    count->bind(1, ascii_lower(user)).bind(2, ip).bind(3, static_cast<int64_t>(getpid()));
+    auto row = count->step();
+    if (!row) return row.error();
+    if (*row && count->int64(0) >= max) return false; // the transaction rolls back
+    auto add = db->prepare("INSERT OR REPLACE INTO sessions(pid, user, ip) VALUES(?,?,?)");
+    if (!add) return add.error();
+    MAIL_TRY(add->bind(1, static_cast<int64_t>(getpid())).bind(2, ascii_lower(user)).bind(3, ip).run());
+    MAIL_TRY(tx.commit());
+    return true;
+}
+
 Db* LoginPenalty::db() {
     if (db_) return &*db_;
-    // A store older than auth/: its owner makes it (base/owner.hpp's mode).
-    std::string dir = path_.substr(0, path_.rfind('/'));
-    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
-    auto d = Db::open(path_, Db::Sync::normal, Db::Access::create, 0660);
+    auto d = open_auth_db(path_);
     if (!d) {
         log::error("auth.penalty", d.error());
         return nullptr;

@@ -40,6 +40,16 @@ Result<std::optional<std::string>> check_login(Directory& dir, std::string_view 
 // (0660: mail-smtpd under a user of its own writes it too, base/owner.hpp): the
 // delay before answering a failure grows with the failures of the client
 // address and of the account in the last 15 minutes (1 s, 2 s, 4 s ... 15 s).
+// <state>/auth/auth.sqlite, made 0660 with auth/ 2770 when missing.
+Result<Db> open_auth_db(const std::string& path);
+
+// Logged-in sessions of one user from one address (Dovecot's
+// mail_max_userip_connections), counted across processes in auth.sqlite
+// (table sessions: pid, user, ip). A session's row stays until its process
+// is gone, which the next count finds (kill(pid, 0)). true: this process
+// is counted in; false: `max` others are there already.
+Result<bool> take_session_slot(const Config& cfg, const std::string& user, const std::string& ip, int max);
+
 class LoginPenalty {
   public:
     explicit LoginPenalty(const Config& cfg) : path_(cfg.auth_db_path()) {}

@@ -75,6 +75,11 @@ struct Config {
         int retry_max = 3600;       // failures back off from 1 minute, doubling up to this
         int max_auth_failures = 3;  // refused logins in a row, then the account is disabled
     } fetch;
+    struct {
+        int max_children = 1000;    // --listen: sessions in all
+        int max_per_ip = 100;       // --listen: sessions per client address (an office behind NAT)
+        int max_userip = 10;        // logged-in sessions of one user from one address
+    } imapd;
     std::string log_level = "info";
 
     std::string directory_path() const { return state_dir + "/directory.sqlite"; }

@@ -111,6 +111,12 @@ void Session::login(const Command& c, const std::string& user, const std::string
         return no(c, "[AUTHENTICATIONFAILED] invalid user name or password");
     }
     penalty_.success(*who);
+    auto slot = take_session_slot(cfg_, *who, peer_.ip, cfg_.imapd.max_userip);
+    if (!slot) return fail(c, slot.error());
+    if (!*slot) {
+        log::info("imapd.limit", "{} from {}: {} sessions already (imapd.max_userip)", *who, peer_.ip, cfg_.imapd.max_userip);
+        return no(c, "[LIMIT] too many sessions of this user from this address");
+    }
     auto a = parse_address(*who);
     std::string root = mailbox_root(cfg_, *a);
     switch (maildir::folder_kind(root)) {

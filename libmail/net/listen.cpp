@@ -163,11 +163,12 @@ Peer peer_of(int fd) {
 }
 
 ServeOptions serve_options(const Config& cfg, const std::vector<std::string>& listen,
-                           std::string busy_reply) {
+                           std::string busy_reply, Service service) {
     ServeOptions o;
     o.listen = listen;
-    o.max_children = cfg.smtpd.max_children;
-    o.max_per_ip = cfg.smtpd.max_per_ip;
+    bool imap = service == Service::imapd;
+    o.max_children = imap ? cfg.imapd.max_children : cfg.smtpd.max_children;
+    o.max_per_ip = imap ? cfg.imapd.max_per_ip : cfg.smtpd.max_per_ip;
     o.busy_reply = std::move(busy_reply);
     return o;
 }
@@ -205,7 +206,7 @@ int serve(const ServeOptions& opt, const Handler& handler) {
 
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
                const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
-               ServerUser user) {
+               Service service) {
     auto cfg = load_config(config);
     if (!cfg) {
         log::error("config", cfg.error());
@@ -213,9 +214,9 @@ int run_server(const std::optional<std::string>& config, const std::string& tls_
     }
     auto tls = tls_options(*cfg, tls_mode);
     if (!tls) return exit_status(tls.error());
-    auto opt = serve_options(*cfg, listen, std::move(busy_reply));
+    auto opt = serve_options(*cfg, listen, std::move(busy_reply), service);
     opt.after_bind = [&] {
-        return user == ServerUser::smtpd && !cfg->smtpd.user.empty() ? become_user(cfg->smtpd.user)
+        return service == Service::smtpd && !cfg->smtpd.user.empty() ? become_user(cfg->smtpd.user)
                                                                       : become_store_owner(*cfg);
     };
     return serve(opt, [&](int in, int out, const Peer& peer) { return session(*cfg, *tls, in, out, peer); });

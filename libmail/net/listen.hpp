@@ -36,10 +36,13 @@ struct ServeOptions {
     std::function<Status()> after_bind;
 };
 
-// --listen addresses with the caps of facteur.toml (smtpd.max_children and
-// smtpd.max_per_ip, which every server uses).
+// The servers: each has its caps and its user (see run_server).
+enum class Service { smtpd, imapd, pop3d };
+
+// --listen addresses with the service's caps of facteur.toml: imapd.* for
+// IMAP, smtpd.max_children and smtpd.max_per_ip for SMTP and POP3.
 ServeOptions serve_options(const Config& cfg, const std::vector<std::string>& listen,
-                           std::string busy_reply);
+                           std::string busy_reply, Service service);
 
 // Handler: (in fd, out fd, peer) -> exit status of the connection's process.
 using Handler = std::function<int(int, int, const Peer&)>;
@@ -52,11 +55,10 @@ int serve(const ServeOptions& opt, const Handler& handler);
 // --tls (78), then serve() with `busy_reply` for connections over the
 // caps; each connection runs session(cfg, tls, in, out, peer). Started as
 // root, it becomes, once its sockets are bound, the store's owner or, for
-// ServerUser::smtpd, smtpd.user when that is set (base/owner.hpp).
-enum class ServerUser { store_owner, smtpd };
+// mail-smtpd, smtpd.user when that is set (base/owner.hpp).
 using SessionMain = std::function<int(const Config&, const TlsOptions&, int, int, const Peer&)>;
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
                const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
-               ServerUser user = ServerUser::store_owner);
+               Service service);
 
 } // namespace mail::net

@@ -70,6 +70,34 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_success
 }
 
+@test "IMAP limits of its own: sessions per user and address (imapd.max_userip), not SMTP's per-IP cap" {
+	printf 'imapd.max_userip = 2\nsmtpd.max_per_ip = 1\n' >> "$FACTEUR_CONFIG"
+	serve
+	run python3 - "$P" <<'PY'
+import imaplib, sys
+port = int(sys.argv[1])
+def login():
+    m = imaplib.IMAP4("127.0.0.1", port)
+    try:
+        m.login("alice@example.test", "pw-alice")
+        return m, "OK"
+    except imaplib.IMAP4.error as e:
+        return m, str(e)
+a, ra = login()
+b, rb = login()
+c, rc = login()
+print(ra, rb, rc)
+assert ra == "OK" and rb == "OK" and "[LIMIT]" in rc, (ra, rb, rc)
+a.logout()
+import time; time.sleep(0.3)
+e, re_ = login()
+print("after one left:", re_)
+assert re_ == "OK", re_
+PY
+	echo "$output"
+	assert_success
+}
+
 @test "THREAD=REFERENCES and THREAD=ORDEREDSUBJECT through imaplib" {
 	serve
 	run python3 "$CLIENTS/imap_thread.py" $P

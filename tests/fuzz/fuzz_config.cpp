@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)mail::parse_size(in);
     if (size > 0) {
         static const char* const sections[] = {"",      "[delivery]\n", "[smtpd]\n", "[queue]\n",
-                                               "[fetch]\n", "[outbound]\n", "[tls]\n",   "[log]\n"};
+                                               "[fetch]\n", "[outbound]\n", "[tls]\n",   "[imapd]\n"};
         std::string text = sections[data[0] % 8] + std::string(in.substr(1));
         if (auto c = mail::parse_config(text, "fuzz.toml")) {
             if (c->delivery.recipient_delimiter.size() > 1) __builtin_trap();

@@ -75,7 +75,7 @@ def bench_messages(n=12):
 
 def config_seeds():
     text = open(os.path.join(ROOT, "libmail", "base", "config.cpp")).read()
-    sections = ["", "delivery", "smtpd", "queue", "fetch", "outbound", "tls", "log"]
+    sections = ["", "delivery", "smtpd", "queue", "fetch", "outbound", "tls", "imapd"]
     values = ['"10M"', "30", "true", '"x"', '"5m"', '"off"', "0", "-1", '"a,b"', '"starttls"']
     out = []
     for i, key in enumerate(sorted(set(re.findall(r'\{"([a-z_.]+)", ', text)))):

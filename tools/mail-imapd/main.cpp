@@ -35,7 +35,8 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
 }
 
 int run(const Options& o) {
-    return mail::net::run_server(o.config, o.tls, o.listen, "* BYE [UNAVAILABLE] too many connections, try again later\r\n", session);
+    return mail::net::run_server(o.config, o.tls, o.listen, "* BYE [UNAVAILABLE] too many connections, try again later\r\n", session,
+                                 mail::net::Service::imapd);
 }
 
 } // namespace

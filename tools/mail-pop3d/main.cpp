@@ -33,7 +33,8 @@ int session(const mail::Config& cfg, const mail::net::TlsOptions& tls, int in, i
 }
 
 int run(const Options& o) {
-    return mail::net::run_server(o.config, o.tls, o.listen, "-ERR [SYS/TEMP] too many connections, try again later\r\n", session);
+    return mail::net::run_server(o.config, o.tls, o.listen, "-ERR [SYS/TEMP] too many connections, try again later\r\n", session,
+                                 mail::net::Service::pop3d);
 }
 
 } // namespace

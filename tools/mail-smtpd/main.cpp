@@ -46,7 +46,7 @@ int run(const Options& o) {
                                      so.tls = tls;
                                      return session(cfg, so, in, out, peer);
                                  },
-                                 mail::net::ServerUser::smtpd);
+                                 mail::net::Service::smtpd);
 }
 
 } // namespace
