@@ -118,9 +118,13 @@ std::optional<std::string> Signer::add_html(std::string body) const {
     if (!dis.empty() && tail.find(dis) == std::string_view::npos)
         add += "<div class=\"disclaimer\">" + dis + "</div>\n";
     if (add.empty()) return std::nullopt;
+    // After the last quotation too, where the check above looks: a
+    // "</blockquote>" past "</body>" (found by fuzz_signature) had the
+    // signature added again on every pass.
+    size_t from = quote == std::string::npos ? 0 : quote;
     size_t at = find_ci_last(body, "</body>");
-    if (at == std::string::npos) at = find_ci_last(body, "</html>");
-    if (at == std::string::npos) at = body.size();
+    if (at == std::string::npos || at < from) at = find_ci_last(body, "</html>");
+    if (at == std::string::npos || at < from) at = body.size();
     body.insert(at, add);
     return body;
 }

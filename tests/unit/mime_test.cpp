@@ -83,6 +83,17 @@ TEST(Signature, PlainAndUntouched) {
     EXPECT_FALSE(add_signature("Subject: s\n\nHello\n", Signature{}));
 }
 
+// A quotation after </body> (found by fuzz_signature): the signature goes
+// after it, once, however often the message passes.
+TEST(Signature, HtmlAfterTheLastQuotationOnce) {
+    Signature s;
+    s.html = "<p>Alice</p>";
+    auto r = add_signature("Content-Type: text/html\n\n<html><body><p>hi</p></body></html>x</blockquote>y\n", s);
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->find("</blockquote>y\n<div class=\"signature\">"), std::string::npos) << *r;
+    EXPECT_FALSE(add_signature(*r, s));
+}
+
 TEST(Signature, Base64PartKeepsEncoding) {
     Signature s;
     s.text = "Al\xc3\xaf" "ce";
