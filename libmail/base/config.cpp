@@ -218,15 +218,46 @@ Result<int> parse_duration(std::string_view text) {
 namespace {
 
 // toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable on some non-ASCII
-// characters outside strings (U+01CD in a bare key; found by fuzz_config).
-// TOML allows them only in strings and comments, so they are refused here
-// before toml++ sees them: the line of the first one, or 0.
-size_t stray_non_ascii(std::string_view t) {
+// characters, in bare keys and in the text it skips after an error (found
+// by fuzz_config). So toml++ sees only ASCII: in "..." strings a non-ASCII
+// character becomes its \\u or \\U escape (the same string to TOML), in
+// comments a '?'; one anywhere else, or in a '...' string (which has no
+// escapes), is refused with its line. Where this reading and toml++'s part
+// (invalid TOML), toml++ still gets ASCII only and reports its own error.
+Result<std::string> ascii_toml(std::string_view t, std::string_view origin) {
     enum class In { text, comment, basic, literal, ml_basic, ml_literal } in = In::text;
     size_t line = 1;
+    std::string out;
+    out.reserve(t.size());
     auto at = [&](size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+    auto refuse = [&](std::string_view why) {
+        return make_error(Errc::config, fmt::format("{}:{}: {}", origin, line, why));
+    };
     for (size_t i = 0; i < t.size(); i++) {
-        char c = t[i];
+        auto c = static_cast<unsigned char>(t[i]);
+        if (c >= 0x80) {
+            if (in == In::comment) {
+                out += '?';
+                continue;
+            }
+            if (in != In::basic && in != In::ml_basic)
+                return refuse(in == In::text ? "a non-ASCII character outside a string or comment"
+                                             : "a non-ASCII character in a '...' string (use \"...\")");
+            size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+            if (n == 0 || i + n > t.size()) return refuse("not valid UTF-8");
+            uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+            for (size_t k = 1; k < n; k++) {
+                auto b = static_cast<unsigned char>(t[i + k]);
+                if ((b & 0xc0) != 0x80) return refuse("not valid UTF-8");
+                cp = (cp << 6) | (b & 0x3f);
+            }
+            static constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+            if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return refuse("not valid UTF-8");
+            out += cp > 0xffff ? fmt::format("\\U{:08X}", cp) : fmt::format("\\u{:04X}", cp);
+            i += n - 1;
+            continue;
+        }
+        out += static_cast<char>(c);
         if (c == '\n') {
             line++;
             if (in == In::comment || in == In::basic || in == In::literal) in = In::text;
@@ -234,29 +265,29 @@ size_t stray_non_ascii(std::string_view t) {
         }
         switch (in) {
         case In::text:
-            if (static_cast<unsigned char>(c) >= 0x80) return line;
             if (c == '#') in = In::comment;
-            else if (at(i, "\"\"\"")) in = In::ml_basic, i += 2;
-            else if (at(i, "'''")) in = In::ml_literal, i += 2;
+            else if (at(i, "\"\"\"")) in = In::ml_basic, out += "\"\"", i += 2;
+            else if (at(i, "\'\'\'")) in = In::ml_literal, out += "\'\'", i += 2;
             else if (c == '"') in = In::basic;
             else if (c == '\'') in = In::literal;
             break;
         case In::comment: break;
         case In::basic:
         case In::ml_basic:
-            if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') i++;
-            else if (in == In::ml_basic && at(i, "\"\"\"")) in = In::text, i += 2;
+            if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n' && static_cast<unsigned char>(t[i + 1]) < 0x80)
+                out += t[++i];
+            else if (in == In::ml_basic && at(i, "\"\"\"")) in = In::text, out += "\"\"", i += 2;
             else if (in == In::basic && c == '"') in = In::text;
             break;
         case In::literal:
             if (c == '\'') in = In::text;
             break;
         case In::ml_literal:
-            if (at(i, "'''")) in = In::text, i += 2;
+            if (at(i, "\'\'\'")) in = In::text, out += "\'\'", i += 2;
             break;
         }
     }
-    return 0;
+    return out;
 }
 
 } // namespace
@@ -264,11 +295,10 @@ size_t stray_non_ascii(std::string_view t) {
 Result<Config> parse_config(std::string_view text, std::string_view origin) {
     Config cfg;
     toml::table t;
-    if (size_t line = stray_non_ascii(text))
-        return make_error(Errc::config,
-                          fmt::format("{}:{}: a non-ASCII character outside a string or comment", origin, line));
+    auto ascii = ascii_toml(text, origin);
+    if (!ascii) return ascii.error();
     try {
-        t = toml::parse(text, origin);
+        t = toml::parse(*ascii, origin);
     } catch (const toml::parse_error& e) {
         return make_error(Errc::config, fmt::format("{}:{}: {}", origin, e.source().begin.line,
                                                     e.description()));
