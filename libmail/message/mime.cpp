@@ -242,6 +242,15 @@ std::string qp_encode(std::string_view text) {
     for (size_t i = 0; i < text.size(); i++) {
         unsigned char c = static_cast<unsigned char>(text[i]);
         bool line_end = i + 1 == text.size() || text[i + 1] == '\n';
+        // A line of the output that starts with "--" could be read as a
+        // multipart delimiter (a soft break can move "--boundary" from the
+        // middle of a line to its start: found by fuzz_signature; and "-- "
+        // is written "--=20", a delimiter of boundary "=20"), so its first
+        // '-' is encoded.
+        if (c == '-' && text.substr(i).starts_with("--") && (col == 0 || col + 1 > 75)) {
+            put("=2D");
+            continue;
+        }
         if (c == '\n') {
             out += '\n';
             col = 0;

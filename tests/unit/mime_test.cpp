@@ -28,6 +28,15 @@ TEST(Mime, QuotedPrintable) {
     }
     EXPECT_EQ(mime::qp_decode(qp), text);
     EXPECT_EQ(mime::qp_decode("a=\r\nb=3D=zz  \nc"), "ab==zz\nc");
+    // No output line starts with "--" (a multipart delimiter), even where a
+    // soft break falls before one (found by fuzz_signature).
+    for (std::string t : {std::string(75, 'x') + "--alt\n", std::string("--alt\n"), std::string(25, '\0') + "--b\n"}) {
+        std::string q = mime::qp_encode(t);
+        EXPECT_EQ(q.find("\n--"), std::string::npos) << q;
+        EXPECT_FALSE(q.starts_with("--")) << q;
+        EXPECT_EQ(mime::qp_decode(q), t);
+    }
+    EXPECT_EQ(mime::qp_encode("-- \nAlice\n"), "=2D-=20\nAlice\n");
 }
 
 TEST(Mime, Base64) {
