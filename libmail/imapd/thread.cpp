@@ -88,12 +88,12 @@ class Threader {
     }
 
     void flatten(int root) {
-        std::vector<std::pair<int, int>> todo{{root, 0}};
-        while (!todo.empty()) {
-            auto [b, depth] = todo.back();
-            todo.pop_back();
+        std::vector<std::pair<int, int>> pending{{root, 0}};
+        while (!pending.empty()) {
+            auto [b, depth] = pending.back();
+            pending.pop_back();
             if (depth + 1 < max_depth) {
-                for (int c : boxes_[b].children) todo.push_back({c, depth + 1});
+                for (int c : boxes_[b].children) pending.push_back({c, depth + 1});
                 continue;
             }
             std::vector<int> all, below = boxes_[b].children;
