@@ -119,11 +119,13 @@ std::string Selected::flag_lines() const {
                        kw, read_write ? "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*" : "");
 }
 
-std::string Selected::note_keywords(const std::string& keywords) {
+bool Selected::add_keywords(const std::string& keywords) {
     bool news = false;
     for (auto& k : split_keywords(keywords)) news |= keywords_.insert(k).second;
-    return news ? flag_lines() : "";
+    return news;
 }
+
+std::string Selected::note_keywords(const std::string& keywords) { return add_keywords(keywords) ? flag_lines() : ""; }
 
 Status Selected::claim_recent(MailboxIndex& idx, size_t from) {
     if (recent_mode_ != RecentMode::claim || from >= msgs.size()) return {};
@@ -196,11 +198,11 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
                            ? 0 : c - static_cast<size_t>(std::lower_bound(seqs.begin(), seqs.end(), c) - seqs.begin());
         out += expunge(seqs, how.vanished);
     }
-    std::string flags_news;
+    bool new_keywords = false;
     for (size_t seq : changed)
-        if (seq && !msgs[seq - 1].gone) flags_news += note_keywords(msgs[seq - 1].keywords);
-    for (size_t i = msgs.size() - added; i < msgs.size(); i++) flags_news += note_keywords(msgs[i].keywords);
-    out.insert(start, flags_news.empty() ? "" : flag_lines()); // once, with every new keyword
+        if (seq && !msgs[seq - 1].gone) new_keywords |= add_keywords(msgs[seq - 1].keywords);
+    for (size_t i = msgs.size() - added; i < msgs.size(); i++) new_keywords |= add_keywords(msgs[i].keywords);
+    if (new_keywords) out.insert(start, flag_lines()); // once, with every new keyword
     for (size_t seq : changed)
         if (seq && !msgs[seq - 1].gone) out += flags_response(seq, true, how.modseq);
     if (added) {

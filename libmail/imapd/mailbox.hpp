@@ -85,6 +85,8 @@ class Selected {
     Result<Fd> open_file(const Msg& m) const; // Errc::noinput when gone
     // Mark the messages at `from` onwards that are this session's \Recent.
     Status claim_recent(MailboxIndex& idx, size_t from);
+    // Whether `keywords` holds one not announced yet (now remembered).
+    bool add_keywords(const std::string& keywords);
     enum class RecentMode { none, peek, claim } recent_mode_ = RecentMode::none;
     int64_t peek_from_ = INT64_MAX; // peek: UIDs at or above this are \Recent
     std::set<std::string> keywords_; // as announced in FLAGS
