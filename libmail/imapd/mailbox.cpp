@@ -89,6 +89,7 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
     s.read_write = read_write;
     auto scanned = idx.scan(s.name, false);
     if (!scanned) return scanned.error();
+    s.scanned_at = time(nullptr);
     auto f = idx.folder(s.name);
     if (!f) return f.error();
     s.recent_mode_ = !recent ? RecentMode::none : read_write ? RecentMode::claim : RecentMode::peek;
@@ -150,6 +151,7 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
     if (how.scan) {
         auto scanned = idx.scan(name, false);
         if (!scanned) return scanned.error();
+        scanned_at = time(nullptr);
     }
     auto f = idx.find_folder(name);
     if (!f) return f.error();

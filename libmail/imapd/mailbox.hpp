@@ -49,13 +49,14 @@ class Selected {
     FolderState state;     // as last announced
     std::string name, dir;
     bool read_write = false;
+    int64_t scanned_at = 0; // when the files were last looked at (time())
 
     // What refresh() reports, and how.
     struct Report {
         bool expunge = true;   // EXPUNGE/VANISHED allowed now
         bool modseq = false;   // CONDSTORE: MODSEQ in FETCH, every MODSEQ change told
         bool vanished = false; // QRESYNC: VANISHED instead of EXPUNGE
-        bool scan = true;      // scan the files first
+        bool scan = true;      // scan the files first (their directories' mtimes tell whether to list them)
         bool recent = true;    // RECENT responses (none in IMAP4rev2)
     };
     // Bring the view in line with the index: EXPUNGE (or VANISHED),

@@ -22,7 +22,7 @@ constexpr Session::States selected{S::selected};
 
 const Session::CommandSpec Session::commands[] = {
     {"CAPABILITY", &Session::cmd_capability, any_state, 0},
-    {"NOOP", &Session::cmd_noop, any_state, 0},
+    {"NOOP", &Session::cmd_noop, any_state, polls},
     {"LOGOUT", &Session::cmd_logout, any_state, 0},
     {"ID", &Session::cmd_id, any_state, 0},
     {"STARTTLS", &Session::cmd_starttls, not_authenticated, 0},
@@ -45,7 +45,7 @@ const Session::CommandSpec Session::commands[] = {
     {"GETQUOTA", &Session::cmd_getquota, authenticated, 0},
     {"SETQUOTA", &Session::cmd_setquota, authenticated, 0},
     {"IDLE", &Session::cmd_idle, authenticated, 0},
-    {"CHECK", &Session::cmd_check, selected, 0},
+    {"CHECK", &Session::cmd_check, selected, polls},
     {"CLOSE", &Session::cmd_close, selected, 0},
     {"UNSELECT", &Session::cmd_unselect, selected, 0},
     {"EXPUNGE", &Session::cmd_expunge, selected, takes_uid},
@@ -85,7 +85,7 @@ void Session::enable_condstore() {
 void Session::ok(const Command& c, std::string_view text) {
     if (sel_) {
         const CommandSpec* spec = find_command(c.name);
-        sync_selected(c.uid || !spec || !(spec->flags & keeps_numbers));
+        sync_selected(c.uid || !spec || !(spec->flags & keeps_numbers), spec && (spec->flags & polls));
     }
     io_.write(fmt::format("{} OK {}\r\n", c.tag, text));
 }
@@ -105,9 +105,10 @@ void Session::fail(const Command& c, const Error& e) {
     no(c, e.code == Errc::noinput ? "[EXPUNGEISSUED] message expunged" : "[UNAVAILABLE] temporary problem, try again later");
 }
 
-void Session::sync_selected(bool allow_expunge) {
+void Session::sync_selected(bool allow_expunge, bool poll) {
     std::string out;
-    Selected::Report how{allow_expunge, condstore_, qresync_, true, !rev2_};
+    bool scan = poll || time(nullptr) - sel_->scanned_at >= full_scan_interval;
+    Selected::Report how{allow_expunge, condstore_, qresync_, scan, !rev2_};
     if (Status st = sel_->refresh(*index_, out, how); !st) log::error("imapd.refresh", st.error());
     io_.write(out);
 }

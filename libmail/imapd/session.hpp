@@ -33,6 +33,7 @@ constexpr size_t max_command = 64 * 1024; // a command's line and literals (APPE
 constexpr unsigned login_timeout = 60;    // seconds, before authentication
 constexpr unsigned idle_timeout = 30 * 60; // after: RFC 3501 5.4 says at least 30 minutes
 constexpr int max_bad_commands = 20;
+constexpr int full_scan_interval = 2; // seconds
 
 class Session {
   public:
@@ -59,6 +60,7 @@ class Session {
         takes_uid = 1,      // may follow "UID" (RFC 3501 6.4.8, UIDPLUS, MOVE, SORT)
         keeps_numbers = 2,  // no EXPUNGE while it runs, unless as UID ... (RFC 3501 7.4.1)
         reads_message = 4,  // its message literal is read by the handler as it arrives (APPEND)
+        polls = 8,          // a poll (NOOP, CHECK): the folder's files are looked at, not only the index
     };
     struct CommandSpec {
         const char* name;
@@ -84,8 +86,12 @@ class Session {
     void fail(const Command& c, const Error& e); // logged; NO [SERVERBUG]/[UNAVAILABLE]
     bool secure() const;
     std::string capabilities() const;
-    // Announce what changed in the selected mailbox (EXPUNGE only when allowed).
-    void sync_selected(bool allow_expunge);
+    // Announce what changed in the selected mailbox (EXPUNGE only when
+    // allowed). Every facteur program records its changes in the index,
+    // which is read each time; the folder's files (for what other Maildir
+    // tools did) are listed again only on a poll or when the last listing
+    // is older than full_scan_interval, as Dovecot's "fast sync" does.
+    void sync_selected(bool allow_expunge, bool poll = true);
     // Messages of a sequence set (UIDs with `uid`); false and BAD when malformed.
     bool resolve(const Command& c, const Value& v, bool uid, std::vector<size_t>& seqs);
     std::optional<std::string> mailbox_arg(const Command& c, const Value& v); // NO/BAD sent when nullopt

@@ -126,9 +126,24 @@ int64_t mtime_ns(const struct stat& st) {
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-// A directory changed within this window may change again in the same
-// timestamp tick after we read it, so its mtime is not trusted.
-constexpr int64_t racy_window_ns = 2'000'000'000;
+// A directory's mtime read before listing it stands for that listing
+// only if any later change must get a different mtime: the kernel stamps
+// changes with its coarse clock (a tick behind, 10 ms at most), so the
+// mtime must be older than the clock, read before the listing, by more
+// than that; on a file system with whole-second times (no nanoseconds),
+// by more than a second.
+constexpr int64_t tick_margin_ns = 50'000'000;
+int64_t trusted_mtime(int64_t mtime, int64_t clock_before_listing) {
+    bool whole_seconds = mtime % 1'000'000'000 == 0;
+    int64_t margin = whole_seconds ? 1'000'000'000 + tick_margin_ns : tick_margin_ns;
+    return clock_before_listing - mtime > margin ? mtime : 0;
+}
+
+int64_t clock_ns() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 struct DiskFile {
     std::string subdir, flags;
@@ -415,6 +430,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
             st->int64(0) != 0)
             return ScanReport{0, 0, 0, true};
     }
+    int64_t clock_before_listing = clock_ns();
     auto files = list_files(dir);
     if (!files) return files.error();
 
@@ -485,11 +501,11 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     }
     MAIL_TRY(save_folder(db_, *f));
     // Remember the mtimes only when they are old enough to be trusted.
-    int64_t now = static_cast<int64_t>(time(nullptr)) * 1000000000;
-    auto trusted = [&](int64_t t) { return now - t > racy_window_ns ? t : 0; };
     auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=? WHERE id=?");
     if (!up) return up.error();
-    up->bind(1, trusted(times->new_mtime)).bind(2, trusted(times->cur_mtime)).bind(3, f->id);
+    up->bind(1, trusted_mtime(times->new_mtime, clock_before_listing))
+        .bind(2, trusted_mtime(times->cur_mtime, clock_before_listing))
+        .bind(3, f->id);
     MAIL_TRY(up->run());
     if (!dry_run) MAIL_TRY(tx.commit()); // else rolled back by ~Transaction
     return rep;
