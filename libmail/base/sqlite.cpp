@@ -94,6 +94,26 @@ Result<Db> Db::open(const std::string& path, Sync sync, Access access, unsigned 
     return db;
 }
 
+// The level cannot change inside a transaction: it is set before BEGIN
+// and set back after COMMIT or ROLLBACK.
+Status Transaction::begin_unsynced() {
+    auto st = db_.prepare("PRAGMA synchronous");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    int64_t level = *row ? st->int64(0) : 2;
+    MAIL_TRY(db_.exec("PRAGMA synchronous=NORMAL"));
+    restore_level_ = level;
+    return begin();
+}
+
+Status Transaction::restore() {
+    if (restore_level_ < 0) return {};
+    int64_t level = restore_level_;
+    restore_level_ = -1;
+    return db_.exec(level >= 2 ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 Status Db::exec(std::string_view sql) {
     char* msg = nullptr;
     std::string s(sql);

@@ -80,18 +80,26 @@ class Transaction {
         open_ = true;
         return {};
     }
+    // A transaction whose COMMIT does not wait for the disk (synchronous=
+    // NORMAL in WAL mode, for this transaction only): safe from any process
+    // crash, while a power loss may undo it. For changes that may be lost
+    // that way, never for anything acknowledged as stored.
+    Status begin_unsynced();
     Status commit() {
         MAIL_TRY(db_.exec("COMMIT"));
         open_ = false;
-        return {};
+        return restore();
     }
     ~Transaction() {
         if (open_) (void)db_.exec("ROLLBACK");
+        (void)restore();
     }
 
   private:
+    Status restore();
     Db& db_;
     bool open_ = false;
+    int64_t restore_level_ = -1; // the synchronous level to go back to
 };
 
 } // namespace mail

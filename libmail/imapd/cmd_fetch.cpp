@@ -105,7 +105,7 @@ void Session::fetch(const Command& c, const std::vector<size_t>& seqs, const std
             if (Status st = fetch_one(seqs[k], plan, row, tx); !st) return fail(c, st.error());
         }
         if (tx) {
-            if (Status st = tx->commit(); !st) return fail(c, st.error());
+            if (Status st = index_->commit_changes(*tx, sel_->state.id); !st) return fail(c, st.error());
             tx.reset();
         }
         if (!io_.flush()) return void(state_ = State::logout);
@@ -129,7 +129,7 @@ Status Session::fetch_one(size_t seq, const FetchPlan& plan, const CacheRow* row
     if (plan.seen && m.flags.find('S') == std::string::npos && !m.gone) {
         if (!tx) {
             tx.emplace(index_->transaction());
-            MAIL_TRY(tx->begin());
+            MAIL_TRY(tx->begin_unsynced());
         }
         if (Status st = set_flags(m, maildir::normalize_flags(m.flags + "S"), m.keywords); !st) {
             if (st.error().code != Errc::noinput) return st;

@@ -250,9 +250,9 @@ Result<std::string> Session::status_data(const std::string& name, const std::vec
     // SIZE (RFC 8438) must be at least the sum of the RFC822.SIZEs: exact
     // from the IMAP cache, filled here for at most 2 s; for messages still
     // without it, twice the stored size (as if every byte were an LF).
-    if (std::any_of(items.begin(), items.end(), [](auto& v) { return iequals(v.text, "SIZE"); }))
-        MAIL_TRY(fill_cache(*index_, f->id, maildir::folder_path(root_, name), 2000));
-    auto n = index_->counts(f->id);
+    bool size = std::any_of(items.begin(), items.end(), [](auto& v) { return iequals(v.text, "SIZE"); });
+    if (size) MAIL_TRY(fill_cache(*index_, f->id, maildir::folder_path(root_, name), 2000));
+    auto n = index_->counts(f->id, size);
     if (!n) return n.error();
     std::string out;
     for (auto& item : items) {

@@ -148,7 +148,7 @@ void Session::cmd_store(const Command& c) {
     std::erase_if(*given, [](auto& f) { return iequals(f, "\\Recent"); });
     if (!parse_flags(*given, r.letters, r.keywords)) return bad(c, "invalid flag");
     Transaction tx = index_->transaction();
-    if (Status st = tx.begin(); !st) return fail(c, st.error());
+    if (Status st = tx.begin_unsynced(); !st) return fail(c, st.error());
     std::string out;
     std::vector<int64_t> modified; // failed UNCHANGEDSINCE: sequence numbers, or UIDs for UID STORE
     for (size_t seq : seqs) {
@@ -156,7 +156,7 @@ void Session::cmd_store(const Command& c) {
         if (!told) return fail(c, told.error());
         out += *told;
     }
-    if (Status st = tx.commit(); !st) return fail(c, st.error());
+    if (Status st = index_->commit_changes(tx, sel_->state.id); !st) return fail(c, st.error());
     io_.write(out);
     if (!modified.empty()) return ok(c, fmt::format("[MODIFIED {}] conditional STORE failed for some messages", uid_set(modified)));
     ok(c, c.uid ? "UID STORE completed" : "STORE completed");
@@ -212,10 +212,8 @@ void Session::cmd_expunge(const Command& c) {
         uids.push_back(m.uid);
         seqs.push_back(i + 1);
     }
-    if (!uids.empty()) {
-        (void)fsync_dir(sel_->dir + "/cur");
-        if (Status st = index_->remove(sel_->state.id, uids); !st) return fail(c, st.error());
-    }
+    // As durable as a flag change (store/index.hpp's commit_changes).
+    if (Status st = index_->remove(sel_->state.id, uids); !st) return fail(c, st.error());
     io_.write(sel_->expunge(seqs, qresync_));
     if (condstore_) { // the new HIGHESTMODSEQ in the tagged OK (RFC 7162)
         auto f = index_->find_folder(sel_->name);

@@ -308,8 +308,8 @@ Result<std::map<int64_t, CacheRow>> cache_rows(MailboxIndex& idx, const Selected
         fresh.emplace_back(m->uid, &it->second);
     }
     if (fresh.empty()) return out;
-    Transaction tx = idx.transaction();
-    MAIL_TRY(tx.begin());
+    Transaction tx = idx.transaction(); // a cache: rebuilt if a power loss takes it
+    MAIL_TRY(tx.begin_unsynced());
     for (auto [uid, r] : fresh) MAIL_TRY(idx.put_cache_row(sel.state.id, uid, *r));
     MAIL_TRY(tx.commit());
     return out;
@@ -323,7 +323,7 @@ Status fill_cache(MailboxIndex& idx, int64_t folder_id, const std::string& dir, 
     where.dir = dir;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
     Transaction tx = idx.transaction();
-    MAIL_TRY(tx.begin());
+    MAIL_TRY(tx.begin_unsynced()); // a cache, as above
     for (auto& r : *rows) {
         if (std::chrono::steady_clock::now() > deadline) break;
         auto map = where.map_file(Msg{r.uid, r.base, r.subdir, r.flags, "", 0, 0, false, false});

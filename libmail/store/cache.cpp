@@ -68,8 +68,9 @@ constexpr const char* message_columns = "uid, base, subdir, flags, modseq, inter
 } // namespace
 
 Result<std::pair<int64_t, int64_t>> MailboxIndex::take_recent(int64_t folder_id) {
+    // Unsynced: a power loss may at worst show a message \Recent once more.
     Transaction tx(db_);
-    MAIL_TRY(tx.begin());
+    MAIL_TRY(tx.begin_unsynced());
     auto st = db_.prepare("SELECT recent_uid, uidnext FROM folders WHERE id=?");
     if (!st) return st.error();
     st->bind(1, folder_id);
@@ -113,12 +114,15 @@ Result<std::optional<IndexedMessage>> MailboxIndex::message(int64_t folder_id, i
     return out;
 }
 
-Result<FolderCounts> MailboxIndex::counts(int64_t folder_id) {
-    auto st = db_.prepare(
-        "SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
-        "coalesce(sum(m.uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0), "
-        "coalesce(sum(flags LIKE '%T%'),0), coalesce(sum(coalesce(i.size, 2 * m.size)),0) "
-        "FROM messages m LEFT JOIN imap i ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=?1");
+Result<FolderCounts> MailboxIndex::counts(int64_t folder_id, bool with_size) {
+    // The size needs the IMAP cache's row of every message: only when asked.
+    std::string sql = "SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
+                      "coalesce(sum(m.uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0), "
+                      "coalesce(sum(flags LIKE '%T%'),0), ";
+    sql += with_size ? "coalesce(sum(coalesce(i.size, 2 * m.size)),0) FROM messages m LEFT JOIN imap i "
+                       "ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=?1"
+                     : "0 FROM messages m WHERE m.folder_id=?1";
+    auto st = db_.prepare(sql);
     if (!st) return st.error();
     st->bind(1, folder_id);
     if (auto r = st->step(); !r) return r.error();
@@ -188,8 +192,8 @@ Result<std::set<int64_t>> MailboxIndex::text_uids(int64_t folder_id) {
 Status MailboxIndex::put_text(int64_t folder_id, const std::vector<TextRow>& rows) {
     constexpr size_t batch = 500; // commit in batches: other writers get their turn
     for (size_t start = 0; start < rows.size(); start += batch) {
-        Transaction tx(db_);
-        MAIL_TRY(tx.begin());
+        Transaction tx(db_); // a cache: rebuilt if a power loss takes it
+        MAIL_TRY(tx.begin_unsynced());
         for (size_t i = start; i < std::min(rows.size(), start + batch); i++) {
             const TextRow& t = rows[i];
             auto ins_c = db_.cached("INSERT INTO text(rowid, hdr, body, from_, to_, cc, bcc, subject) "

@@ -128,14 +128,22 @@ int64_t mtime_ns(const struct stat& st) {
 
 // A directory's mtime read before listing it stands for that listing
 // only if any later change must get a different mtime: the kernel stamps
-// changes with its coarse clock (a tick behind, 10 ms at most), so the
-// mtime must be older than the clock, read before the listing, by more
-// than that; on a file system with whole-second times (no nanoseconds),
-// by more than a second.
-constexpr int64_t tick_margin_ns = 50'000'000;
+// changes with its coarse clock (up to a tick behind), so the mtime must be
+// older than the clock, read before the listing, by more than a tick (two,
+// to be safe; the tick is the coarse clock's resolution, 4 ms at HZ=250);
+// on a file system with whole-second times (no nanoseconds), by more than
+// a second.
+int64_t tick_margin_ns() {
+    static const int64_t margin = [] {
+        struct timespec res;
+        if (clock_getres(CLOCK_REALTIME_COARSE, &res) != 0) return int64_t{20'000'000};
+        return 2 * (static_cast<int64_t>(res.tv_sec) * 1000000000 + res.tv_nsec);
+    }();
+    return margin;
+}
 int64_t trusted_mtime(int64_t mtime, int64_t clock_before_listing) {
     bool whole_seconds = mtime % 1'000'000'000 == 0;
-    int64_t margin = whole_seconds ? 1'000'000'000 + tick_margin_ns : tick_margin_ns;
+    int64_t margin = whole_seconds ? 1'000'000'000 + tick_margin_ns() : tick_margin_ns();
     return clock_before_listing - mtime > margin ? mtime : 0;
 }
 
@@ -433,6 +441,42 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     int64_t clock_before_listing = clock_ns();
     auto files = list_files(dir);
     if (!files) return files.error();
+    auto remember_mtimes = [&](int64_t folder_id) {
+        auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=? WHERE id=?");
+        if (!up) return Status(up.error());
+        up->bind(1, trusted_mtime(times->new_mtime, clock_before_listing))
+            .bind(2, trusted_mtime(times->cur_mtime, clock_before_listing))
+            .bind(3, folder_id);
+        return up->run();
+    };
+
+    // Most often the index already says what the files say (every facteur
+    // program records its own changes): then only the mtimes are written,
+    // without a sync (losing them to a power loss costs one more listing).
+    if (!dry_run) {
+        auto st = db_.prepare("SELECT base, subdir, flags FROM messages WHERE folder_id=?");
+        if (!st) return st.error();
+        st->bind(1, f->id);
+        size_t rows = 0;
+        bool same = true;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            rows++;
+            auto it = files->find(st->text(0));
+            same = it != files->end() && it->second.subdir == st->text(1) && it->second.flags == st->text(2);
+            if (!same) break;
+        }
+        st->reset();
+        if (same && rows == files->size()) {
+            Transaction tx(db_);
+            MAIL_TRY(tx.begin_unsynced());
+            MAIL_TRY(remember_mtimes(f->id));
+            MAIL_TRY(tx.commit());
+            return ScanReport{};
+        }
+    }
 
     // A large scan (a mailbox seen for the first time) writes many pages
     // in one transaction: a cache large enough to hold them spares SQLite
@@ -501,12 +545,7 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     }
     MAIL_TRY(save_folder(db_, *f));
     // Remember the mtimes only when they are old enough to be trusted.
-    auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=? WHERE id=?");
-    if (!up) return up.error();
-    up->bind(1, trusted_mtime(times->new_mtime, clock_before_listing))
-        .bind(2, trusted_mtime(times->cur_mtime, clock_before_listing))
-        .bind(3, f->id);
-    MAIL_TRY(up->run());
+    MAIL_TRY(remember_mtimes(f->id));
     if (!dry_run) MAIL_TRY(tx.commit()); // else rolled back by ~Transaction
     return rep;
 }
@@ -517,7 +556,7 @@ Result<int64_t> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::str
     std::optional<Transaction> tx;
     if (!db_.in_transaction()) {
         tx.emplace(db_);
-        MAIL_TRY(tx->begin());
+        MAIL_TRY(tx->begin_unsynced());
     }
     auto modseq = next_modseq(db_, folder_id);
     if (!modseq) return modseq.error();
@@ -527,7 +566,7 @@ Result<int64_t> MailboxIndex::set_flags(int64_t folder_id, int64_t uid, std::str
     st->bind(1, subdir).bind(2, flags).bind(3, keywords).bind(4, *modseq).bind(5, folder_id).bind(6, uid);
     MAIL_TRY(st->run());
     if (db_.changes() == 0) return int64_t{0}; // rolled back (or left to the caller's)
-    if (tx) MAIL_TRY(tx->commit());
+    if (tx) MAIL_TRY(commit_changes(*tx, folder_id));
     return *modseq;
 }
 
@@ -537,12 +576,19 @@ Status MailboxIndex::remove(int64_t folder_id, const std::vector<int64_t>& uids)
     std::optional<Transaction> tx;
     if (!db_.in_transaction()) {
         tx.emplace(db_);
-        MAIL_TRY(tx->begin());
+        MAIL_TRY(tx->begin_unsynced());
     }
     auto modseq = next_modseq(db_, folder_id);
     if (!modseq) return modseq.error();
     for (int64_t uid : uids) MAIL_TRY(delete_row(db_, folder_id, uid, *modseq));
-    return tx ? tx->commit() : Status{};
+    return tx ? commit_changes(*tx, folder_id) : Status{};
+}
+
+Status MailboxIndex::commit_changes(Transaction& tx, int64_t folder_id) {
+    auto st = db_.prepare("UPDATE folders SET new_mtime=0, cur_mtime=0 WHERE id=?");
+    if (!st) return st.error();
+    MAIL_TRY(st->bind(1, folder_id).run());
+    return tx.commit();
 }
 
 Result<std::optional<FolderState>> MailboxIndex::find_folder(std::string_view name) {

@@ -113,6 +113,14 @@ class MailboxIndex {
                            std::string_view flags, std::string_view keywords);
     // Messages whose files this process removed (or moved away).
     Status remove(int64_t folder_id, const std::vector<int64_t>& uids);
+    // Flag changes and expunges (set_flags, remove) are committed without
+    // a sync, as Dovecot's mail_fsync=optimized does: safe from kill -9,
+    // while a power loss may undo the last ones. The folder's directory
+    // mtimes are forgotten in the same commit, so that whatever a power
+    // loss left of the renames and unlinks, the next scan lists the files
+    // again. A caller's transaction around several is begun with
+    // Transaction::begin_unsynced() and ends with this.
+    Status commit_changes(Transaction& tx, int64_t folder_id);
     // Folder rows: whether one is known (without creating it), renaming a
     // folder and its children (their subscriptions follow), dropping one.
     Result<std::optional<FolderState>> find_folder(std::string_view name);
@@ -159,7 +167,8 @@ class MailboxIndex {
     Result<std::vector<IndexedMessage>> changed_since(int64_t folder_id, int64_t modseq);
     // One message's row as the index has it now; nullopt when it is gone.
     Result<std::optional<IndexedMessage>> message(int64_t folder_id, int64_t uid);
-    Result<FolderCounts> counts(int64_t folder_id);
+    // MESSAGES, UNSEEN, RECENT, DELETED and (with_size, dearer) SIZE.
+    Result<FolderCounts> counts(int64_t folder_id, bool with_size);
     // The IMAP cache: rows of the UIDs in [from, to]; storing one (inside
     // the caller's transaction, if any); the messages without a row.
     Result<std::map<int64_t, CacheRow>> cache_rows(int64_t folder_id, int64_t from, int64_t to);
