@@ -9,6 +9,7 @@
 #include "imapd/search.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
+#include "message/mime.hpp"
 
 namespace mail::imap {
 
@@ -197,6 +198,25 @@ Result<std::vector<size_t>> Session::search(SearchProgram& p) {
     return out;
 }
 
+namespace {
+
+// The ESEARCH response to RETURN (...) of SEARCH or SORT, without its end:
+// `values` in the order of the result (for SORT, its order: MIN and MAX are
+// its first and last, ALL keeps the order, RFC 5267 3.1 and 3.2).
+std::string esearch_response(const Command& c, const std::vector<std::string>& want, const std::vector<int64_t>& values) {
+    std::string out = fmt::format("* ESEARCH (TAG {}){}", string_value(c.tag), c.uid ? " UID" : "");
+    for (auto& w : want) {
+        if (values.empty() && w != "COUNT") continue;
+        if (w == "MIN") out += fmt::format(" MIN {}", values.front());
+        else if (w == "MAX") out += fmt::format(" MAX {}", values.back());
+        else if (w == "COUNT") out += fmt::format(" COUNT {}", values.size());
+        else if (w == "ALL") out += " ALL " + uid_set(values);
+    }
+    return out;
+}
+
+} // namespace
+
 void Session::cmd_search(const Command& c) {
     auto p = parse_search(c.args);
     if (!p) { // an unknown charset is NO, not BAD (RFC 3501 6.4.4)
@@ -229,14 +249,7 @@ void Session::cmd_search(const Command& c) {
     std::vector<std::string> want = p->returns;
     if (want.empty()) want.push_back("ALL");                      // RETURN ()
     if (want.size() == 1 && save) return ok(c, "SEARCH completed"); // RETURN (SAVE): no ESEARCH (RFC 5182)
-    std::string out = fmt::format("* ESEARCH (TAG {}){}", string_value(c.tag), c.uid ? " UID" : "");
-    for (auto& w : want) {
-        if (values.empty() && w != "COUNT") continue;
-        if (w == "MIN") out += fmt::format(" MIN {}", values.front());
-        else if (w == "MAX") out += fmt::format(" MAX {}", values.back());
-        else if (w == "COUNT") out += fmt::format(" COUNT {}", values.size());
-        else if (w == "ALL") out += " ALL " + uid_set(values);
-    }
+    std::string out = esearch_response(c, want, values);
     // RETURN (MIN) and/or (MAX) alone: the highest MODSEQ of the messages
     // returned, not of all found (RFC 4731 3.2).
     bool ends_only = std::all_of(want.begin(), want.end(), [](auto& w) { return w == "MIN" || w == "MAX" || w == "SAVE"; });
@@ -259,7 +272,7 @@ struct SortData {
     size_t seq;
     int64_t arrival, date;
     uint64_t size;
-    std::string from, to, cc, subject; // i;unicode-casemap keys
+    std::string from, to, cc, subject, display_from, display_to; // i;unicode-casemap keys
 };
 
 // The addr-mailbox of the first address of an ENVELOPE address list.
@@ -268,6 +281,22 @@ std::string first_mailbox(const Value& list) {
     auto& a = list.items[0];
     if (a.kind != Value::Kind::list || a.items.size() < 4 || a.items[2].nil()) return {};
     return unicode_casemap(a.items[2].text);
+}
+
+// SORT=DISPLAY (RFC 5957): the display name of the first address, decoded,
+// or, without one, its addr-spec (mailbox@host).
+std::string first_display(const Value& list) {
+    if (list.kind != Value::Kind::list || list.items.empty()) return {};
+    auto& a = list.items[0];
+    if (a.kind != Value::Kind::list || a.items.size() < 4) return {};
+    if (!a.items[0].nil()) {
+        std::string name = mime::decode_words(a.items[0].text);
+        if (name.find_first_not_of(" \t") != std::string::npos) return unicode_casemap(name);
+    }
+    if (a.items[2].nil()) return {};
+    std::string spec = a.items[2].text;
+    if (!a.items[3].nil()) spec += "@" + a.items[3].text;
+    return unicode_casemap(spec);
 }
 
 // The sort keys of the messages found, from the cached ENVELOPE and
@@ -282,7 +311,7 @@ Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, 
         if (!rows) return rows.error();
         for (size_t k = from; k < from + ms.size(); k++) {
             const Msg& m = *ms[k - from];
-            SortData d{found[k], m.internaldate, m.internaldate, 0, {}, {}, {}, {}};
+            SortData d{found[k], m.internaldate, m.internaldate, 0, {}, {}, {}, {}, {}, {}};
             auto it = rows->find(m.uid);
             if (it != rows->end()) {
                 d.size = it->second.size;
@@ -293,6 +322,7 @@ Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, 
                     if (int64_t t = e[0].nil() ? -1 : header_date_time(e[0].text); t >= 0) d.date = t;
                     d.subject = e[1].nil() ? "" : unicode_casemap(base_subject(e[1].text));
                     d.from = first_mailbox(e[2]), d.to = first_mailbox(e[5]), d.cc = first_mailbox(e[6]);
+                    d.display_from = first_display(e[2]), d.display_to = first_display(e[5]);
                 }
             }
             data.push_back(std::move(d));
@@ -303,9 +333,9 @@ Result<std::vector<SortData>> sort_data(MailboxIndex& idx, const Selected& sel, 
 
 } // namespace
 
-std::optional<SearchProgram> Session::charset_search(const Command& c) {
+std::optional<SearchProgram> Session::charset_search(const Command& c, size_t first) {
     std::vector<Value> search_args{Value{Value::Kind::atom, "CHARSET", {}, false}};
-    search_args.insert(search_args.end(), c.args.begin() + 1, c.args.end());
+    search_args.insert(search_args.end(), c.args.begin() + static_cast<std::ptrdiff_t>(first) + 1, c.args.end());
     auto p = parse_search(search_args);
     if (!p) { // an unknown charset is NO, not BAD
         if (p.error().user.starts_with("[BADCHARSET")) no(c, p.error().user);
@@ -317,11 +347,20 @@ std::optional<SearchProgram> Session::charset_search(const Command& c) {
 }
 
 void Session::cmd_sort(const Command& c) {
-    // SORT (criteria) charset search-keys
-    if (c.args.size() < 3) return bad(c, "SORT (criteria) charset keys");
-    auto keys = parse_sort_criteria(c.args[0]);
+    // SORT [RETURN (options)] (criteria) charset search-keys (ESORT, RFC 5267 3)
+    size_t first = 0;
+    std::optional<std::vector<std::string>> want;
+    if (!c.args.empty() && c.args[0].is("RETURN")) {
+        if (c.args.size() < 2) return bad(c, "SORT RETURN (options) (criteria) charset keys");
+        auto r = parse_return_options(c.args[1]);
+        if (!r) return bad(c, r.error().user);
+        want = std::move(*r);
+        first = 2;
+    }
+    if (c.args.size() < first + 3) return bad(c, "SORT (criteria) charset keys");
+    auto keys = parse_sort_criteria(c.args[first]);
     if (!keys) return bad(c, keys.error().user);
-    auto p = charset_search(c);
+    auto p = charset_search(c, first);
     if (!p) return;
     bool modseq = uses(p->root, SearchKey::Op::modseq);
     if (modseq) enable_condstore();
@@ -340,19 +379,36 @@ void Session::cmd_sort(const Command& c) {
             case SortKey::By::to: r = a.to.compare(b.to); break;
             case SortKey::By::cc: r = a.cc.compare(b.cc); break;
             case SortKey::By::subject: r = a.subject.compare(b.subject); break;
+            case SortKey::By::display_from: r = a.display_from.compare(b.display_from); break;
+            case SortKey::By::display_to: r = a.display_to.compare(b.display_to); break;
             }
             if (r != 0) return k.reverse ? r > 0 : r < 0;
         }
         return false; // equal: sequence order (the sort is stable)
     };
     std::stable_sort(data->begin(), data->end(), compare);
-    std::string out = "* SORT";
+    std::vector<int64_t> values;
     int64_t highest = 0;
     for (auto& d : *data) {
         const Msg& m = sel_->msgs[d.seq - 1];
-        out += " " + std::to_string(c.uid ? m.uid : static_cast<int64_t>(d.seq));
+        values.push_back(c.uid ? m.uid : static_cast<int64_t>(d.seq));
         highest = std::max(highest, m.modseq);
     }
+    if (want) { // ESORT: an ESEARCH response (SAVE keeps the set, RFC 5182)
+        bool save = std::find(want->begin(), want->end(), "SAVE") != want->end();
+        if (save) {
+            saved_.clear();
+            for (auto& d : *data) saved_.push_back(sel_->msgs[d.seq - 1].uid);
+            std::sort(saved_.begin(), saved_.end());
+            if (want->size() == 1) return ok(c, c.uid ? "UID SORT completed" : "SORT completed");
+        }
+        std::string out = esearch_response(c, *want, values);
+        if (modseq && highest) out += fmt::format(" MODSEQ {}", highest);
+        io_.write(out + "\r\n");
+        return ok(c, c.uid ? "UID SORT completed" : "SORT completed");
+    }
+    std::string out = "* SORT";
+    for (int64_t v : values) out += " " + std::to_string(v);
     if (modseq && highest) out += fmt::format(" (MODSEQ {})", highest);
     io_.write(out + "\r\n");
     ok(c, c.uid ? "UID SORT completed" : "SORT completed");

@@ -26,15 +26,11 @@ class Parser {
         p.root.op = SearchKey::Op::and_;
         if (more() && a_[i_].is("RETURN")) {
             i_++;
-            if (!more() || a_[i_].kind != Value::Kind::list) return bad("RETURN needs a list");
-            for (auto& o : a_[i_].items) {
-                std::string w = ascii_upper(o.text);
-                if (o.kind != Value::Kind::atom || (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE"))
-                    return bad("unknown RETURN option " + single(o));
-                p.returns.push_back(w);
-            }
+            if (!more()) return bad("RETURN needs a list");
+            auto r = parse_return_options(a_[i_]);
+            if (!r) return r.error();
+            p.returns = std::move(*r);
             p.esearch = true;
-            if (p.returns.empty()) p.returns.push_back("ALL");
             i_++;
         }
         if (more() && a_[i_].is("CHARSET")) {
@@ -344,11 +340,25 @@ std::string base_subject(std::string_view subject) {
     }
 }
 
+Result<std::vector<std::string>> parse_return_options(const Value& list) {
+    if (list.kind != Value::Kind::list) return bad("RETURN needs a list");
+    std::vector<std::string> out;
+    for (auto& o : list.items) {
+        std::string w = ascii_upper(o.text);
+        if (o.kind != Value::Kind::atom || (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE"))
+            return bad("unknown RETURN option " + o.text.substr(0, 40));
+        out.push_back(w);
+    }
+    if (out.empty()) out.push_back("ALL");
+    return out;
+}
+
 Result<std::vector<SortKey>> parse_sort_criteria(const Value& v) {
     using B = SortKey::By;
     static const std::pair<const char*, B> names[] = {{"ARRIVAL", B::arrival}, {"CC", B::cc},     {"DATE", B::date},
                                                       {"FROM", B::from},       {"SIZE", B::size}, {"SUBJECT", B::subject},
-                                                      {"TO", B::to}};
+                                                      {"TO", B::to},           {"DISPLAYFROM", B::display_from},
+                                                      {"DISPLAYTO", B::display_to}};
     if (v.kind != Value::Kind::list || v.items.empty()) return bad("SORT criteria are a list");
     std::vector<SortKey> out;
     bool reverse = false;

@@ -43,6 +43,8 @@ struct SearchProgram {
 
 // The arguments after SEARCH (or UID SEARCH).
 Result<SearchProgram> parse_search(const std::vector<Value>& args);
+// SORT's RETURN options (ESORT, RFC 5267 3): the same as SEARCH's.
+Result<std::vector<std::string>> parse_return_options(const Value& list);
 
 // "1-Feb-1994" -> Unix time of that day at 00:00 UTC; -1 when malformed.
 int64_t parse_search_date(std::string_view s);
@@ -60,9 +62,10 @@ int64_t header_date_time(std::string_view s);
 // trailers removed, "[Fwd: ...]" unwrapped.
 std::string base_subject(std::string_view subject);
 
-// SORT criteria (RFC 5256): each key, possibly REVERSE.
+// SORT criteria (RFC 5256, and DISPLAYFROM/DISPLAYTO of RFC 5957): each
+// key, possibly REVERSE.
 struct SortKey {
-    enum class By { arrival, cc, date, from, size, subject, to } by;
+    enum class By { arrival, cc, date, from, size, subject, to, display_from, display_to } by;
     bool reverse = false;
 };
 Result<std::vector<SortKey>> parse_sort_criteria(const Value& v);

@@ -67,7 +67,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
                        "UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";

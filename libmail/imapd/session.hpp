@@ -152,7 +152,8 @@ class Session {
     void cmd_thread(const Command& c);
     // The search keys after SORT's or THREAD's first argument and charset;
     // nullopt when the command was answered (BAD, NO [BADCHARSET]).
-    std::optional<SearchProgram> charset_search(const Command& c);
+    // (after `first` arguments: SORT's RETURN (...) for ESORT)
+    std::optional<SearchProgram> charset_search(const Command& c, size_t first = 0);
     Result<std::vector<ThreadMessage>> thread_messages(const std::vector<size_t>& found, bool uid, bool references);
     void cmd_fetch(const Command& c);
     void cmd_store(const Command& c);
