@@ -28,6 +28,20 @@ void Session::cmd_logout(const Command& c) {
     state_ = State::logout;
 }
 
+// COMPRESS DEFLATE (RFC 4978): the tagged OK goes out as it is, then
+// both directions are raw deflate streams for the rest of the session.
+void Session::cmd_compress(const Command& c) {
+    if (c.args.size() != 1 || c.args[0].kind != Value::Kind::atom) return bad(c, "COMPRESS DEFLATE");
+    if (!c.args[0].is("DEFLATE")) return bad(c, "unknown compression mechanism: only DEFLATE");
+    if (io_.deflating()) return no(c, "[COMPRESSIONACTIVE] DEFLATE is active already");
+    ok(c, "DEFLATE active");
+    if (!io_.flush()) return void(state_ = State::logout);
+    if (Status st = io_.start_deflate(); !st) {
+        log::error("imapd.compress", st.error());
+        state_ = State::logout;
+    }
+}
+
 void Session::cmd_id(const Command& c) {
     if (c.args.size() != 1 || (!c.args[0].nil() && c.args[0].kind != Value::Kind::list))
         return bad(c, "ID takes NIL or a list");

@@ -30,6 +30,7 @@ const Session::CommandSpec Session::commands[] = {
     {"AUTHENTICATE", &Session::cmd_authenticate, not_authenticated, 0},
     {"ENABLE", &Session::cmd_enable, authenticated, 0},
     {"NAMESPACE", &Session::cmd_namespace, authenticated, 0},
+    {"COMPRESS", &Session::cmd_compress, authenticated, 0},
     {"SELECT", &Session::cmd_select, authenticated, 0},
     {"EXAMINE", &Session::cmd_examine, authenticated, 0},
     {"CREATE", &Session::cmd_create, authenticated, 0},
@@ -67,7 +68,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+                       "COMPRESS=DEFLATE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
                        "UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";

@@ -131,6 +131,7 @@ class Session {
     void cmd_login(const Command& c);
     void cmd_authenticate(const Command& c);
     void cmd_id(const Command& c);
+    void cmd_compress(const Command& c);
     void cmd_enable(const Command& c);
     void cmd_namespace(const Command& c);
     void cmd_select(const Command& c);

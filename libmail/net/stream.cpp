@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <ctime>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace mail::net {
 
@@ -136,6 +137,23 @@ void Stream::deadline_goodbye_and_exit() {
     deadline_exit();
 }
 
+// COMPRESS=DEFLATE: a raw deflate stream each way (RFC 4978 2: no zlib
+// header), the input waiting to be inflated, whether inflate() may hold
+// more output than it gave last time.
+struct Stream::Deflate {
+    z_stream out{}, in{};
+    std::string pending; // compressed bytes read, not yet inflated
+    size_t used = 0;     // of `pending`
+    bool more = false;   // the last inflate() filled its output buffer
+    bool out_ok = false, in_ok = false;
+    ~Deflate() {
+        if (out_ok) deflateEnd(&out);
+        if (in_ok) inflateEnd(&in);
+    }
+};
+
+Stream::Stream(int in, int out) : in_(in), out_(out) {}
+
 Stream::~Stream() {
     if (ssl_) {
         SSL_shutdown(ssl_);
@@ -171,7 +189,48 @@ bool Stream::before_read() {
     return true;
 }
 
+Status Stream::start_deflate() {
+    auto z = std::make_unique<Deflate>();
+    // Level 6 with a 32 KB window, as Dovecot and most servers use.
+    if (deflateInit2(&z->out, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return make_error(Errc::tempfail, "compression not available", "deflateInit2");
+    z->out_ok = true;
+    if (inflateInit2(&z->in, -15) != Z_OK) return make_error(Errc::tempfail, "compression not available", "inflateInit2");
+    z->in_ok = true;
+    z->pending.assign(buffered()); // pipelined after COMPRESS: already compressed
+    discard_input();
+    zout_ = std::move(z);
+    return {};
+}
+
 long Stream::raw_read(char* buf, size_t n) {
+    if (!zout_) return plain_read(buf, n);
+    Deflate& z = *zout_;
+    for (;;) {
+        if (z.used == z.pending.size() && !z.more) {
+            z.pending.resize(16 * 1024);
+            long got = plain_read(z.pending.data(), z.pending.size());
+            z.pending.resize(got > 0 ? static_cast<size_t>(got) : 0);
+            z.used = 0;
+            if (got <= 0) return got;
+        }
+        z.in.next_in = reinterpret_cast<Bytef*>(z.pending.data() + z.used);
+        z.in.avail_in = static_cast<uInt>(z.pending.size() - z.used);
+        z.in.next_out = reinterpret_cast<Bytef*>(buf);
+        z.in.avail_out = static_cast<uInt>(n);
+        int r = inflate(&z.in, Z_SYNC_FLUSH);
+        z.used = z.pending.size() - z.in.avail_in;
+        size_t made = n - z.in.avail_out;
+        z.more = z.in.avail_out == 0;
+        if (r != Z_OK && !(r == Z_BUF_ERROR && made == 0)) { // corrupt, or the stream ended
+            log::warn("net.deflate", "compressed input refused: {}", z.in.msg ? z.in.msg : "end of stream");
+            return -1;
+        }
+        if (made > 0) return static_cast<long>(made);
+    }
+}
+
+long Stream::plain_read(char* buf, size_t n) {
     for (;;) {
         if (deadline_hit) deadline_goodbye_and_exit();
         if (!before_read()) return -1;
@@ -225,6 +284,7 @@ Stream::Line Stream::read_line(std::string& line, size_t max) {
 
 bool Stream::wait_input(int ms) {
     if (!buffered().empty()) return true;
+    if (zout_ && (zout_->used < zout_->pending.size() || zout_->more)) return true;
     if (ssl_ && SSL_pending(ssl_) > 0) return true;
     pollfd p{in_, POLLIN, 0};
     int r;
@@ -233,7 +293,33 @@ bool Stream::wait_input(int ms) {
 }
 
 bool Stream::flush() {
-    std::string_view d = out_buf_;
+    if (out_buf_.empty()) return true;
+    if (!zout_) {
+        bool ok = plain_write(out_buf_);
+        out_buf_.clear();
+        return ok;
+    }
+    // Compressed, each flush a sync flush: the peer can read every
+    // response as soon as it is sent.
+    Deflate& z = *zout_;
+    z.out.next_in = reinterpret_cast<Bytef*>(out_buf_.data());
+    z.out.avail_in = static_cast<uInt>(out_buf_.size());
+    std::string packed;
+    char chunk[16 * 1024];
+    do {
+        z.out.next_out = reinterpret_cast<Bytef*>(chunk);
+        z.out.avail_out = sizeof chunk;
+        if (deflate(&z.out, Z_SYNC_FLUSH) == Z_STREAM_ERROR) {
+            out_buf_.clear();
+            return false;
+        }
+        packed.append(chunk, sizeof chunk - z.out.avail_out);
+    } while (z.out.avail_out == 0);
+    out_buf_.clear();
+    return plain_write(packed);
+}
+
+bool Stream::plain_write(std::string_view d) {
     while (!d.empty()) {
         long n;
         if (ssl_) {
@@ -243,13 +329,9 @@ bool Stream::flush() {
             n = ::write(out_, d.data(), d.size());
             if (n < 0 && errno == EINTR) continue;
         }
-        if (n <= 0) {
-            out_buf_.clear();
-            return false;
-        }
+        if (n <= 0) return false;
         d.remove_prefix(static_cast<size_t>(n));
     }
-    out_buf_.clear();
     return true;
 }
 

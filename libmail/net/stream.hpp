@@ -75,7 +75,7 @@ void on_deadline_exit(const char* log_line, const char* goodbye);
 
 class Stream {
   public:
-    Stream(int in, int out) : in_(in), out_(out) {}
+    Stream(int in, int out);
     ~Stream();
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
@@ -117,14 +117,24 @@ class Stream {
     std::string tls_version() const;
     std::string tls_cipher() const;
 
+    // COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw
+    // deflate streams (inside TLS, when there is TLS), each flush() a sync
+    // flush. Bytes already buffered were sent compressed: they are inflated.
+    Status start_deflate();
+    bool deflating() const { return zout_ != nullptr; }
+
   private:
+    struct Deflate; // zlib's streams, apart from this header
     long raw_read(char* buf, size_t n);
+    long plain_read(char* buf, size_t n);  // below the compression
+    bool plain_write(std::string_view d);   // below the compression
     int in_, out_;
     bool before_read(); // false: the read deadline has passed
     [[noreturn]] void deadline_goodbye_and_exit();
     SSL* ssl_ = nullptr;
     std::string in_buf_, out_buf_;
     size_t pos_ = 0;
+    std::unique_ptr<Deflate> zout_;
     int64_t deadline_ms_ = 0; // CLOCK_MONOTONIC; 0: none
     int step_ms_ = 0;
     bool timed_out_ = false;

@@ -70,6 +70,13 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_success
 }
 
+@test "COMPRESS=DEFLATE: both directions compressed after the OK, pipelined commands inflated, garbage ends only that session" {
+	serve
+	run python3 "$CLIENTS/imap_compress.py" $P
+	echo "$output"
+	assert_success
+}
+
 @test "IMAP limits of its own: sessions per user and address (imapd.max_userip), not SMTP's per-IP cap" {
 	printf 'imapd.max_userip = 2\nsmtpd.max_per_ip = 1\n' >> "$FACTEUR_CONFIG"
 	serve
@@ -239,11 +246,13 @@ PY
 	# the next run: nothing to do on either side
 	snap() { (cd "$L" && find . -type f ! -name '.mbsyncstate*' | sort; cd "$MAIL/alice" && find . -type f ! -name 'index.sqlite*' | sort); }
 	before=$(snap)
-	run mbsync -V -c "$BATS_TEST_TMPDIR/mbsyncrc" -a
+	run mbsync -V -Dn -c "$BATS_TEST_TMPDIR/mbsyncrc" -a
 	echo "$output"
 	assert_success
 	refute_output --partial "Appending"
 	[ "$(snap)" = "$before" ]
+	# isync 1.4 compresses when the server offers it (RFC 4978)
+	assert_output --partial "COMPRESS DEFLATE"
 }
 
 @test "APPEND: a failed fsync is NO and stores nothing; kill -9 mid-literal leaves no message" {
