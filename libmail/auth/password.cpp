@@ -3,14 +3,9 @@
 #include <crypt.h>
 #include <memory>
 #include <openssl/crypto.h>
-#include <sys/resource.h>
-#include <thread>
-#include <unistd.h>
 
 namespace mail {
 namespace {
-
-constexpr int hash_nice = 10; // a tenth of a normal process's CPU share when they compete
 
 std::string_view strip_scheme(std::string_view stored) {
     if (stored.empty() || stored.front() != '{') return stored;
@@ -43,16 +38,7 @@ bool verify_password(std::string_view password, std::string_view stored) {
     if (password.find('\0') != std::string_view::npos) return false;
     auto data = std::make_unique<crypt_data>();
     std::string pw(password), setting(hash);
-    // The hash (about 10 ms of CPU and 16 MB for yescrypt) runs in a thread
-    // of lower priority: during a burst of logins, the commands of the
-    // sessions already open get the CPU first, as they do in Dovecot where
-    // one auth process hashes for all. (No change if the system refuses.)
-    const char* h = nullptr;
-    std::thread worker([&] {
-        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), hash_nice);
-        h = crypt_r(pw.c_str(), setting.c_str(), data.get());
-    });
-    worker.join();
+    const char* h = crypt_r(pw.c_str(), setting.c_str(), data.get());
     if (!h || h[0] == '*') return false;
     std::string_view computed(h);
     return computed.size() == hash.size() &&

@@ -31,6 +31,8 @@ const Session::CommandSpec Session::commands[] = {
     {"ENABLE", &Session::cmd_enable, authenticated, 0},
     {"NAMESPACE", &Session::cmd_namespace, authenticated, 0},
     {"COMPRESS", &Session::cmd_compress, authenticated, 0},
+    {"GETMETADATA", &Session::cmd_getmetadata, authenticated, 0},
+    {"SETMETADATA", &Session::cmd_setmetadata, authenticated, 0},
     {"SELECT", &Session::cmd_select, authenticated, 0},
     {"EXAMINE", &Session::cmd_examine, authenticated, 0},
     {"CREATE", &Session::cmd_create, authenticated, 0},
@@ -68,7 +70,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "COMPRESS=DEFLATE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+                       "COMPRESS=DEFLATE METADATA LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
                        "UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";

@@ -132,6 +132,8 @@ class Session {
     void cmd_authenticate(const Command& c);
     void cmd_id(const Command& c);
     void cmd_compress(const Command& c);
+    void cmd_getmetadata(const Command& c); // cmd_metadata.cpp
+    void cmd_setmetadata(const Command& c);
     void cmd_enable(const Command& c);
     void cmd_namespace(const Command& c);
     void cmd_select(const Command& c);

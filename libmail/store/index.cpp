@@ -17,7 +17,7 @@ namespace mail {
 
 namespace {
 
-constexpr int index_version = 4;
+constexpr int index_version = 5;
 constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
 
 const char* schema_v1 = R"(
@@ -109,6 +109,13 @@ ALTER TABLE folders DROP COLUMN subscribed;
 DELETE FROM fields;
 DELETE FROM text;
 PRAGMA user_version=4;
+)";
+
+// METADATA (RFC 5464): annotations by folder name ("" for the server).
+const char* schema_v5 = R"(
+CREATE TABLE metadata(folder TEXT NOT NULL, entry TEXT NOT NULL COLLATE NOCASE, value BLOB NOT NULL,
+  PRIMARY KEY(folder, entry)) WITHOUT ROWID;
+PRAGMA user_version=5;
 )";
 
 // The time, or one past the last UIDVALIDITY given when that is later.
@@ -307,6 +314,7 @@ Status MailboxIndex::migrate() {
     if (now < 2) MAIL_TRY(db_.exec(schema_v2));
     if (now < 3) MAIL_TRY(db_.exec(schema_v3));
     if (now < 4) MAIL_TRY(db_.exec(schema_v4));
+    if (now < 5) MAIL_TRY(db_.exec(schema_v5));
     return tx.commit();
 }
 
@@ -614,7 +622,10 @@ Status MailboxIndex::rename_folder(std::string_view from, std::string_view to) {
                             "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'",
                             "DELETE FROM subscriptions WHERE name=?2 OR substr(name,1,length(?2)+1)=?2||'/'",
                             "UPDATE subscriptions SET name=?2||substr(name,length(?1)+1) "
-                            "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'"}) {
+                            "WHERE name=?1 OR substr(name,1,length(?1)+1)=?1||'/'",
+                            "DELETE FROM metadata WHERE folder=?2 OR substr(folder,1,length(?2)+1)=?2||'/'",
+                            "UPDATE metadata SET folder=?2||substr(folder,length(?1)+1) "
+                            "WHERE folder=?1 OR substr(folder,1,length(?1)+1)=?1||'/'"}) {
         auto st = db_.prepare(sql);
         if (!st) return st.error();
         st->bind(1, f).bind(2, t);
@@ -624,6 +635,9 @@ Status MailboxIndex::rename_folder(std::string_view from, std::string_view to) {
 }
 
 Status MailboxIndex::drop_folder(std::string_view name) {
+    auto meta = db_.prepare("DELETE FROM metadata WHERE folder=?"); // also of a folder never scanned
+    if (!meta) return meta.error();
+    MAIL_TRY(meta->bind(1, maildir::is_inbox(name) ? std::string("INBOX") : std::string(name)).run());
     auto f = find_folder(name);
     if (!f) return f.error();
     if (!*f) return {};
@@ -638,39 +652,6 @@ Status MailboxIndex::drop_folder(std::string_view name) {
         MAIL_TRY(st->bind(1, (*f)->id).run());
     }
     return tx.commit();
-}
-
-Status MailboxIndex::subscribe(std::string_view name, bool on) {
-    std::string canon = maildir::is_inbox(name) ? "INBOX" : std::string(name);
-    auto st = db_.prepare("INSERT OR REPLACE INTO subscriptions(name, subscribed) VALUES(?,?)");
-    if (!st) return st.error();
-    return st->bind(1, canon).bind(2, on ? 1 : 0).run();
-}
-
-Status MailboxIndex::keep_subscription(std::string_view name) {
-    auto st = db_.prepare("INSERT OR IGNORE INTO subscriptions(name, subscribed) VALUES(?,1)");
-    if (!st) return st.error();
-    return st->bind(1, name).run();
-}
-
-Status MailboxIndex::set_special_use(std::string_view name, std::string_view use) {
-    auto f = folder(name);
-    if (!f) return f.error();
-    auto st = db_.prepare("UPDATE folders SET special_use=? WHERE id=?");
-    if (!st) return st.error();
-    return st->bind(1, use).bind(2, f->id).run();
-}
-
-Result<std::map<std::string, std::string>> MailboxIndex::special_uses() {
-    auto st = db_.prepare("SELECT name, special_use FROM folders WHERE special_use != ''");
-    if (!st) return st.error();
-    std::map<std::string, std::string> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out[st->text(0)] = st->text(1);
-    }
 }
 
 Result<std::optional<CachedFields>> MailboxIndex::cached_fields(int64_t folder_id, int64_t uid) {
@@ -696,18 +677,6 @@ Result<std::vector<int64_t>> MailboxIndex::expunged_since(int64_t folder_id, int
         if (!row) return row.error();
         if (!*row) return out;
         out.push_back(st->int64(0));
-    }
-}
-
-Result<std::map<std::string, bool>> MailboxIndex::subscriptions() {
-    auto st = db_.prepare("SELECT name, subscribed FROM subscriptions");
-    if (!st) return st.error();
-    std::map<std::string, bool> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out[st->text(0)] = st->int64(1) != 0;
     }
 }
 

@@ -133,6 +133,16 @@ class MailboxIndex {
     Status subscribe(std::string_view name, bool on);
     Status keep_subscription(std::string_view name);
     Result<std::map<std::string, bool>> subscriptions();
+    // METADATA (RFC 5464, store/metadata.cpp): the annotations of a folder
+    // ("" for the server), entry names compared without case. Every entry
+    // of one folder, by name; setting them (a value, or nullopt to remove)
+    // in one transaction, false (and nothing changed) when the user would
+    // then have more than `max_entries`. DELETE drops a folder's, RENAME
+    // moves them with the folder and its children.
+    Result<std::vector<std::pair<std::string, std::string>>> metadata(std::string_view folder);
+    Result<bool> set_metadata(std::string_view folder,
+                              const std::vector<std::pair<std::string, std::optional<std::string>>>& entries,
+                              int64_t max_entries);
     // The special-use attributes a folder was created with ("\\Sent"),
     // space-separated; the folders that have some.
     Status set_special_use(std::string_view name, std::string_view use);

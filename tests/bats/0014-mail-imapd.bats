@@ -77,6 +77,13 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_success
 }
 
+@test "METADATA: server and mailbox annotations, DEPTH, MAXSIZE, NIL, RENAME and DELETE, limits" {
+	serve
+	run python3 "$CLIENTS/imap_metadata.py" $P
+	echo "$output"
+	assert_success
+}
+
 @test "IMAP limits of its own: sessions per user and address (imapd.max_userip), not SMTP's per-IP cap" {
 	printf 'imapd.max_userip = 2\nsmtpd.max_per_ip = 1\n' >> "$FACTEUR_CONFIG"
 	serve
