@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/files.hpp"
+#include "base/sqlite.hpp"
 #include "store/index.hpp"
 #include "store/maildir.hpp"
 
@@ -144,6 +145,48 @@ TEST_F(StoreTest, ModseqsAndExpungeLog) {
     EXPECT_GT(idx->folder("Work")->uidvalidity, again->uidvalidity);
 }
 
+TEST_F(StoreTest, UnsyncedTransactionsSetTheLevelBack) {
+    auto db = Db::open(root_ + "/t.sqlite", Db::Sync::full, Db::Access::create);
+    ASSERT_TRUE(db);
+    auto level = [&] {
+        auto st = db->prepare("PRAGMA synchronous");
+        EXPECT_TRUE(st && *st->step());
+        return st->int64(0);
+    };
+    ASSERT_TRUE(db->exec("CREATE TABLE t(x)"));
+    {
+        Transaction tx(*db);
+        ASSERT_TRUE(tx.begin_unsynced());
+        EXPECT_EQ(level(), 1); // NORMAL for this one
+        ASSERT_TRUE(db->exec("INSERT INTO t VALUES(1)"));
+        ASSERT_TRUE(tx.commit());
+    }
+    EXPECT_EQ(level(), 2); // FULL again
+    {
+        Transaction tx(*db);
+        ASSERT_TRUE(tx.begin_unsynced());
+    } // rolled back: set back too
+    EXPECT_EQ(level(), 2);
+}
+
+TEST_F(StoreTest, MetadataFollowsRenameAndDelete) {
+    auto idx = MailboxIndex::open(root_);
+    ASSERT_TRUE(idx);
+    ASSERT_TRUE(*idx->set_metadata("Work", {{"/private/comment", "w"}, {"/shared/x", "s"}}, 10));
+    ASSERT_TRUE(*idx->set_metadata("Work/Sub", {{"/private/comment", "ws"}}, 10));
+    EXPECT_FALSE(*idx->set_metadata("Other", {{"/private/a", "1"}, {"/private/b", "2"}}, 4)); // 5 > 4
+    EXPECT_TRUE(idx->metadata("Other")->empty());                                              // nothing kept
+    ASSERT_TRUE(idx->rename_folder("Work", "Job"));
+    EXPECT_TRUE(idx->metadata("Work")->empty());
+    EXPECT_EQ(idx->metadata("Job")->size(), 2u);
+    EXPECT_EQ((*idx->metadata("Job/Sub"))[0].second, "ws");
+    ASSERT_TRUE(*idx->set_metadata("Job", {{"/PRIVATE/Comment", std::nullopt}}, 10)); // names without case
+    EXPECT_EQ(idx->metadata("Job")->size(), 1u);
+    ASSERT_TRUE(idx->drop_folder("Job"));
+    EXPECT_TRUE(idx->metadata("Job")->empty());
+    EXPECT_EQ(idx->metadata("Job/Sub")->size(), 1u); // a child stays with its folder
+}
+
 TEST_F(StoreTest, IndexVersion2IsMigrated) {
     {
         auto idx = MailboxIndex::open(root_);
@@ -152,7 +195,7 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
         auto db = Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_write);
         ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; "
+        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; DROP TABLE metadata; "
                              "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1; "
                              "INSERT INTO folders(name, uidvalidity, subscribed) VALUES('Hidden', 1, 0); "
                              "ALTER TABLE folders DROP COLUMN special_use; "
@@ -160,7 +203,7 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
     }
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(idx);
-    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 4);
+    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 5);
     EXPECT_EQ(idx->folder("INBOX")->highestmodseq, 1);
     // The UIDVALIDITY counter starts past the highest one given.
     int64_t inbox = idx->folder("INBOX")->uidvalidity;
