@@ -52,9 +52,8 @@ Result<Db> open_auth_db(const std::string& path) {
     return Db::open(path, Db::Sync::normal, Db::Access::create, 0660);
 }
 
-Result<bool> take_session_slot(const Config& cfg, const std::string& user, const std::string& ip, int max) {
-    auto db = open_auth_db(cfg.auth_db_path());
-    if (!db) return db.error();
+Result<bool> take_session_slot(Db& auth, const std::string& user, const std::string& ip, int max) {
+    Db* db = &auth;
     MAIL_TRY(db->exec("CREATE TABLE IF NOT EXISTS sessions(pid INTEGER PRIMARY KEY, user TEXT NOT NULL,"
                       " ip TEXT NOT NULL)"));
     Transaction tx(*db);

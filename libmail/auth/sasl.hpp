@@ -47,8 +47,9 @@ Result<Db> open_auth_db(const std::string& path);
 // mail_max_userip_connections), counted across processes in auth.sqlite
 // (table sessions: pid, user, ip). A session's row stays until its process
 // is gone, which the next count finds (kill(pid, 0)). true: this process
-// is counted in; false: `max` others are there already.
-Result<bool> take_session_slot(const Config& cfg, const std::string& user, const std::string& ip, int max);
+// is counted in; false: `max` others are there already. `auth` is
+// auth.sqlite (LoginPenalty::database()).
+Result<bool> take_session_slot(Db& auth, const std::string& user, const std::string& ip, int max);
 
 class LoginPenalty {
   public:
@@ -61,6 +62,9 @@ class LoginPenalty {
     void success(const std::string& user);
     // Close auth.sqlite (a long session needs it no more).
     void release() { db_.reset(); }
+    // auth.sqlite, opened once for all a login needs of it; nullptr (and
+    // logged) when it cannot be opened.
+    Db* database() { return db(); }
 
   private:
     Db* db();

@@ -125,7 +125,9 @@ void Session::login(const Command& c, const std::string& user, const std::string
         return no(c, "[AUTHENTICATIONFAILED] invalid user name or password");
     }
     penalty_.success(*who);
-    auto slot = take_session_slot(cfg_, *who, peer_.ip, cfg_.imapd.max_userip);
+    Db* auth = penalty_.database();
+    if (!auth) return fail(c, make_error(Errc::tempfail, "database unavailable", "auth.sqlite"));
+    auto slot = take_session_slot(*auth, *who, peer_.ip, cfg_.imapd.max_userip);
     if (!slot) return fail(c, slot.error());
     if (!*slot) {
         log::info("imapd.limit", "{} from {}: {} sessions already (imapd.max_userip)", *who, peer_.ip, cfg_.imapd.max_userip);
