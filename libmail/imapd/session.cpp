@@ -140,7 +140,7 @@ int Session::run() {
         }
         dispatch(std::get<Command>(parsed));
     }
-    io_.flush();
+    io_.finish();
     return 0;
 }
 

@@ -156,9 +156,17 @@ Stream::Stream(int in, int out) : in_(in), out_(out) {}
 
 Stream::~Stream() {
     if (ssl_) {
-        SSL_shutdown(ssl_);
+        if (!finished_) SSL_shutdown(ssl_);
         SSL_free(ssl_);
     }
+}
+
+void Stream::finish() {
+    if (finished_) return;
+    finished_ = true;
+    (void)flush();
+    if (ssl_) SSL_shutdown(ssl_);
+    (void)::shutdown(out_, SHUT_WR); // fails harmlessly on a pipe
 }
 
 namespace {

@@ -99,6 +99,10 @@ class Stream {
 
     void write(std::string_view s) { out_buf_.append(s); }
     bool flush();
+    // The end of the conversation: what is owed is flushed, TLS says
+    // close_notify, and the peer sees the end of the stream at once, not
+    // when this process has finished exiting.
+    void finish();
 
     // A client's budget for a whole response: reads after `ms` from now
     // fail as at the end of the stream, and timed_out() says so; each
@@ -132,6 +136,7 @@ class Stream {
     bool before_read(); // false: the read deadline has passed
     [[noreturn]] void deadline_goodbye_and_exit();
     SSL* ssl_ = nullptr;
+    bool finished_ = false;
     std::string in_buf_, out_buf_;
     size_t pos_ = 0;
     std::unique_ptr<Deflate> zout_;

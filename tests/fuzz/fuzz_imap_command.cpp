@@ -1,5 +1,5 @@
 // Fuzz the IMAP server's command parser: any bytes as a command in wire
-// form; then the sequence set, FETCH item, SEARCH and SORT parsers on its
+// form; then the sequence set, FETCH item, SEARCH, RETURN and SORT parsers on its
 // arguments, and SORT's base subject and date parsers on the bytes.
 // A command or a clean error, never a crash.
 #include <cstdint>
@@ -22,7 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 for (auto& i : *items) (void)i.name();
         }
         (void)mail::imap::parse_search(c->args);
-        if (!c->args.empty()) (void)mail::imap::parse_sort_criteria(c->args[0]);
+        for (auto& a : c->args) { // ESORT's RETURN (...) and SORT criteria at any place
+            (void)mail::imap::parse_return_options(a);
+            (void)mail::imap::parse_sort_criteria(a);
+        }
     }
     (void)mail::imap::literal_at_end(in);
     // SORT's parsers of header values
