@@ -4,9 +4,10 @@
 // The mailboxes are the Maildir++ folders of the user's store
 // (imapd/mailbox). The handlers live one file per group of commands, as
 // Dovecot's cmd-*.c do: session.cpp (the loop, reading, dispatch),
-// cmd_auth.cpp, cmd_mailbox.cpp, cmd_list.cpp, cmd_fetch.cpp,
-// cmd_store.cpp (STORE, EXPUNGE, CLOSE, COPY, MOVE), cmd_search.cpp
-// (SEARCH, SORT), cmd_append.cpp and cmd_idle.cpp.
+// cmd_auth.cpp (also COMPRESS), cmd_mailbox.cpp, cmd_list.cpp,
+// cmd_fetch.cpp, cmd_store.cpp (STORE, EXPUNGE, CLOSE, COPY, MOVE),
+// cmd_search.cpp (SEARCH, SORT, ESORT), cmd_thread.cpp, cmd_metadata.cpp
+// (GETMETADATA, SETMETADATA), cmd_append.cpp and cmd_idle.cpp.
 #pragma once
 
 #include <map>
