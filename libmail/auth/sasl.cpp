@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <fcntl.h>
+#include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +34,32 @@ std::optional<Credentials> parse_plain(std::string_view d) {
     return c;
 }
 
-Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
+HashSlot::HashSlot(const std::string& dir, bool wait) {
+    long cpus = std::clamp(sysconf(_SC_NPROCESSORS_ONLN), 1L, 256L);
+    auto take = [&](long i, int how) {
+        std::string path = dir + "/hash." + std::to_string(i) + ".lock";
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+        if (fd < 0) return -2; // no lock files: no limit
+        if (::flock(fd, how) == 0) return fd;
+        ::close(fd);
+        return -1;
+    };
+    for (long i = 0; i < cpus; i++) {
+        int fd = take(i, LOCK_EX | LOCK_NB);
+        if (fd == -2) return;
+        if (fd >= 0) {
+            fd_ = fd;
+            return;
+        }
+    }
+    if (wait) fd_ = std::max(-1, take(getpid() % cpus, LOCK_EX)); // all busy: queue on one
+}
+
+HashSlot::~HashSlot() {
+    if (fd_ >= 0) ::close(fd_); // and the lock with it
+}
+
+Result<std::optional<std::string>> check_login(const Config& cfg, Directory& dir, std::string_view user,
                                                std::string_view password) {
     auto addr = parse_address(user);
     std::optional<Entry> entry;
@@ -40,7 +68,11 @@ Result<std::optional<std::string>> check_login(Directory& dir, std::string_view 
         if (!e && e.error().code != Errc::nouser) return e.error();
         if (e && e->kind == AddressKind::mailbox && !e->password_hash.empty()) entry = *e;
     }
-    bool ok = verify_password(password, entry ? entry->password_hash : decoy_hash);
+    bool ok = false;
+    {
+        HashSlot slot(cfg.state_dir + "/auth");
+        ok = verify_password(password, entry ? entry->password_hash : decoy_hash);
+    }
     if (!ok || !entry) return std::optional<std::string>();
     return std::optional<std::string>(entry->address.str());
 }

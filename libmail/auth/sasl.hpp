@@ -33,8 +33,26 @@ std::optional<Credentials> parse_plain(std::string_view decoded);
 inline constexpr std::string_view decoy_hash =
     "$y$j9T$xbC1TIH/09b6VQx5dlLgp0$D5IHtISf3CLy8gYSRb02CCvr00WO7glsYkXu8gjSNS4";
 
-Result<std::optional<std::string>> check_login(Directory& dir, std::string_view user,
+// The password hash runs in a HashSlot of <state>/auth (cfg.state_dir).
+Result<std::optional<std::string>> check_login(const Config& cfg, Directory& dir, std::string_view user,
                                                std::string_view password);
+
+// At most one password hash per online CPU at a time, across every process:
+// a lock file per CPU in `dir` (auth/hash.N.lock), held while hashing. A
+// burst of logins then takes the CPUs in turn rather than all at once, so
+// the commands of sessions already open still get their share (and the
+// hashes their caches). Without the lock files (unwritable), no limit.
+class HashSlot {
+  public:
+    explicit HashSlot(const std::string& dir, bool wait = true);
+    ~HashSlot();
+    HashSlot(const HashSlot&) = delete;
+    HashSlot& operator=(const HashSlot&) = delete;
+    bool held() const { return fd_ >= 0; }
+
+  private:
+    int fd_ = -1;
+};
 
 // Failed logins, shared by every process through <state>/auth/auth.sqlite
 // (0660: mail-smtpd under a user of its own writes it too, base/owner.hpp): the

@@ -116,7 +116,7 @@ void Session::cmd_authenticate(const Command& c) {
 }
 
 void Session::login(const Command& c, const std::string& user, const std::string& password) {
-    auto checked = check_login(*dir_, user, password);
+    auto checked = check_login(cfg_, *dir_, user, password);
     if (!checked) return fail(c, checked.error()); // NO [UNAVAILABLE], no failed-login delay
     const auto& who = *checked;
     if (!who) {

@@ -128,7 +128,7 @@ void Session::cmd_auth(const std::string& arg) {
 }
 
 void Session::login(const std::string& user, const std::string& password) {
-    auto checked = check_login(dir_, user, password);
+    auto checked = check_login(cfg_, dir_, user, password);
     if (!checked) {
         log::error("pop3d.auth", checked.error());
         return err("[SYS/TEMP] temporary problem, try again later");

@@ -237,7 +237,7 @@ void Session::cmd_auth(const std::string& arg) {
 
 void Session::auth_finish(const std::string& user, const std::string& password,
                           const std::string& authzid) {
-    auto checked = check_login(dir_, user, password);
+    auto checked = check_login(cfg_, dir_, user, password);
     if (!checked) {
         log::error("smtpd.auth", checked.error());
         return reply(454, "4.7.0", "temporary authentication failure, try again later");

@@ -1,6 +1,9 @@
 // directory.sqlite and recipient resolution: lookups, targets, catch-all,
 // subaddresses, loops, and a directory that cannot answer.
 #include <gtest/gtest.h>
+#include <vector>
+#include <sys/stat.h>
+#include <memory>
 
 #include <filesystem>
 #include <unistd.h>
@@ -89,6 +92,28 @@ TEST_F(DirectoryTest, AliasCycleIsDataError) {
     EXPECT_EQ(resolved("a@example.test"), "error 65");
 }
 
+// One password hash per online CPU at a time: the lock files of auth/.
+TEST_F(DirectoryTest, HashSlotsAreOnePerCpu) {
+    std::string dir = cfg_.state_dir + "/auth";
+    ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    std::vector<std::unique_ptr<HashSlot>> held;
+    for (long i = 0; i < cpus; i++) {
+        held.push_back(std::make_unique<HashSlot>(dir, false));
+        EXPECT_TRUE(held.back()->held()) << i;
+    }
+    EXPECT_FALSE(HashSlot(dir, false).held()); // every CPU hashing: the next one would wait
+    held.pop_back();
+    EXPECT_TRUE(HashSlot(dir, false).held());  // one freed
+    // Where no lock file can be made, no limit (and no wait).
+    EXPECT_FALSE(HashSlot(cfg_.state_dir + "/missing", true).held());
+    // A login takes a slot while it hashes and gives it back.
+    held.clear();
+    ASSERT_TRUE(check_login(cfg_, *dir_, "alice@example.test", "whatever"));
+    for (long i = 0; i < cpus; i++) held.push_back(std::make_unique<HashSlot>(dir, false));
+    EXPECT_TRUE(held.back()->held());
+}
+
 // A directory that cannot answer is a temporary failure, not "no such user"
 // and not a wrong password (mail-smtpd answers 454, mail-imapd NO [UNAVAILABLE]).
 TEST_F(DirectoryTest, UnavailableDirectoryIsTemporary) {
@@ -96,11 +121,11 @@ TEST_F(DirectoryTest, UnavailableDirectoryIsTemporary) {
     auto e = dir_->lookup(addr("alice@example.test"));
     ASSERT_FALSE(e);
     EXPECT_EQ(e.error().code, Errc::tempfail);
-    auto login = check_login(*dir_, "alice@example.test", "whatever");
+    auto login = check_login(cfg_, *dir_, "alice@example.test", "whatever");
     ASSERT_FALSE(login);
     EXPECT_EQ(login.error().code, Errc::tempfail);
     unsetenv("FACTEUR_FAULT");
-    auto wrong = check_login(*dir_, "alice@example.test", "whatever");
+    auto wrong = check_login(cfg_, *dir_, "alice@example.test", "whatever");
     ASSERT_TRUE(wrong);
     EXPECT_FALSE(*wrong); // now simply a wrong password (none is set)
 }
