@@ -36,23 +36,30 @@ std::optional<Credentials> parse_plain(std::string_view d) {
 
 HashSlot::HashSlot(const std::string& dir, bool wait) {
     long cpus = std::clamp(sysconf(_SC_NPROCESSORS_ONLN), 1L, 256L);
-    auto take = [&](long i, int how) {
-        std::string path = dir + "/hash." + std::to_string(i) + ".lock";
-        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
-        if (fd < 0) return -2; // no lock files: no limit
-        if (::flock(fd, how) == 0) return fd;
-        ::close(fd);
-        return -1;
+    auto open_lock = [&](const std::string& name) {
+        return ::open((dir + "/" + name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
     };
-    for (long i = 0; i < cpus; i++) {
-        int fd = take(i, LOCK_EX | LOCK_NB);
-        if (fd == -2) return;
-        if (fd >= 0) {
-            fd_ = fd;
-            return;
+    // true: a slot is ours, or there are no lock files (no limit)
+    auto try_all = [&] {
+        for (long i = 0; i < cpus; i++) {
+            int fd = open_lock("hash." + std::to_string(i) + ".lock");
+            if (fd < 0) return true;
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                fd_ = fd;
+                return true;
+            }
+            ::close(fd);
         }
-    }
-    if (wait) fd_ = std::max(-1, take(getpid() % cpus, LOCK_EX)); // all busy: queue on one
+        return false;
+    };
+    if (try_all() || !wait) return;
+    // All busy: the waiters queue on one more lock, and the one in front
+    // looks for whichever slot frees first (every 0.5 ms).
+    int queue = open_lock("hash.queue.lock");
+    if (queue < 0) return;
+    if (::flock(queue, LOCK_EX) == 0)
+        while (!try_all()) usleep(500);
+    ::close(queue);
 }
 
 HashSlot::~HashSlot() {

@@ -38,10 +38,11 @@ Result<std::optional<std::string>> check_login(const Config& cfg, Directory& dir
                                                std::string_view password);
 
 // At most one password hash per online CPU at a time, across every process:
-// a lock file per CPU in `dir` (auth/hash.N.lock), held while hashing. A
-// burst of logins then takes the CPUs in turn rather than all at once, so
-// the commands of sessions already open still get their share (and the
-// hashes their caches). Without the lock files (unwritable), no limit.
+// a lock file per CPU in `dir` (auth/hash.N.lock), held while hashing; the
+// waiters queue on auth/hash.queue.lock, the first taking whichever slot
+// frees first. A burst of logins then takes the CPUs in turn rather than
+// all at once, so the commands of sessions already open still get their
+// share. Without the lock files (unwritable), no limit.
 class HashSlot {
   public:
     explicit HashSlot(const std::string& dir, bool wait = true);

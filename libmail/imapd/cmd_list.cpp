@@ -243,7 +243,9 @@ bool Session::status_item(const Value& v) {
 
 // "MESSAGES 3 UNSEEN 1" for the STATUS items asked (checked by status_item).
 Result<std::string> Session::status_data(const std::string& name, const std::vector<Value>& items) {
-    auto scanned = index_->scan(name, false);
+    // As after a command in the selected mailbox: the files are listed
+    // again when the last listing is full_scan_interval old.
+    auto scanned = index_->scan(name, false, false, full_scan_interval);
     if (!scanned) return scanned.error();
     auto f = index_->folder(name);
     if (!f) return f.error();

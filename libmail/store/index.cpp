@@ -111,10 +111,12 @@ DELETE FROM text;
 PRAGMA user_version=4;
 )";
 
-// METADATA (RFC 5464): annotations by folder name ("" for the server).
+// METADATA (RFC 5464): annotations by folder name ("" for the server);
+// when a folder's files were last listed (scan's max_age).
 const char* schema_v5 = R"(
 CREATE TABLE metadata(folder TEXT NOT NULL, entry TEXT NOT NULL COLLATE NOCASE, value BLOB NOT NULL,
   PRIMARY KEY(folder, entry)) WITHOUT ROWID;
+ALTER TABLE folders ADD COLUMN listed_at INTEGER NOT NULL DEFAULT 0;
 PRAGMA user_version=5;
 )";
 
@@ -430,14 +432,14 @@ Result<std::map<std::string, DiskFile>> list_files(const std::string& dir) {
 
 } // namespace
 
-Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, bool dry_run) {
+Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, bool dry_run, int max_age) {
     std::string dir = maildir::folder_path(root_, folder_name);
     auto times = stat_folder(dir);
     if (!times) return times.error();
     auto f = folder(folder_name);
     if (!f) return f.error();
     if (!force) {
-        auto st = db_.prepare("SELECT new_mtime, cur_mtime FROM folders WHERE id=?");
+        auto st = db_.prepare("SELECT new_mtime, cur_mtime, listed_at FROM folders WHERE id=?");
         if (!st) return st.error();
         st->bind(1, f->id);
         auto row = st->step();
@@ -445,16 +447,18 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
         if (*row && st->int64(0) == times->new_mtime && st->int64(1) == times->cur_mtime &&
             st->int64(0) != 0)
             return ScanReport{0, 0, 0, true};
+        if (*row && max_age > 0 && time(nullptr) - st->int64(2) < max_age) return ScanReport{0, 0, 0, true};
     }
     int64_t clock_before_listing = clock_ns();
     auto files = list_files(dir);
     if (!files) return files.error();
     auto remember_mtimes = [&](int64_t folder_id) {
-        auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=? WHERE id=?");
+        auto up = db_.prepare("UPDATE folders SET new_mtime=?, cur_mtime=?, listed_at=? WHERE id=?");
         if (!up) return Status(up.error());
         up->bind(1, trusted_mtime(times->new_mtime, clock_before_listing))
             .bind(2, trusted_mtime(times->cur_mtime, clock_before_listing))
-            .bind(3, folder_id);
+            .bind(3, clock_before_listing / 1000000000)
+            .bind(4, folder_id);
         return up->run();
     };
 

@@ -153,7 +153,11 @@ class MailboxIndex {
     // UIDs removed from a folder with a MODSEQ above `modseq`, in order.
     Result<std::vector<int64_t>> expunged_since(int64_t folder_id, int64_t modseq);
     // Bring one folder in line with its files; `force` ignores the mtimes.
-    Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false);
+    // With `max_age`, a folder whose files some facteur process listed less
+    // than that many seconds ago is taken as its index says (every facteur
+    // writer records its own changes; another Maildir tool's show up after
+    // at most max_age seconds).
+    Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false, int max_age = 0);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);
     Result<int64_t> total_size(); // all folders, for the quota
     Result<int64_t> total_messages();

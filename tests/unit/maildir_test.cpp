@@ -198,7 +198,7 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; DROP TABLE metadata; "
                              "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1; "
                              "INSERT INTO folders(name, uidvalidity, subscribed) VALUES('Hidden', 1, 0); "
-                             "ALTER TABLE folders DROP COLUMN special_use; "
+                             "ALTER TABLE folders DROP COLUMN special_use; ALTER TABLE folders DROP COLUMN listed_at; "
                                    "UPDATE folders SET highestmodseq=0; PRAGMA user_version=2"));
     }
     auto idx = MailboxIndex::open(root_);
