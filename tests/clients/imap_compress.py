@@ -72,45 +72,53 @@ lines, tagged = raw(M, "COMPRESS DEFLATE")
 check(tagged.startswith("NO [COMPRESSIONACTIVE]"), "a second COMPRESS: " + tagged)
 M.logout()
 
+def compressing(after):
+    """A raw session: LOGIN, then COMPRESS DEFLATE with `after` (bytes) sent
+    right behind it. Returns the socket and the bytes the server sent after
+    its clear "b OK" (compressed), read without a buffer in between."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(b"a LOGIN alice@example.test pw-alice\r\nb COMPRESS DEFLATE\r\n" + after)
+    buf = b""
+    while b"\r\nb OK" not in buf and not buf.startswith(b"b OK"):
+        d = s.recv(4096)
+        if not d:
+            sys.exit("FAIL: no answer to COMPRESS")
+        buf += d
+    i = buf.index(b"b OK")
+    end = buf.index(b"\r\n", i) + 2
+    check(buf[i:end].startswith(b"b OK"), "COMPRESS answered in clear")
+    return s, buf[end:]
+
+
+def drain(s, rest, until=None):
+    """What the server sends, inflated, up to its end of stream (or until
+    `until` is in it); and whether the stream ended."""
+    do = zlib.decompressobj(-15)
+    got = do.decompress(rest)
+    try:
+        while until is None or until not in got:
+            d = s.recv(4096)
+            if not d:
+                return got, True
+            got += do.decompress(d)
+    except socket.timeout:
+        pass
+    return got, False
+
+
 # A command pipelined right after COMPRESS, already compressed.
-s = socket.create_connection(("127.0.0.1", port))
-f = s.makefile("rb")
-f.readline()
-s.sendall(b"a LOGIN alice@example.test pw-alice\r\n")
-while not f.readline().startswith(b"a OK"):
-    pass
 co = zlib.compressobj(6, zlib.DEFLATED, -15)
-s.sendall(b"b COMPRESS DEFLATE\r\n" + co.compress(b"c NOOP\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
-check(f.readline().startswith(b"b OK"), "COMPRESS answered in clear")
-do = zlib.decompressobj(-15)
-got = b""
-while b"c OK" not in got:
-    d = s.recv(4096)
-    if not d:
-        break
-    got += do.decompress(d)
+s, rest = compressing(co.compress(b"c NOOP\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+got, _ = drain(s, rest, b"c OK")
 check(b"c OK" in got, "the NOOP sent with it was inflated and answered: " + repr(got[:80]))
 s.close()
 
 # Garbage where deflate data should be: that session ends, the server lives.
-s = socket.create_connection(("127.0.0.1", port))
-f = s.makefile("rb")
-f.readline()
-s.sendall(b"a LOGIN alice@example.test pw-alice\r\nb COMPRESS DEFLATE\r\n")
-while not f.readline().startswith(b"b OK"):
-    pass
+s, rest = compressing(b"")
 s.sendall(b"\xff\xfe not deflate at all \x00\x01" * 10)
-s.settimeout(10)
-rest = b""
-try:
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        rest += d
-except socket.timeout:
-    pass
-check(rest == b"", "garbage: the session is closed")
+got, closed = drain(s, rest)
+check(closed and got == b"", "garbage: the session is closed: " + repr(got[:80]))
 M = session(port, "alice@example.test", "pw-alice")
 check(M.noop()[0] == "OK", "and the server still serves others")
 M.logout()
