@@ -92,14 +92,13 @@ Result<Db> open_auth_db(const std::string& path) {
 }
 
 Result<bool> take_session_slot(Db& auth, const std::string& user, const std::string& ip, int max) {
-    Db* db = &auth;
-    MAIL_TRY(db->exec("CREATE TABLE IF NOT EXISTS sessions(pid INTEGER PRIMARY KEY, user TEXT NOT NULL,"
+    MAIL_TRY(auth.exec("CREATE TABLE IF NOT EXISTS sessions(pid INTEGER PRIMARY KEY, user TEXT NOT NULL,"
                       " ip TEXT NOT NULL)"));
-    Transaction tx(*db);
+    Transaction tx(auth);
     MAIL_TRY(tx.begin());
     // The rows of processes that are gone (ended, killed) go first.
     std::vector<int64_t> gone;
-    auto all = db->prepare("SELECT pid FROM sessions");
+    auto all = auth.prepare("SELECT pid FROM sessions");
     if (!all) return all.error();
     for (;;) {
         auto row = all->step();
@@ -109,17 +108,17 @@ Result<bool> take_session_slot(Db& auth, const std::string& user, const std::str
         if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) gone.push_back(pid);
     }
     for (int64_t pid : gone) {
-        auto del = db->prepare("DELETE FROM sessions WHERE pid=?");
+        auto del = auth.prepare("DELETE FROM sessions WHERE pid=?");
         if (!del) return del.error();
         MAIL_TRY(del->bind(1, pid).run());
     }
-    auto count = db->prepare("SELECT count(*) FROM sessions WHERE user=? AND ip=? AND pid!=?");
+    auto count = auth.prepare("SELECT count(*) FROM sessions WHERE user=? AND ip=? AND pid!=?");
     if (!count) return count.error();
     count->bind(1, ascii_lower(user)).bind(2, ip).bind(3, static_cast<int64_t>(getpid()));
     auto row = count->step();
     if (!row) return row.error();
     if (*row && count->int64(0) >= max) return false; // the transaction rolls back
-    auto add = db->prepare("INSERT OR REPLACE INTO sessions(pid, user, ip) VALUES(?,?,?)");
+    auto add = auth.prepare("INSERT OR REPLACE INTO sessions(pid, user, ip) VALUES(?,?,?)");
     if (!add) return add.error();
     MAIL_TRY(add->bind(1, static_cast<int64_t>(getpid())).bind(2, ascii_lower(user)).bind(3, ip).run());
     MAIL_TRY(tx.commit());

@@ -50,6 +50,17 @@ std::string value_text(const std::string& v) {
 
 } // namespace
 
+std::optional<std::string> Session::metadata_target(const Command& c, const Value& v) {
+    if (v.kind != Value::Kind::list && v.text.empty()) return std::string(); // the server
+    auto name = mailbox_arg(c, v);
+    if (!name) return std::nullopt;
+    if (!folder_exists(root_, *name)) {
+        no(c, "[NONEXISTENT] no such mailbox");
+        return std::nullopt;
+    }
+    return name;
+}
+
 void Session::cmd_getmetadata(const Command& c) {
     // GETMETADATA [(MAXSIZE n DEPTH d)] mailbox entry | (entry ...)
     size_t i = 0;
@@ -81,13 +92,9 @@ void Session::cmd_getmetadata(const Command& c) {
     if (asked.empty() || asked.size() > 100) return bad(c, "GETMETADATA takes 1 to 100 entries");
     for (auto& e : asked)
         if (!valid_entry(e, false)) return bad(c, "invalid entry name " + e.substr(0, 60));
-    std::string folder;
-    if (!(c.args[i].kind != Value::Kind::list && c.args[i].text.empty())) {
-        auto name = mailbox_arg(c, c.args[i]);
-        if (!name) return;
-        if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
-        folder = *name;
-    }
+    auto target = metadata_target(c, c.args[i]);
+    if (!target) return;
+    const std::string& folder = *target;
     auto stored = index_->metadata(folder);
     if (!stored) return fail(c, stored.error());
     if (folder.empty() && !cfg_.queue.postmaster.empty()) // the server's, the administrator's
@@ -121,13 +128,9 @@ void Session::cmd_setmetadata(const Command& c) {
     if (c.args.size() != 2 || c.args[1].kind != Value::Kind::list || c.args[1].items.empty() ||
         c.args[1].items.size() % 2 != 0)
         return bad(c, "SETMETADATA mailbox (entry value ...)");
-    std::string folder;
-    if (!(c.args[0].kind != Value::Kind::list && c.args[0].text.empty())) {
-        auto name = mailbox_arg(c, c.args[0]);
-        if (!name) return;
-        if (!folder_exists(root_, *name)) return no(c, "[NONEXISTENT] no such mailbox");
-        folder = *name;
-    }
+    auto target = metadata_target(c, c.args[0]);
+    if (!target) return;
+    const std::string& folder = *target;
     std::vector<std::pair<std::string, std::optional<std::string>>> changes;
     auto& v = c.args[1].items;
     for (size_t k = 0; k < v.size(); k += 2) {

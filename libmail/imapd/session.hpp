@@ -135,6 +135,9 @@ class Session {
     void cmd_compress(const Command& c);
     void cmd_getmetadata(const Command& c); // cmd_metadata.cpp
     void cmd_setmetadata(const Command& c);
+    // GETMETADATA's and SETMETADATA's mailbox: "" for the server, else an
+    // existing mailbox; nullopt when the command was answered (BAD, NO).
+    std::optional<std::string> metadata_target(const Command& c, const Value& v);
     void cmd_enable(const Command& c);
     void cmd_namespace(const Command& c);
     void cmd_select(const Command& c);
