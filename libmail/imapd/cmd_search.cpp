@@ -1,11 +1,14 @@
-// SEARCH (ESEARCH, SEARCHRES, MODSEQ) and SORT: text keys through the
-// index's trigram search, the rest on the session's view.
+// SEARCH (ESEARCH, SEARCHRES, MODSEQ) and SORT (ESORT), and the searches
+// followed with RETURN (UPDATE) (CONTEXT=SEARCH, CONTEXT=SORT): text keys
+// through the index's trigram search, the rest on the session's view.
 #include "session.hpp"
 
 #include <algorithm>
+#include <array>
 #include <fmt/format.h>
 #include <functional>
 
+#include "base/log.hpp"
 #include "imapd/search.hpp"
 #include "message/address.hpp"
 #include "message/header.hpp"
@@ -202,10 +205,17 @@ namespace {
 
 // The ESEARCH response to RETURN (...) of SEARCH or SORT, without its end:
 // `values` in the order of the result (for SORT, its order: MIN and MAX are
-// its first and last, ALL keeps the order, RFC 5267 3.1 and 3.2).
-std::string esearch_response(const Command& c, const std::vector<std::string>& want, const std::vector<int64_t>& values) {
+// its first and last, ALL keeps the order, RFC 5267 3.1 and 3.2; PARTIAL
+// the results at those positions, RFC 5267 4.4).
+std::string esearch_response(const Command& c, const ReturnOptions& r, const std::vector<int64_t>& values) {
     std::string out = fmt::format("* ESEARCH (TAG {}){}", string_value(c.tag), c.uid ? " UID" : "");
-    for (auto& w : want) {
+    for (auto& w : r.want) {
+        if (w == "PARTIAL") {
+            auto [low, high] = r.partial;
+            std::vector<int64_t> part;
+            for (size_t i = low; i <= high && i <= values.size(); i++) part.push_back(values[i - 1]);
+            out += fmt::format(" PARTIAL ({}:{} {})", low, high, part.empty() ? "NIL" : uid_set(part));
+        }
         if (values.empty() && w != "COUNT") continue;
         if (w == "MIN") out += fmt::format(" MIN {}", values.front());
         else if (w == "MAX") out += fmt::format(" MAX {}", values.back());
@@ -217,12 +227,82 @@ std::string esearch_response(const Command& c, const std::vector<std::string>& w
 
 } // namespace
 
+// A RETURN (UPDATE) search: followed from now on (RFC 5267 4.3), unless
+// the session follows too many already (NO [NOUPDATE], the rest of the
+// command still done).
+void Session::follow(const Command& c, const SearchProgram& p, const std::vector<SortKey>& sort,
+                     const std::vector<size_t>& found) {
+    if (sel_->contexts.size() >= max_contexts) {
+        io_.write(fmt::format("* NO [NOUPDATE {}] {} searches followed already\r\n", string_value(c.tag), max_contexts));
+        return;
+    }
+    SearchContext ctx{c.tag, c.uid, p, sort, saved_, {}};
+    for (size_t seq : found) ctx.result.push_back(sel_->msgs[seq - 1].uid);
+    sel_->contexts.push_back(std::move(ctx));
+    contexts_mark_ = view_mark();
+}
+
+// A tag already naming a followed search cannot start another (RFC 5267
+// 4.3): BAD, true.
+bool Session::tag_in_use(const Command& c) {
+    bool used = std::any_of(sel_->contexts.begin(), sel_->contexts.end(), [&](auto& x) { return x.tag == c.tag; });
+    if (used) bad(c, "tag in use by a search with UPDATE: use another tag");
+    return used;
+}
+
+// What the result of a search can depend on: the messages, their flags
+// (every change a new MODSEQ) and the expunges not yet told.
+std::array<int64_t, 4> Session::view_mark() const {
+    int64_t modseq = 0, gone = 0;
+    for (auto& m : sel_->msgs) modseq = std::max(modseq, m.modseq), gone += m.gone;
+    return {static_cast<int64_t>(sel_->msgs.size()), sel_->msgs.empty() ? 0 : sel_->msgs.back().uid, modseq, gone};
+}
+
+// After each command and in IDLE: the changes of every followed search's
+// result, as ADDTO and REMOVEFROM (after the EXISTS that numbers new
+// messages; the expunged left before their EXPUNGE, Selected::expunge).
+void Session::update_contexts() {
+    if (sel_->contexts.empty() || view_mark() == contexts_mark_) return;
+    contexts_mark_ = view_mark();
+    std::vector<int64_t> saved = saved_;
+    for (auto& ctx : sel_->contexts) {
+        saved_ = ctx.saved; // "$" as it was when the search was made
+        SearchProgram p = ctx.program;
+        auto found = search(p);
+        if (found && !ctx.sort.empty()) found = sort_found(*found, ctx.sort);
+        if (!found) {
+            log::error("imapd.context", found.error());
+            continue;
+        }
+        std::vector<int64_t> now;
+        for (size_t seq : *found) now.push_back(sel_->msgs[seq - 1].uid);
+        if (std::string data = result_changes(ctx, now, sel_->shown_as(ctx)); !data.empty())
+            io_.write(sel_->context_response(ctx, data));
+    }
+    saved_ = std::move(saved);
+}
+
+void Session::cmd_cancelupdate(const Command& c) {
+    // CANCELUPDATE "tag" ... (RFC 5267 4.3.5)
+    if (c.args.empty()) return bad(c, "CANCELUPDATE \"tag\" ...");
+    for (auto& a : c.args)
+        if (a.kind == Value::Kind::list) return bad(c, "CANCELUPDATE takes the tags of searches");
+    for (auto& a : c.args) {
+        auto it = std::find_if(sel_->contexts.begin(), sel_->contexts.end(), [&](auto& x) { return x.tag == a.text; });
+        if (it == sel_->contexts.end()) return no(c, "no search with UPDATE has the tag " + a.text.substr(0, 40));
+    }
+    for (auto& a : c.args)
+        std::erase_if(sel_->contexts, [&](auto& x) { return x.tag == a.text; });
+    ok(c, "CANCELUPDATE completed");
+}
+
 void Session::cmd_search(const Command& c) {
     auto p = parse_search(c.args);
     if (!p) { // an unknown charset is NO, not BAD (RFC 3501 6.4.4)
         if (p.error().user.starts_with("[BADCHARSET")) return no(c, p.error().user);
         return bad(c, p.error().user);
     }
+    if (p->returns.update && tag_in_use(c)) return;
     bool modseq = uses(p->root, SearchKey::Op::modseq);
     if (modseq) enable_condstore();
     if (rev2_) p->esearch = true; // IMAP4rev2 answers ESEARCH only (RFC 9051 6.4.4): RETURN (ALL) by default
@@ -230,7 +310,8 @@ void Session::cmd_search(const Command& c) {
     if (!found) return fail(c, found.error());
     std::vector<int64_t> values;
     for (size_t seq : *found) values.push_back(c.uid ? sel_->msgs[seq - 1].uid : static_cast<int64_t>(seq));
-    bool save = std::find(p->returns.begin(), p->returns.end(), "SAVE") != p->returns.end();
+    if (p->returns.update) follow(c, *p, {}, *found);
+    bool save = p->returns.wants("SAVE");
     if (save) {
         saved_.clear();
         for (size_t seq : *found) saved_.push_back(sel_->msgs[seq - 1].uid);
@@ -246,16 +327,16 @@ void Session::cmd_search(const Command& c) {
         io_.write(out + "\r\n");
         return ok(c, c.uid ? "UID SEARCH completed" : "SEARCH completed");
     }
-    std::vector<std::string> want = p->returns;
-    if (want.empty()) want.push_back("ALL");                      // RETURN ()
-    if (want.size() == 1 && save) return ok(c, "SEARCH completed"); // RETURN (SAVE): no ESEARCH (RFC 5182)
-    std::string out = esearch_response(c, want, values);
+    ReturnOptions& r = p->returns;
+    if (r.want.empty() && !r.update) r.want.push_back("ALL"); // IMAP4rev2 without RETURN
+    if (r.want.size() == 1 && save) return ok(c, "SEARCH completed"); // RETURN (SAVE): no ESEARCH (RFC 5182)
+    std::string out = esearch_response(c, r, values);
     // RETURN (MIN) and/or (MAX) alone: the highest MODSEQ of the messages
     // returned, not of all found (RFC 4731 3.2).
-    bool ends_only = std::all_of(want.begin(), want.end(), [](auto& w) { return w == "MIN" || w == "MAX" || w == "SAVE"; });
+    bool ends_only = std::all_of(r.want.begin(), r.want.end(), [](auto& w) { return w == "MIN" || w == "MAX" || w == "SAVE"; });
     if (modseq && ends_only && !found->empty()) {
         int64_t ends = 0;
-        for (auto& w : want)
+        for (auto& w : r.want)
             if (w == "MIN" || w == "MAX") ends = std::max(ends, sel_->msgs[(w == "MIN" ? found->front() : found->back()) - 1].modseq);
         modseq_text = fmt::format("MODSEQ {}", ends);
     }
@@ -346,30 +427,12 @@ std::optional<SearchProgram> Session::charset_search(const Command& c, size_t fi
     return std::move(*p);
 }
 
-void Session::cmd_sort(const Command& c) {
-    // SORT [RETURN (options)] (criteria) charset search-keys (ESORT, RFC 5267 3)
-    size_t first = 0;
-    std::optional<std::vector<std::string>> want;
-    if (!c.args.empty() && c.args[0].is("RETURN")) {
-        if (c.args.size() < 2) return bad(c, "SORT RETURN (options) (criteria) charset keys");
-        auto r = parse_return_options(c.args[1]);
-        if (!r) return bad(c, r.error().user);
-        want = std::move(*r);
-        first = 2;
-    }
-    if (c.args.size() < first + 3) return bad(c, "SORT (criteria) charset keys");
-    auto keys = parse_sort_criteria(c.args[first]);
-    if (!keys) return bad(c, keys.error().user);
-    auto p = charset_search(c, first);
-    if (!p) return;
-    bool modseq = uses(p->root, SearchKey::Op::modseq);
-    if (modseq) enable_condstore();
-    auto found = search(*p);
-    if (!found) return fail(c, found.error());
-    auto data = sort_data(*index_, *sel_, *found);
-    if (!data) return fail(c, data.error());
+// The messages found (sequence numbers) in the order of SORT's keys.
+Result<std::vector<size_t>> Session::sort_found(const std::vector<size_t>& found, const std::vector<SortKey>& keys) {
+    auto data = sort_data(*index_, *sel_, found);
+    if (!data) return data.error();
     auto compare = [&](const SortData& a, const SortData& b) {
-        for (auto& k : *keys) {
+        for (auto& k : keys) {
             int r = 0;
             switch (k.by) {
             case SortKey::By::arrival: r = (a.arrival > b.arrival) - (a.arrival < b.arrival); break;
@@ -387,20 +450,48 @@ void Session::cmd_sort(const Command& c) {
         return false; // equal: sequence order (the sort is stable)
     };
     std::stable_sort(data->begin(), data->end(), compare);
+    std::vector<size_t> out;
+    for (auto& d : *data) out.push_back(d.seq);
+    return out;
+}
+
+void Session::cmd_sort(const Command& c) {
+    // SORT [RETURN (options)] (criteria) charset search-keys (ESORT, RFC 5267 3)
+    size_t first = 0;
+    std::optional<ReturnOptions> want;
+    if (!c.args.empty() && c.args[0].is("RETURN")) {
+        if (c.args.size() < 2) return bad(c, "SORT RETURN (options) (criteria) charset keys");
+        auto r = parse_return_options(c.args[1]);
+        if (!r) return bad(c, r.error().user);
+        want = std::move(*r);
+        first = 2;
+    }
+    if (c.args.size() < first + 3) return bad(c, "SORT (criteria) charset keys");
+    auto keys = parse_sort_criteria(c.args[first]);
+    if (!keys) return bad(c, keys.error().user);
+    auto p = charset_search(c, first);
+    if (!p) return;
+    if (want && want->update && tag_in_use(c)) return;
+    bool modseq = uses(p->root, SearchKey::Op::modseq);
+    if (modseq) enable_condstore();
+    auto found = search(*p);
+    if (!found) return fail(c, found.error());
+    auto sorted = sort_found(*found, *keys);
+    if (!sorted) return fail(c, sorted.error());
     std::vector<int64_t> values;
     int64_t highest = 0;
-    for (auto& d : *data) {
-        const Msg& m = sel_->msgs[d.seq - 1];
-        values.push_back(c.uid ? m.uid : static_cast<int64_t>(d.seq));
+    for (size_t seq : *sorted) {
+        const Msg& m = sel_->msgs[seq - 1];
+        values.push_back(c.uid ? m.uid : static_cast<int64_t>(seq));
         highest = std::max(highest, m.modseq);
     }
     if (want) { // ESORT: an ESEARCH response (SAVE keeps the set, RFC 5182)
-        bool save = std::find(want->begin(), want->end(), "SAVE") != want->end();
-        if (save) {
+        if (want->update) follow(c, *p, *keys, *sorted);
+        if (want->wants("SAVE")) {
             saved_.clear();
-            for (auto& d : *data) saved_.push_back(sel_->msgs[d.seq - 1].uid);
+            for (size_t seq : *sorted) saved_.push_back(sel_->msgs[seq - 1].uid);
             std::sort(saved_.begin(), saved_.end());
-            if (want->size() == 1) return ok(c, c.uid ? "UID SORT completed" : "SORT completed");
+            if (want->want.size() == 1) return ok(c, c.uid ? "UID SORT completed" : "SORT completed");
         }
         std::string out = esearch_response(c, *want, values);
         if (modseq && highest) out += fmt::format(" MODSEQ {}", highest);

@@ -218,16 +218,26 @@ Status Selected::refresh(MailboxIndex& idx, std::string& out, const Report& how)
 std::string Selected::expunge(const std::vector<size_t>& seqs, bool vanished) {
     std::string out;
     if (seqs.empty()) return out;
-    if (vanished) {
-        std::vector<int64_t> uids;
-        for (size_t seq : seqs) uids.push_back(msgs[seq - 1].uid);
-        out = "* VANISHED " + uid_set(uids) + "\r\n";
-    }
+    std::vector<int64_t> uids;
+    for (size_t seq : seqs) uids.push_back(msgs[seq - 1].uid);
+    std::set<int64_t> gone(uids.begin(), uids.end());
+    for (auto& ctx : contexts)
+        if (std::string data = remove_from(ctx, gone, shown_as(ctx)); !data.empty()) out += context_response(ctx, data);
+    if (vanished) out += "* VANISHED " + uid_set(uids) + "\r\n";
     for (size_t k = seqs.size(); k-- > 0;) {
         if (!vanished) out += fmt::format("* {} EXPUNGE\r\n", seqs[k]);
         msgs.erase(msgs.begin() + static_cast<long>(seqs[k] - 1));
     }
     return out;
+}
+
+std::string Selected::context_response(const SearchContext& ctx, const std::string& data) const {
+    return fmt::format("* ESEARCH (TAG {}){} {}\r\n", string_value(ctx.tag), ctx.uid ? " UID" : "", data);
+}
+
+ShowUid Selected::shown_as(const SearchContext& ctx) const {
+    if (ctx.uid) return [](int64_t uid) { return uid; };
+    return [this](int64_t uid) { return static_cast<int64_t>(seq_of(uid)); };
 }
 
 std::string Selected::flags_response(size_t seq, bool uid, bool modseq) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/files.hpp"
+#include "imapd/context.hpp"
 #include "imapd/message.hpp"
 #include "store/index.hpp"
 
@@ -50,6 +51,7 @@ class Selected {
     std::string name, dir;
     bool read_write = false;
     int64_t scanned_at = 0; // when the files were last looked at (time())
+    std::vector<SearchContext> contexts; // RETURN (UPDATE) results followed (RFC 5267)
 
     // What refresh() reports, and how.
     struct Report {
@@ -63,7 +65,8 @@ class Selected {
     // FETCH FLAGS and EXISTS/RECENT responses are appended to `out`.
     Status refresh(MailboxIndex& idx, std::string& out, const Report& how);
     // Drop the messages at these sequence numbers (ascending) from the
-    // view; returns their EXPUNGE responses (or one VANISHED).
+    // view; returns their EXPUNGE responses (or one VANISHED), after the
+    // REMOVEFROM of the contexts that held them (RFC 5267 4.3.4).
     std::string expunge(const std::vector<size_t>& seqs, bool vanished);
     // "* 3 FETCH (UID 7 FLAGS (\Seen) MODSEQ (12))"
     std::string flags_response(size_t seq, bool uid, bool modseq) const;
@@ -75,6 +78,10 @@ class Selected {
     // Current path of the file, "" when it is gone.
     std::string find_path(const Msg& m) const;
     size_t recent_count() const;
+    // "* ESEARCH (TAG "t") UID " + data, the response of a context's changes.
+    std::string context_response(const SearchContext& ctx, const std::string& data) const;
+    // A UID as the context shows it.
+    ShowUid shown_as(const SearchContext& ctx) const;
     // "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" with the keywords in
     // use in the folder (SELECT), and the same lines again when `keywords`
     // holds one the session has not announced yet ("" otherwise): sent

@@ -340,16 +340,36 @@ std::string base_subject(std::string_view subject) {
     }
 }
 
-Result<std::vector<std::string>> parse_return_options(const Value& list) {
+bool ReturnOptions::wants(std::string_view w) const { return std::find(want.begin(), want.end(), w) != want.end(); }
+
+Result<ReturnOptions> parse_return_options(const Value& list) {
     if (list.kind != Value::Kind::list) return bad("RETURN needs a list");
-    std::vector<std::string> out;
-    for (auto& o : list.items) {
+    ReturnOptions out;
+    for (size_t i = 0; i < list.items.size(); i++) {
+        const Value& o = list.items[i];
         std::string w = ascii_upper(o.text);
-        if (o.kind != Value::Kind::atom || (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE"))
+        if (o.kind != Value::Kind::atom) return bad("RETURN options are atoms");
+        if (w == "CONTEXT") continue; // a hint (RFC 5267 4.2)
+        if (w == "UPDATE") {
+            out.update = true;
+            continue;
+        }
+        if (w == "PARTIAL") { // PARTIAL low:high, in either order, no "*" (RFC 5267 4.4)
+            if (++i >= list.items.size()) return bad("PARTIAL needs a range");
+            auto set = parse_sequence_set(list.items[i].kind == Value::Kind::atom ? list.items[i].text : "");
+            if (!set || set->saved || set->ranges.size() != 1 || list.items[i].text.find(':') == std::string::npos ||
+                !set->ranges[0].first || !set->ranges[0].second)
+                return bad("PARTIAL range is n:m");
+            auto [a, b] = set->ranges[0];
+            out.partial = {std::min(a, b), std::max(a, b)};
+        } else if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") {
             return bad("unknown RETURN option " + o.text.substr(0, 40));
-        out.push_back(w);
+        }
+        if (out.wants(w)) return bad("RETURN option " + w + " given twice");
+        out.want.push_back(w);
     }
-    if (out.empty()) out.push_back("ALL");
+    if (out.wants("ALL") && out.wants("PARTIAL")) return bad("RETURN takes ALL or PARTIAL, not both");
+    if (list.items.empty()) out.want.push_back("ALL");
     return out;
 }
 

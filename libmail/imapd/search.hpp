@@ -34,8 +34,18 @@ struct SearchKey {
     std::vector<SearchKey> children; // and_ (any number), or_ (2), not_ (1)
 };
 
+// The RETURN options of SEARCH and SORT: ESEARCH (RFC 4731), SAVE (RFC
+// 5182), and CONTEXT, UPDATE and PARTIAL of CONTEXT=SEARCH and
+// CONTEXT=SORT (RFC 5267 4). CONTEXT is a hint and is not kept.
+struct ReturnOptions {
+    std::vector<std::string> want; // upper case, as given: MIN MAX ALL COUNT SAVE PARTIAL; "()" is ALL
+    std::pair<uint32_t, uint32_t> partial{0, 0}; // PARTIAL's range, low:high (1-based result positions)
+    bool update = false;                         // UPDATE: ADDTO/REMOVEFROM as the result changes
+    bool wants(std::string_view w) const;
+};
+
 struct SearchProgram {
-    std::vector<std::string> returns; // upper case: MIN MAX ALL COUNT SAVE; empty: plain SEARCH
+    ReturnOptions returns;            // empty want: plain SEARCH
     bool esearch = false;             // RETURN was given
     std::string charset;              // upper case; empty when not given
     SearchKey root;                   // an and_ of the keys given
@@ -43,8 +53,9 @@ struct SearchProgram {
 
 // The arguments after SEARCH (or UID SEARCH).
 Result<SearchProgram> parse_search(const std::vector<Value>& args);
-// SORT's RETURN options (ESORT, RFC 5267 3): the same as SEARCH's.
-Result<std::vector<std::string>> parse_return_options(const Value& list);
+// SORT's RETURN options (ESORT, RFC 5267 3): the same as SEARCH's. At
+// most one of ALL and PARTIAL (RFC 5267 4.4).
+Result<ReturnOptions> parse_return_options(const Value& list);
 
 // "1-Feb-1994" -> Unix time of that day at 00:00 UTC; -1 when malformed.
 int64_t parse_search_date(std::string_view s);

@@ -54,6 +54,7 @@ const Session::CommandSpec Session::commands[] = {
     {"EXPUNGE", &Session::cmd_expunge, selected, takes_uid},
     {"SEARCH", &Session::cmd_search, selected, takes_uid | keeps_numbers},
     {"SORT", &Session::cmd_sort, selected, takes_uid | keeps_numbers},
+    {"CANCELUPDATE", &Session::cmd_cancelupdate, selected, 0},
     {"THREAD", &Session::cmd_thread, selected, takes_uid | keeps_numbers},
     {"FETCH", &Session::cmd_fetch, selected, takes_uid | keeps_numbers},
     {"STORE", &Session::cmd_store, selected, takes_uid | keeps_numbers},
@@ -70,7 +71,7 @@ bool Session::secure() const { return io_.tls() || (peer_.loopback && cfg_.smtpd
 std::string Session::capabilities() const {
     std::string caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE "
                        "UIDPLUS MOVE ESEARCH SEARCHRES MULTIAPPEND QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC BINARY "
-                       "COMPRESS=DEFLATE METADATA LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+                       "COMPRESS=DEFLATE METADATA LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE SORT SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
                        "UTF8=ACCEPT";
     if (state_ == State::not_authenticated) {
         if (tls_options_.offer && !io_.tls()) caps += " STARTTLS";
@@ -114,6 +115,7 @@ void Session::sync_selected(bool allow_expunge, bool poll) {
     Selected::Report how{allow_expunge, condstore_, qresync_, scan, !rev2_};
     if (Status st = sel_->refresh(*index_, out, how); !st) log::error("imapd.refresh", st.error());
     io_.write(out);
+    update_contexts();
 }
 
 int Session::run() {

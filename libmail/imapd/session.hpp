@@ -6,10 +6,11 @@
 // Dovecot's cmd-*.c do: session.cpp (the loop, reading, dispatch),
 // cmd_auth.cpp (also COMPRESS), cmd_mailbox.cpp, cmd_list.cpp,
 // cmd_fetch.cpp, cmd_store.cpp (STORE, EXPUNGE, CLOSE, COPY, MOVE),
-// cmd_search.cpp (SEARCH, SORT, ESORT), cmd_thread.cpp, cmd_metadata.cpp
+// cmd_search.cpp (SEARCH, SORT, ESORT, CONTEXT), cmd_thread.cpp, cmd_metadata.cpp
 // (GETMETADATA, SETMETADATA), cmd_append.cpp and cmd_idle.cpp.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -110,6 +111,14 @@ class Session {
     static bool status_item(const Value& v);
     Result<std::string> status_data(const std::string& name, const std::vector<Value>& items);
     Result<std::vector<size_t>> search(SearchProgram& p);
+    Result<std::vector<size_t>> sort_found(const std::vector<size_t>& found, const std::vector<SortKey>& keys);
+    // RFC 5267 contexts (cmd_search.cpp): follow a search given UPDATE,
+    // refuse a tag in use, tell the changes of the results.
+    void follow(const Command& c, const SearchProgram& p, const std::vector<SortKey>& sort,
+                const std::vector<size_t>& found);
+    bool tag_in_use(const Command& c);
+    std::array<int64_t, 4> view_mark() const;
+    void update_contexts();
     Result<std::map<const SearchKey*, std::set<int64_t>>> text_matches(const SearchKey& root);
     void append_message(const Command& c, LiteralMark lit, bool utf8_data);
     // The state of one command's work, each defined beside its command.
@@ -156,6 +165,7 @@ class Session {
     void cmd_expunge(const Command& c);
     void cmd_search(const Command& c);
     void cmd_sort(const Command& c);
+    void cmd_cancelupdate(const Command& c);
     void cmd_thread(const Command& c);
     // The search keys after SORT's or THREAD's first argument and charset;
     // nullopt when the command was answered (BAD, NO [BADCHARSET]).
@@ -185,6 +195,7 @@ class Session {
     std::optional<MailboxIndex> index_;
     std::optional<Selected> sel_;
     std::vector<int64_t> saved_; // SEARCH RETURN (SAVE) result, as UIDs
+    std::array<int64_t, 4> contexts_mark_{}; // view_mark() when the contexts were last brought up to date
     bool condstore_ = false;     // RFC 7162: MODSEQ in FETCH responses (enabled by its first use)
     bool qresync_ = false;       // RFC 7162: VANISHED instead of EXPUNGE (ENABLE QRESYNC)
     bool utf8_ = false;          // RFC 6855 UTF8=ACCEPT: mailbox names and strings in UTF-8

@@ -70,6 +70,13 @@ files() { find "$MAIL/alice/$1new" "$MAIL/alice/$1cur" -type f | wc -l; }
 	assert_success
 }
 
+@test "CONTEXT=SEARCH: a followed search hears of other sessions' changes at NOOP and in IDLE; NOUPDATE past the limit" {
+	serve
+	run python3 "$CLIENTS/imap_context.py" $P
+	echo "$output"
+	assert_success
+}
+
 @test "COMPRESS=DEFLATE: both directions compressed after the OK, pipelined commands inflated, garbage ends only that session" {
 	serve
 	run python3 "$CLIENTS/imap_compress.py" $P

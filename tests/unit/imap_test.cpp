@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "imapd/command.hpp"
+#include "imapd/context.hpp"
 #include "imapd/search.hpp"
 #include "imapd/thread.hpp"
 
@@ -282,17 +283,26 @@ TEST(ImapSearch, KeysOfRfc3501) {
     EXPECT_EQ(p.root.children[2].op, Op::uid);
     p = search("RETURN (MIN COUNT) NEW KEYWORD $Junk UNKEYWORD $Label1 MODSEQ \"/flags/\\\\draft\" all 620162338");
     EXPECT_TRUE(p.esearch);
-    EXPECT_EQ(p.returns, (std::vector<std::string>{"MIN", "COUNT"}));
+    EXPECT_EQ(p.returns.want, (std::vector<std::string>{"MIN", "COUNT"}));
     EXPECT_EQ(p.root.children[0].op, Op::and_); // NEW = RECENT UNSEEN
     EXPECT_EQ(p.root.children[1].text, "$Junk");
     EXPECT_EQ(p.root.children[3].op, Op::modseq);
     EXPECT_EQ(p.root.children[3].number, 620162338);
-    EXPECT_TRUE(search("RETURN () ALL").returns == std::vector<std::string>{"ALL"});
+    EXPECT_TRUE(search("RETURN () ALL").returns.want == std::vector<std::string>{"ALL"});
+    // CONTEXT=SEARCH (RFC 5267 4): CONTEXT a hint, UPDATE, PARTIAL with its range in either order
+    p = search("RETURN (CONTEXT UPDATE PARTIAL 500:1 COUNT) ALL");
+    EXPECT_TRUE(p.returns.update);
+    EXPECT_EQ(p.returns.want, (std::vector<std::string>{"PARTIAL", "COUNT"}));
+    EXPECT_EQ(p.returns.partial, (std::pair<uint32_t, uint32_t>{1, 500}));
+    EXPECT_TRUE(search("RETURN (UPDATE) ALL").returns.want.empty());
 }
 
 TEST(ImapSearch, BadProgramsAreRefused) {
     for (const char* bad : {"", "FROM", "OR SEEN", "NOT", "SINCE 30-Feb-2020", "SINCE 29-Feb-2023", "SINCE 1-Foo-2020",
-                            "LARGER x", "CHARSET KOI8-R ALL", "RETURN (FOO) ALL", "UID x", "BOGUS", "()",
+                            "LARGER x", "CHARSET KOI8-R ALL", "RETURN (FOO) ALL",
+                            "RETURN (PARTIAL) ALL", "RETURN (PARTIAL 1:*) ALL", "RETURN (PARTIAL 0:5) ALL",
+                            "RETURN (PARTIAL 7) ALL", "RETURN (PARTIAL 1:5 ALL) ALL", "RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL",
+                            "RETURN (PARTIAL (1:5)) ALL", "UID x", "BOGUS", "()",
                             "\"quoted\"", "KEYWORD \\Seen"}) {
         auto c = ok("t SEARCH " + std::string(bad) + "\r\n");
         EXPECT_FALSE(parse_search(c.args)) << bad;
@@ -551,4 +561,31 @@ TEST(ImapThread, OrderedSubjectAndBounds) {
     EXPECT_TRUE(is_reply_subject("re[2]: x"));
     EXPECT_FALSE(is_reply_subject("Reply to all"));
     EXPECT_EQ(message_ids("<a@b> <c@d>\r\n\t<e@f> junk <broken"), (std::vector<std::string>{"<a@b>", "<c@d>", "<e@f>"}));
+}
+
+// RFC 5267 4.3.3 and 4.3.4: what the client is told, applied in order as
+// the RFC says, gives the new result; positions for SORT, 0 for SEARCH.
+TEST(ImapContext, AddToAndRemoveFromPositions) {
+    auto as_uid = [](int64_t u) { return u; };
+    SearchContext sorted{"C01", true, {}, {SortKey{SortKey::By::date, true}}, {}, {2735, 2734}};
+    EXPECT_EQ(result_changes(sorted, {2735, 2734, 2733, 2732, 2731}, as_uid), "ADDTO (3 2733,2732,2731)");
+    EXPECT_EQ(result_changes(sorted, {2735, 2734, 2733, 2732, 2731}, as_uid), "");
+    EXPECT_EQ(result_changes(sorted, {2740, 2735, 2733, 2731}, as_uid), "REMOVEFROM (2 2734 3 2732) ADDTO (1 2740)");
+    EXPECT_EQ(sorted.result, (std::vector<int64_t>{2740, 2735, 2733, 2731}));
+    EXPECT_EQ(remove_from(sorted, {2740, 2735, 2731}, as_uid), "REMOVEFROM (1 2740,2735 2 2731)");
+    EXPECT_EQ(sorted.result, (std::vector<int64_t>{2733}));
+
+    SearchContext search{"B01", true, {}, {}, {}, {5, 9}};
+    EXPECT_EQ(result_changes(search, {5, 7, 8, 10}, as_uid), "REMOVEFROM (0 9) ADDTO (0 7:8,10)");
+    // sequence numbers as the session shows them (here UID + 100)
+    EXPECT_EQ(remove_from(search, {7, 10}, [](int64_t u) { return u + 100; }), "REMOVEFROM (0 107,110)");
+    EXPECT_EQ(search.result, (std::vector<int64_t>{5, 8}));
+}
+
+// A result whose kept part changed order: everything out, the new list in.
+TEST(ImapContext, ReorderedResultStartsAgain) {
+    auto as_uid = [](int64_t u) { return u; };
+    SearchContext sorted{"C02", true, {}, {SortKey{SortKey::By::subject, false}}, {}, {3, 1, 2}};
+    EXPECT_EQ(result_changes(sorted, {1, 2, 3}, as_uid), "REMOVEFROM (1 3,1:2) ADDTO (1 1:3)");
+    EXPECT_EQ(sorted.result, (std::vector<int64_t>{1, 2, 3}));
 }
