@@ -10,7 +10,20 @@
 namespace mail {
 
 void Db::Close::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-void Stmt::Finalize::operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); }
+void Stmt::Finalize::operator()(sqlite3_stmt* st) const {
+    auto p = pool.lock();
+    if (!p || p->idle.size() >= StmtPool::max_idle) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    p->idle.emplace(sqlite3_sql(st), st);
+}
+
+StmtPool::~StmtPool() {
+    for (auto& [sql, st] : idle) sqlite3_finalize(st);
+}
 
 constexpr int busy_timeout_ms = 10000;
 // A WAL with more frames than this is checkpointed and truncated after a
@@ -126,11 +139,16 @@ Status Db::exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::prepare(std::string_view sql) {
+    if (auto it = pool_->idle.find(sql); it != pool_->idle.end()) {
+        sqlite3_stmt* st = it->second;
+        pool_->idle.erase(it);
+        return Stmt(st, pool_);
+    }
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr) !=
         SQLITE_OK)
         return error("prepare");
-    return Stmt(st);
+    return Stmt(st, pool_);
 }
 
 Result<Stmt*> Db::cached(const std::string& sql) {

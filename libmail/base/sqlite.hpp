@@ -19,6 +19,18 @@ namespace mail {
 
 class Stmt;
 
+// Statements a connection prepared and is done with, kept for the next
+// prepare() of the same SQL: parsing a statement costs more than running
+// most of them, and a session prepares the same few many times.
+struct StmtPool {
+    static constexpr size_t max_idle = 64;
+    std::multimap<std::string, sqlite3_stmt*, std::less<>> idle;
+    StmtPool() = default;
+    StmtPool(const StmtPool&) = delete;
+    StmtPool& operator=(const StmtPool&) = delete;
+    ~StmtPool();
+};
+
 class Db {
   public:
     enum class Sync { normal, full };
@@ -45,13 +57,15 @@ class Db {
     };
     std::unique_ptr<sqlite3, Close> db_;
     std::string path_;
+    std::shared_ptr<StmtPool> pool_ = std::make_shared<StmtPool>(); // emptied before the connection closes
     std::unique_ptr<std::map<std::string, Stmt>> cache_ = std::make_unique<std::map<std::string, Stmt>>();
 };
 
 // Statement. step() returns true for a row, false when done.
 class Stmt {
   public:
-    explicit Stmt(sqlite3_stmt* st) : st_(st) {}
+    // With a pool, the statement goes back to it (reset) when destroyed.
+    explicit Stmt(sqlite3_stmt* st, std::weak_ptr<StmtPool> pool = {}) : st_(st, Finalize{std::move(pool)}) {}
     Stmt& bind(int i, int64_t v);
     Stmt& bind(int i, std::string_view v);
     Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
@@ -66,6 +80,7 @@ class Stmt {
 
   private:
     struct Finalize {
+        std::weak_ptr<StmtPool> pool;
         void operator()(sqlite3_stmt* st) const;
     };
     std::unique_ptr<sqlite3_stmt, Finalize> st_;
