@@ -87,19 +87,29 @@ Result<Selected> Selected::open(MailboxIndex& idx, const std::string& root, cons
     s.name = maildir::is_inbox(name) ? "INBOX" : name;
     s.dir = maildir::folder_path(root, s.name);
     s.read_write = read_write;
-    auto scanned = idx.scan(s.name, false);
-    if (!scanned) return scanned.error();
-    s.scanned_at = time(nullptr);
+    // The state, then the rows, then the files compared with those rows:
+    // when the files agree, the rows are the view (a change made after the
+    // state was read has a higher MODSEQ and is told at the next refresh);
+    // else the scan brought the index in line and both are read again.
     auto f = idx.folder(s.name);
     if (!f) return f.error();
+    auto list = idx.messages(s.name);
+    if (!list) return list.error();
+    auto scanned = idx.scan(s.name, false, false, 0, &*list);
+    if (!scanned) return scanned.error();
+    s.scanned_at = time(nullptr);
+    if (!scanned->same) {
+        f = idx.folder(s.name);
+        if (!f) return f.error();
+        list = idx.messages(s.name);
+        if (!list) return list.error();
+    }
     s.recent_mode_ = !recent ? RecentMode::none : read_write ? RecentMode::claim : RecentMode::peek;
     if (s.recent_mode_ == RecentMode::peek) {
         auto from = idx.peek_recent(f->id);
         if (!from) return from.error();
         s.peek_from_ = *from;
     }
-    auto list = idx.messages(s.name);
-    if (!list) return list.error();
     s.state = *f;
     s.msgs.reserve(list->size());
     for (auto& m : *list) {

@@ -116,9 +116,11 @@ Result<std::optional<IndexedMessage>> MailboxIndex::message(int64_t folder_id, i
 
 Result<FolderCounts> MailboxIndex::counts(int64_t folder_id, bool with_size) {
     // The size needs the IMAP cache's row of every message: only when asked.
-    std::string sql = "SELECT count(*), coalesce(sum(flags NOT LIKE '%S%'),0), "
+    // instr(), not LIKE: flags are case-sensitive Maildir letters, and
+    // instr() is the cheaper test of the two.
+    std::string sql = "SELECT count(*), coalesce(sum(instr(flags, 'S') = 0),0), "
                       "coalesce(sum(m.uid >= (SELECT recent_uid FROM folders WHERE id=?1)),0), "
-                      "coalesce(sum(flags LIKE '%T%'),0), ";
+                      "coalesce(sum(instr(flags, 'T') > 0),0), ";
     sql += with_size ? "coalesce(sum(coalesce(i.size, 2 * m.size)),0) FROM messages m LEFT JOIN imap i "
                        "ON i.folder_id=m.folder_id AND i.uid=m.uid WHERE m.folder_id=?1"
                      : "0 FROM messages m WHERE m.folder_id=?1";

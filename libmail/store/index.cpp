@@ -17,108 +17,7 @@ namespace mail {
 
 namespace {
 
-constexpr int index_version = 5;
 constexpr size_t cache_read_limit = 256 * 1024; // header bytes read to fill the cache
-
-const char* schema_v1 = R"(
-CREATE TABLE folders(
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  uidvalidity INTEGER NOT NULL,
-  uidnext INTEGER NOT NULL DEFAULT 1,
-  highestmodseq INTEGER NOT NULL DEFAULT 0,
-  subscribed INTEGER NOT NULL DEFAULT 1,
-  new_mtime INTEGER NOT NULL DEFAULT 0,
-  cur_mtime INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE messages(
-  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
-  uid INTEGER NOT NULL,
-  base TEXT NOT NULL,
-  subdir TEXT NOT NULL,
-  flags TEXT NOT NULL DEFAULT '',
-  keywords TEXT NOT NULL DEFAULT '',
-  modseq INTEGER NOT NULL,
-  internaldate INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  PRIMARY KEY(folder_id, uid),
-  UNIQUE(folder_id, base));
-CREATE TABLE cache(
-  folder_id INTEGER NOT NULL,
-  uid INTEGER NOT NULL,
-  date TEXT, from_ TEXT, to_ TEXT, subject TEXT, message_id TEXT,
-  PRIMARY KEY(folder_id, uid));
-PRAGMA user_version=1;
-)";
-
-// Version 2: the IMAP server's cache (rebuildable): sizes with CRLF line
-// ends, ENVELOPE, BODY and BODYSTRUCTURE as sent, and the decoded text
-// for SEARCH in an FTS5 table with the trigram tokenizer (substring
-// matches, as IMAP SEARCH wants; detail=column keeps it small, so a match
-// is a candidate the reader verifies). Its rowid is folder_id << 32 | uid.
-// Table fields holds the decoded, case-folded From, To, Cc, Bcc and
-// Subject for the SEARCH keys of the same names (text has them too, to
-// find candidates by trigrams).
-const char* schema_v2 = R"(
-CREATE TABLE imap(
-  folder_id INTEGER NOT NULL,
-  uid INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  envelope TEXT NOT NULL,
-  body TEXT NOT NULL,
-  bodystructure TEXT NOT NULL,
-  PRIMARY KEY(folder_id, uid));
-CREATE VIRTUAL TABLE text USING fts5(hdr, body, from_, to_, cc, bcc, subject,
-  tokenize='trigram', detail='column', columnsize=0);
-CREATE TABLE fields(
-  folder_id INTEGER NOT NULL,
-  uid INTEGER NOT NULL,
-  from_ TEXT, to_ TEXT, cc TEXT, bcc TEXT, subject TEXT,
-  PRIMARY KEY(folder_id, uid));
-ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
-PRAGMA user_version=2;
-)";
-
-// Version 3: the expunge log of CONDSTORE/QRESYNC (RFC 7162): the UID and
-// MODSEQ of every message removed, so that a client can be told which of
-// the UIDs it knows vanished since its last MODSEQ. A MODSEQ is never 0.
-// And the special use a folder was created with (CREATE-SPECIAL-USE).
-const char* schema_v3 = R"(
-CREATE TABLE expunged(
-  folder_id INTEGER NOT NULL,
-  uid INTEGER NOT NULL,
-  modseq INTEGER NOT NULL,
-  PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
-UPDATE folders SET highestmodseq=1 WHERE highestmodseq=0;
-ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT '';
-PRAGMA user_version=3;
-)";
-
-// Version 4: the last UIDVALIDITY given, so that a name deleted and made
-// again within one second never gets its old UIDVALIDITY back with UIDs
-// that start again at 1 (RFC 3501 2.3.1.1). The search text is made again
-// (the address fields now hold the addresses as ENVELOPE reads them).
-// Subscriptions get a table of their own, apart from the folders, so that
-// DELETE keeps them (RFC 3501 6.3.9): a row is a choice the user made
-// (SUBSCRIBE 1, UNSUBSCRIBE 0); a folder without one counts as subscribed.
-const char* schema_v4 = R"(
-CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO counters VALUES('uidvalidity', (SELECT coalesce(max(uidvalidity), 0) FROM folders));
-CREATE TABLE subscriptions(name TEXT PRIMARY KEY, subscribed INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO subscriptions SELECT name, 0 FROM folders WHERE subscribed=0;
-ALTER TABLE folders DROP COLUMN subscribed;
-DELETE FROM fields;
-DELETE FROM text;
-PRAGMA user_version=4;
-)";
-
-// METADATA (RFC 5464): annotations by folder name ("" for the server);
-// when a folder's files were last listed (scan's max_age).
-const char* schema_v5 = R"(
-CREATE TABLE metadata(folder TEXT NOT NULL, entry TEXT NOT NULL COLLATE NOCASE, value BLOB NOT NULL,
-  PRIMARY KEY(folder, entry)) WITHOUT ROWID;
-ALTER TABLE folders ADD COLUMN listed_at INTEGER NOT NULL DEFAULT 0;
-PRAGMA user_version=5;
-)";
 
 // The time, or one past the last UIDVALIDITY given when that is later.
 Result<int64_t> next_uidvalidity(Db& db) {
@@ -303,22 +202,6 @@ Result<MailboxIndex> MailboxIndex::open(const std::string& mailbox_root) {
     return idx;
 }
 
-Status MailboxIndex::migrate() {
-    int v = db_.user_version();
-    if (v == index_version) return {};
-    if (v > index_version)
-        return make_error(Errc::tempfail, "index from a newer facteur",
-                          root_ + "/index.sqlite: version " + std::to_string(v));
-    Transaction tx(db_);
-    MAIL_TRY(tx.begin());
-    int now = db_.user_version(); // re-read under the lock
-    if (now == 0) MAIL_TRY(db_.exec(schema_v1));
-    if (now < 2) MAIL_TRY(db_.exec(schema_v2));
-    if (now < 3) MAIL_TRY(db_.exec(schema_v3));
-    if (now < 4) MAIL_TRY(db_.exec(schema_v4));
-    if (now < 5) MAIL_TRY(db_.exec(schema_v5));
-    return tx.commit();
-}
 
 Result<FolderState> MailboxIndex::folder(std::string_view name) {
     std::string canon = maildir::is_inbox(name) ? "INBOX" : std::string(name);
@@ -432,7 +315,8 @@ Result<std::map<std::string, DiskFile>> list_files(const std::string& dir) {
 
 } // namespace
 
-Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, bool dry_run, int max_age) {
+Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, bool dry_run, int max_age,
+                                      const std::vector<IndexedMessage>* rows) {
     std::string dir = maildir::folder_path(root_, folder_name);
     auto times = stat_folder(dir);
     if (!times) return times.error();
@@ -446,8 +330,8 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
         if (!row) return row.error();
         if (*row && st->int64(0) == times->new_mtime && st->int64(1) == times->cur_mtime &&
             st->int64(0) != 0)
-            return ScanReport{0, 0, 0, true};
-        if (*row && max_age > 0 && time(nullptr) - st->int64(2) < max_age) return ScanReport{0, 0, 0, true};
+            return ScanReport{0, 0, 0, true, true};
+        if (*row && max_age > 0 && time(nullptr) - st->int64(2) < max_age) return ScanReport{0, 0, 0, true, true};
     }
     int64_t clock_before_listing = clock_ns();
     auto files = list_files(dir);
@@ -466,27 +350,37 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     // program records its own changes): then only the mtimes are written,
     // without a sync (losing them to a power loss costs one more listing).
     if (!dry_run) {
-        auto st = db_.prepare("SELECT base, subdir, flags FROM messages WHERE folder_id=?");
-        if (!st) return st.error();
-        st->bind(1, f->id);
-        size_t rows = 0;
+        auto matches = [&](const std::string& base, const std::string& subdir, const std::string& flags) {
+            auto it = files->find(base);
+            return it != files->end() && it->second.subdir == subdir && it->second.flags == flags;
+        };
+        size_t count = 0;
         bool same = true;
-        for (;;) {
-            auto row = st->step();
-            if (!row) return row.error();
-            if (!*row) break;
-            rows++;
-            auto it = files->find(st->text(0));
-            same = it != files->end() && it->second.subdir == st->text(1) && it->second.flags == st->text(2);
-            if (!same) break;
+        if (rows) {
+            count = rows->size();
+            for (size_t i = 0; i < rows->size() && same; i++)
+                same = matches((*rows)[i].base, (*rows)[i].subdir, (*rows)[i].flags);
+        } else {
+            auto st = db_.prepare("SELECT base, subdir, flags FROM messages WHERE folder_id=?");
+            if (!st) return st.error();
+            st->bind(1, f->id);
+            for (;;) {
+                auto row = st->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                count++;
+                same = matches(st->text(0), st->text(1), st->text(2));
+                if (!same) break;
+            }
         }
-        st->reset();
-        if (same && rows == files->size()) {
+        if (same && count == files->size()) {
             Transaction tx(db_);
             MAIL_TRY(tx.begin_unsynced());
             MAIL_TRY(remember_mtimes(f->id));
             MAIL_TRY(tx.commit());
-            return ScanReport{};
+            ScanReport same_report;
+            same_report.same = true;
+            return same_report;
         }
     }
 

@@ -54,6 +54,7 @@ struct FolderState {
 struct ScanReport {
     int added = 0, removed = 0, changed = 0;
     bool skipped = false; // nothing changed since the last scan
+    bool same = false;    // the index already said what the files say (or skipped)
 };
 
 // A message's row of the IMAP cache (version 2, rebuildable): what
@@ -156,8 +157,12 @@ class MailboxIndex {
     // With `max_age`, a folder whose files some facteur process listed less
     // than that many seconds ago is taken as its index says (every facteur
     // writer records its own changes; another Maildir tool's show up after
-    // at most max_age seconds).
-    Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false, int max_age = 0);
+    // at most max_age seconds). With `rows`, the folder's rows as the
+    // caller read them (messages()) just before: the files are compared
+    // with those instead of reading the rows again; `same` then says they
+    // are still right.
+    Result<ScanReport> scan(std::string_view folder, bool force, bool dry_run = false, int max_age = 0,
+                            const std::vector<IndexedMessage>* rows = nullptr);
     Result<std::vector<IndexedMessage>> messages(std::string_view folder);
     Result<int64_t> total_size(); // all folders, for the quota
     Result<int64_t> total_messages();

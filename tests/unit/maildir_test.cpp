@@ -195,7 +195,7 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
         // as a version-2 index left it: no expunge log, HIGHESTMODSEQ 0
         auto db = Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_write);
         ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec("DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; DROP TABLE metadata; "
+        ASSERT_TRUE(db->exec("DROP INDEX messages_modseq; DROP TABLE expunged; DROP TABLE counters; DROP TABLE subscriptions; DROP TABLE metadata; "
                              "ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1; "
                              "INSERT INTO folders(name, uidvalidity, subscribed) VALUES('Hidden', 1, 0); "
                              "ALTER TABLE folders DROP COLUMN special_use; ALTER TABLE folders DROP COLUMN listed_at; "
@@ -203,7 +203,7 @@ TEST_F(StoreTest, IndexVersion2IsMigrated) {
     }
     auto idx = MailboxIndex::open(root_);
     ASSERT_TRUE(idx);
-    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 5);
+    EXPECT_EQ(Db::open(root_ + "/index.sqlite", Db::Sync::full, Db::Access::read_only)->user_version(), 6);
     EXPECT_EQ(idx->folder("INBOX")->highestmodseq, 1);
     // The UIDVALIDITY counter starts past the highest one given.
     int64_t inbox = idx->folder("INBOX")->uidvalidity;
