@@ -162,6 +162,12 @@ Result<Stmt*> Db::cached(const std::string& sql) {
     return &it->second;
 }
 
+void Db::release_memory() {
+    for (auto& [sql, st] : pool_->idle) sqlite3_finalize(st);
+    pool_->idle.clear();
+    sqlite3_db_release_memory(db_.get());
+}
+
 int64_t Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
 bool Db::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
 

@@ -50,6 +50,9 @@ class Db {
     Error error(std::string_view what) const;
     int user_version();
     bool in_transaction() const; // inside BEGIN ... COMMIT
+    // Finalize the statements kept for reuse and give back the page
+    // cache's memory: before a long wait (IDLE).
+    void release_memory();
 
   private:
     struct Close {

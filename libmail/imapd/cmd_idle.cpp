@@ -22,15 +22,18 @@ void Session::cmd_idle(const Command& c) {
         for (const char* sub : {"/new", "/cur"})
             inotify_add_watch(watch.get(), (sel_->dir + sub).c_str(),
                               IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB);
-    malloc_trim(0); // what the commands before freed goes back to the system while we wait
     constexpr int keepalive = 120; // seconds between "* OK still here"
     constexpr int max_idle = 60 * 60;
     net::set_deadline(max_idle + 60);
     time_t start = time(nullptr), last_write = start;
-    for (;;) {
+    for (bool first = true;; first = false) {
         if (sel_) {
             sync_selected(true);
             if (!io_.flush()) return void(state_ = State::logout);
+        }
+        if (first) { // what the commands before kept or freed goes back to the system while we wait
+            if (index_) index_->release_memory();
+            malloc_trim(0);
         }
         if (io_.wait_input(0)) break;
         pollfd p[2] = {{io_.input_fd(), POLLIN, 0}, {watch.get(), POLLIN, 0}};

@@ -97,6 +97,7 @@ struct NewFile {
 class MailboxIndex {
   public:
     static Result<MailboxIndex> open(const std::string& mailbox_root);
+    void release_memory() { db_.release_memory(); } // before a long wait
 
     Result<FolderState> folder(std::string_view name); // created on first use
     // Record a file just delivered to <folder>/new, or to cur/ with its
