@@ -8,6 +8,7 @@
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_map>
 
 #include "base/files.hpp"
 #include "message/header.hpp"
@@ -67,14 +68,20 @@ struct DiskFile {
     std::string name; // as on disk: a file in cur/ may lack the ":2," info
 };
 
-Status list_dir(const std::string& dir, const char* subdir, std::map<std::string, DiskFile>& out) {
+// The files of a folder by base name (hashed: a listing of every SELECT
+// is looked up once per indexed message).
+using DiskFiles = std::unordered_map<std::string, DiskFile>;
+
+Status list_dir(const std::string& dir, const char* subdir, DiskFiles& out) {
     std::string path = dir + "/" + subdir;
     std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(path.c_str()), closedir);
     if (!d) return sys_error("opendir", path);
+    bool cur = std::string_view(subdir) == "cur";
     while (auto* e = readdir(d.get())) {
         if (e->d_name[0] == '.') continue;
         auto n = maildir::split_name(e->d_name);
-        out[n.base] = DiskFile{subdir, std::string(subdir) == "cur" ? n.flags : "", 0, e->d_name};
+        DiskFile& f = out[std::move(n.base)];
+        f = DiskFile{subdir, cur ? std::move(n.flags) : std::string(), 0, e->d_name};
     }
     return {};
 }
@@ -306,8 +313,9 @@ Result<FolderMtimes> stat_folder(const std::string& dir) {
     return FolderMtimes{mtime_ns(sn), mtime_ns(sc)};
 }
 
-Result<std::map<std::string, DiskFile>> list_files(const std::string& dir) {
-    std::map<std::string, DiskFile> files;
+Result<DiskFiles> list_files(const std::string& dir) {
+    DiskFiles files;
+    files.reserve(1024);
     MAIL_TRY(list_dir(dir, "cur", files));
     MAIL_TRY(list_dir(dir, "new", files));
     return files;
@@ -432,8 +440,13 @@ Result<ScanReport> MailboxIndex::scan(std::string_view folder_name, bool force, 
     }
     // New files get UIDs in name order, which is delivery-time order for
     // the names we and most tools generate.
-    for (auto& [base, file] : *files) {
-        if (known.count(base)) continue;
+    std::vector<const std::pair<const std::string, DiskFile>*> fresh;
+    for (auto& entry : *files)
+        if (!known.count(entry.first)) fresh.push_back(&entry);
+    std::sort(fresh.begin(), fresh.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (auto* entry : fresh) {
+        const std::string& base = entry->first;
+        const DiskFile& file = entry->second;
         IndexedMessage m;
         m.base = base;
         m.subdir = file.subdir;
