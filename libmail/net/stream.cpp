@@ -274,11 +274,10 @@ Stream::Line Stream::read_line(std::string& line, size_t max) {
         std::string_view b = buffered();
         size_t lf = b.find('\n');
         if (lf != std::string_view::npos) {
-            if (!too_long) {
-                size_t end = lf > 0 && b[lf - 1] == '\r' ? lf - 1 : lf;
-                line.assign(b.substr(0, end));
-                too_long = end > max;
-            }
+            size_t end = lf > 0 && b[lf - 1] == '\r' ? lf - 1 : lf;
+            too_long = too_long || end > max;
+            if (too_long) line.clear(); // never more than `max` bytes kept
+            else line.assign(b.substr(0, end));
             consume(lf + 1);
             return too_long ? Line::too_long : Line::ok;
         }

@@ -82,7 +82,8 @@ class Stream {
 
     enum class Line { ok, eof, too_long };
     // One line without its CRLF (or bare LF). A line longer than `max` is
-    // skipped up to its end and reported as too_long.
+    // skipped up to its end and reported as too_long (`line` then empty:
+    // never more than `max` bytes are kept).
     Line read_line(std::string& line, size_t max);
     // Bytes read from the peer but not yet consumed.
     std::string_view buffered() const { return std::string_view(in_buf_).substr(pos_); }

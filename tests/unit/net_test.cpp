@@ -55,6 +55,19 @@ TEST(NetStream, TooLongLineIsSkippedAndTheNextOneRead) {
     writer.join();
 }
 
+// A too-long line that arrives whole in one read is not kept either.
+TEST(NetStream, TooLongLineInOneReadKeepsNothing) {
+    Pair p;
+    p.feed(std::string(600, 'y') + "\r\nNOOP\r\n");
+    p.hang_up();
+    net::Stream s(p.fd[0], p.fd[0]);
+    std::string line = "before";
+    EXPECT_EQ(s.read_line(line, 512), net::Stream::Line::too_long);
+    EXPECT_TRUE(line.empty());
+    ASSERT_EQ(s.read_line(line, 512), net::Stream::Line::ok);
+    EXPECT_EQ(line, "NOOP");
+}
+
 TEST(NetStream, WritesAreBufferedUntilFlush) {
     Pair p;
     net::Stream s(p.fd[0], p.fd[0]);
