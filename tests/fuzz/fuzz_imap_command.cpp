@@ -23,7 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         (void)mail::imap::parse_search(c->args);
         for (auto& a : c->args) { // ESORT's RETURN (...) and SORT criteria at any place
-            (void)mail::imap::parse_return_options(a);
+            if (auto r = mail::imap::parse_return_options(a)) {
+                // PARTIAL: a range of result positions, low first; never with ALL (RFC 5267 4.4)
+                if (r->wants("PARTIAL") && (r->partial.first < 1 || r->partial.first > r->partial.second))
+                    __builtin_trap();
+                if (r->wants("PARTIAL") && r->wants("ALL")) __builtin_trap();
+            }
             (void)mail::imap::parse_sort_criteria(a);
         }
     }
