@@ -262,8 +262,10 @@ std::array<int64_t, 4> Session::view_mark() const {
 // result, as ADDTO and REMOVEFROM (after the EXISTS that numbers new
 // messages; the expunged left before their EXPUNGE, Selected::expunge).
 void Session::update_contexts() {
-    if (sel_->contexts.empty() || view_mark() == contexts_mark_) return;
-    contexts_mark_ = view_mark();
+    if (sel_->contexts.empty()) return;
+    auto mark = view_mark();
+    if (mark == contexts_mark_) return;
+    contexts_mark_ = mark;
     std::vector<int64_t> saved = saved_;
     for (auto& ctx : sel_->contexts) {
         saved_ = ctx.saved; // "$" as it was when the search was made
