@@ -20,6 +20,13 @@ std::string zero_pair(std::vector<int64_t> uids, const ShowUid& show) {
     return "0 " + values(uids, show);
 }
 
+// "ADDTO (1 5 3 7:8)": pairs of a position and a set.
+std::string data_item(const char* name, const std::vector<std::string>& pairs) {
+    std::string out = std::string(name) + " (";
+    for (size_t i = 0; i < pairs.size(); i++) out += (i ? " " : "") + pairs[i];
+    return out + ")";
+}
+
 } // namespace
 
 std::string remove_from(SearchContext& ctx, const std::set<int64_t>& gone, const ShowUid& show) {
@@ -43,10 +50,7 @@ std::string remove_from(SearchContext& ctx, const std::set<int64_t>& gone, const
     end_run();
     if (all_gone.empty()) return {};
     ctx.result = std::move(kept);
-    if (ctx.sort.empty()) return "REMOVEFROM (" + zero_pair(all_gone, show) + ")";
-    std::string out = "REMOVEFROM (";
-    for (size_t i = 0; i < pairs.size(); i++) out += (i ? " " : "") + pairs[i];
-    return out + ")";
+    return data_item("REMOVEFROM", ctx.sort.empty() ? std::vector<std::string>{zero_pair(all_gone, show)} : pairs);
 }
 
 std::string result_changes(SearchContext& ctx, const std::vector<int64_t>& now, const ShowUid& show) {
@@ -85,11 +89,8 @@ std::string result_changes(SearchContext& ctx, const std::vector<int64_t>& now, 
     }
     ctx.result = now;
     if (joined.empty()) return out;
-    out += out.empty() ? "" : " ";
-    if (ctx.sort.empty()) return out + "ADDTO (" + zero_pair(joined, show) + ")";
-    out += "ADDTO (";
-    for (size_t i = 0; i < pairs.size(); i++) out += (i ? " " : "") + pairs[i];
-    return out + ")";
+    return out + (out.empty() ? "" : " ") +
+           data_item("ADDTO", ctx.sort.empty() ? std::vector<std::string>{zero_pair(joined, show)} : pairs);
 }
 
 } // namespace mail::imap
