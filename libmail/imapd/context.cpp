@@ -20,37 +20,55 @@ std::string zero_pair(std::vector<int64_t> uids, const ShowUid& show) {
     return "0 " + values(uids, show);
 }
 
-// "ADDTO (1 5 3 7:8)": pairs of a position and a set.
-std::string data_item(const char* name, const std::vector<std::string>& pairs) {
-    std::string out = std::string(name) + " (";
-    for (size_t i = 0; i < pairs.size(); i++) out += (i ? " " : "") + pairs[i];
-    return out + ")";
-}
+// The results that leave or join a context, as a walk over it meets
+// them: for a SORT context each run of consecutive ones is a pair of its
+// position and its set; for a SEARCH context they all make one pair at 0.
+class Changes {
+  public:
+    Changes(const SearchContext& ctx, const ShowUid& show) : zero_(ctx.sort.empty()), show_(show) {}
+    void add(size_t position, int64_t uid) {
+        if (run_.empty()) at_ = position;
+        run_.push_back(uid);
+        all_.push_back(uid);
+    }
+    void end_run() {
+        if (!run_.empty()) pairs_.push_back(fmt::format("{} {}", at_, values(run_, show_)));
+        run_.clear();
+    }
+    bool empty() const { return all_.empty(); }
+    // "ADDTO (1 5 3 7:8)"
+    std::string item(const char* name) {
+        end_run();
+        std::vector<std::string> pairs = zero_ ? std::vector<std::string>{zero_pair(all_, show_)} : pairs_;
+        std::string out = std::string(name) + " (";
+        for (size_t i = 0; i < pairs.size(); i++) out += (i ? " " : "") + pairs[i];
+        return out + ")";
+    }
+
+  private:
+    bool zero_;
+    const ShowUid& show_;
+    std::vector<std::string> pairs_;
+    std::vector<int64_t> run_, all_;
+    size_t at_ = 0;
+};
 
 } // namespace
 
 std::string remove_from(SearchContext& ctx, const std::set<int64_t>& gone, const ShowUid& show) {
-    std::vector<std::string> pairs;
-    std::vector<int64_t> kept, run, all_gone;
-    size_t run_at = 0; // position of the run in the client's list once earlier pairs are applied
-    auto end_run = [&] {
-        if (!run.empty()) pairs.push_back(fmt::format("{} {}", run_at, values(run, show)));
-        run.clear();
-    };
+    Changes removed(ctx, show);
+    std::vector<int64_t> kept;
     for (int64_t uid : ctx.result) {
-        if (!gone.count(uid)) {
-            end_run();
-            kept.push_back(uid);
+        if (gone.count(uid)) {
+            removed.add(kept.size() + 1, uid); // its position once earlier pairs are applied
             continue;
         }
-        all_gone.push_back(uid);
-        if (run.empty()) run_at = kept.size() + 1;
-        run.push_back(uid);
+        removed.end_run();
+        kept.push_back(uid);
     }
-    end_run();
-    if (all_gone.empty()) return {};
+    if (removed.empty()) return {};
     ctx.result = std::move(kept);
-    return data_item("REMOVEFROM", ctx.sort.empty() ? std::vector<std::string>{zero_pair(all_gone, show)} : pairs);
+    return removed.item("REMOVEFROM");
 }
 
 std::string result_changes(SearchContext& ctx, const std::vector<int64_t>& now, const ShowUid& show) {
@@ -63,24 +81,16 @@ std::string result_changes(SearchContext& ctx, const std::vector<int64_t>& now, 
     // UID), so it is a subsequence of `now`; the rest joined. Should it
     // not be (a key that could not be read before), the client is told
     // to drop everything and take the new list.
-    std::vector<std::string> pairs;
-    std::vector<int64_t> run, joined;
-    size_t run_at = 0, k = 0;
-    auto end_run = [&] {
-        if (!run.empty()) pairs.push_back(fmt::format("{} {}", run_at, values(run, show)));
-        run.clear();
-    };
+    Changes joined(ctx, show);
+    size_t k = 0;
     for (size_t j = 0; j < now.size(); j++) {
         if (k < ctx.result.size() && ctx.result[k] == now[j]) {
-            end_run();
+            joined.end_run();
             k++;
             continue;
         }
-        if (run.empty()) run_at = j + 1;
-        run.push_back(now[j]);
-        joined.push_back(now[j]);
+        joined.add(j + 1, now[j]);
     }
-    end_run();
     if (k < ctx.result.size()) { // out of order: start again
         std::set<int64_t> all(ctx.result.begin(), ctx.result.end());
         std::string again = remove_from(ctx, all, show);
@@ -89,8 +99,7 @@ std::string result_changes(SearchContext& ctx, const std::vector<int64_t>& now, 
     }
     ctx.result = now;
     if (joined.empty()) return out;
-    return out + (out.empty() ? "" : " ") +
-           data_item("ADDTO", ctx.sort.empty() ? std::vector<std::string>{zero_pair(joined, show)} : pairs);
+    return out + (out.empty() ? "" : " ") + joined.item("ADDTO");
 }
 
 } // namespace mail::imap
