@@ -21,8 +21,9 @@ void Stmt::Finalize::operator()(sqlite3_stmt* st) const {
     p->idle.emplace(sqlite3_sql(st), st);
 }
 
-StmtPool::~StmtPool() {
+void StmtPool::clear() {
     for (auto& [sql, st] : idle) sqlite3_finalize(st);
+    idle.clear();
 }
 
 constexpr int busy_timeout_ms = 10000;
@@ -163,8 +164,7 @@ Result<Stmt*> Db::cached(const std::string& sql) {
 }
 
 void Db::release_memory() {
-    for (auto& [sql, st] : pool_->idle) sqlite3_finalize(st);
-    pool_->idle.clear();
+    pool_->clear();
     sqlite3_db_release_memory(db_.get());
 }
 

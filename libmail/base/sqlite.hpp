@@ -28,7 +28,8 @@ struct StmtPool {
     StmtPool() = default;
     StmtPool(const StmtPool&) = delete;
     StmtPool& operator=(const StmtPool&) = delete;
-    ~StmtPool();
+    ~StmtPool() { clear(); }
+    void clear(); // finalize every idle statement
 };
 
 class Db {
