@@ -40,6 +40,7 @@ struct Config {
         bool received_client_ip = false;  // authenticated: client IP in Received?
         int max_children = 100;           // --listen: processes in all
         int max_per_ip = 10;              // --listen: processes per client address
+        int max_use = 100;                // --listen: connections a process serves in turn
         std::string user;                 // started as root: become this user (empty: the store's owner)
     } smtpd;
     struct {

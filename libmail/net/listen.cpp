@@ -5,7 +5,8 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdlib>
-#include <map>
+#include <cstring>
+#include <ctime>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -80,31 +81,159 @@ std::vector<int> inherited_fds() {
     return fds;
 }
 
-class Children {
+// Connections are handed to connection processes over a socketpair, with
+// the client's address: a process serves up to max_use of them, one after
+// another, then exits; one idle for idle_exit seconds is let go. The
+// listener knows what each process is doing, so the caps hold exactly.
+constexpr int idle_exit = 60;
+
+Status send_connection(int ctl, int conn, const Peer& peer) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    std::string text = (peer.loopback ? "L" : "R") + peer.ip;
+    iovec iov{text.data(), text.size()};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &conn, sizeof(int));
+    if (sendmsg(ctl, &m, MSG_NOSIGNAL) < 0) return sys_error("pass a connection to", "a connection process");
+    return {};
+}
+
+// The next connection (-1: the listener let this process go) and its
+// client.
+int receive_connection(int ctl, Peer& peer) {
+    char buf[INET6_ADDRSTRLEN + 2] = {};
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{buf, sizeof buf - 1};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    while ((n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+    cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr;
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    peer.loopback = buf[0] == 'L';
+    peer.ip = buf + 1;
+    return fd;
+}
+
+struct Worker {
+    pid_t pid;
+    Fd ctl;        // the listener's end
+    bool busy = false;
+    std::string ip; // of the connection it serves
+    time_t idle_since = 0;
+};
+
+class Pool {
   public:
-    void reap() {
-        int status;
-        pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-            auto it = ip_.find(pid);
-            if (it == ip_.end()) continue;
-            if (--per_ip_[it->second] == 0) per_ip_.erase(it->second);
-            ip_.erase(it);
+    Pool(const ServeOptions& o, const Handler& h, const std::vector<int>& listeners)
+        : opt_(o), handler_(h), listeners_(listeners) {}
+
+    bool full(const std::string& ip) const {
+        int busy = 0, from_ip = 0;
+        for (auto& w : workers_)
+            if (w.busy) busy++, from_ip += w.ip == ip;
+        return busy >= opt_.max_children || from_ip >= opt_.max_per_ip;
+    }
+
+    // Give `conn` to an idle process, or to a new one.
+    void hand(int conn, const Peer& peer) {
+        for (auto& w : workers_) {
+            if (w.busy) continue;
+            if (send_connection(w.ctl.get(), conn, peer)) return take(w, peer);
+            w.ctl = Fd(); // gone meanwhile: forgotten below
         }
+        std::erase_if(workers_, [](const Worker& w) { return !w.ctl; });
+        Worker* w = spawn();
+        if (!w) return;
+        if (Status st = send_connection(w->ctl.get(), conn, peer); !st) return log::error("listen.pass", st.error());
+        take(*w, peer);
     }
-    bool full(const ServeOptions& o, const std::string& ip) {
-        auto it = per_ip_.find(ip);
-        return static_cast<int>(ip_.size()) >= o.max_children ||
-               (it != per_ip_.end() && it->second >= o.max_per_ip);
+
+    // What the processes said: 'i', idle again; end of file, gone.
+    void events(const std::vector<pollfd>& pfds, size_t first) {
+        for (size_t i = first; i < pfds.size(); i++) {
+            if (!pfds[i].revents) continue;
+            Worker& w = workers_[i - first];
+            char c;
+            ssize_t n = ::read(w.ctl.get(), &c, 1);
+            if (n == 1) {
+                w.busy = false;
+                w.ip.clear();
+                w.idle_since = time(nullptr);
+            } else if (n == 0 || errno != EINTR) {
+                w.ctl = Fd();
+            }
+        }
+        time_t now = time(nullptr);
+        for (auto& w : workers_)
+            if (!w.busy && now - w.idle_since >= idle_exit) w.ctl = Fd(); // it exits
+        std::erase_if(workers_, [](const Worker& w) { return !w.ctl; });
     }
-    void add(pid_t pid, const std::string& ip) {
-        ip_[pid] = ip;
-        per_ip_[ip]++;
+
+    void poll_set(std::vector<pollfd>& pfds) const {
+        for (auto& w : workers_) pfds.push_back({w.ctl.get(), POLLIN, 0});
     }
 
   private:
-    std::map<pid_t, std::string> ip_;
-    std::map<std::string, int> per_ip_;
+    void take(Worker& w, const Peer& peer) {
+        w.busy = true;
+        w.ip = peer.ip;
+    }
+
+    Worker* spawn() {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+            log::err("listen.fork", "socketpair: {}", std::strerror(errno));
+            return nullptr;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            ::close(sv[0]);
+            for (int fd : listeners_) ::close(fd);
+            for (auto& w : workers_) ::close(w.ctl.get());
+            signal(SIGCHLD, SIG_DFL);
+            serve_connections(sv[1]);
+        }
+        ::close(sv[1]);
+        if (pid < 0) {
+            log::err("listen.fork", "fork: {}", std::strerror(errno));
+            ::close(sv[0]);
+            return nullptr;
+        }
+        return &workers_.emplace_back(Worker{pid, Fd(sv[0]), false, {}, 0});
+    }
+
+    // The connection process: connections one after another; after the
+    // last one it exits without asking for more.
+    [[noreturn]] void serve_connections(int ctl) {
+        for (int served = 0; served < opt_.max_use;) {
+            Peer peer;
+            int conn = receive_connection(ctl, peer);
+            if (conn < 0) break;
+            handler_(conn, conn, peer);
+            ::close(conn);
+            clear_deadline();
+            if (++served < opt_.max_use && ::write(ctl, "i", 1) != 1) break;
+        }
+        _exit(0);
+    }
+
+    const ServeOptions& opt_;
+    const Handler& handler_;
+    const std::vector<int>& listeners_;
+    std::vector<Worker> workers_;
 };
 
 void noop_handler(int) {}
@@ -113,32 +242,29 @@ int accept_loop(const std::vector<int>& listeners, const ServeOptions& opt, cons
     struct sigaction sa {};
     sa.sa_handler = noop_handler; // SIGCHLD interrupts poll so that we reap
     sigaction(SIGCHLD, &sa, nullptr);
+    Pool pool(opt, handler, listeners);
     std::vector<pollfd> pfds;
-    for (int fd : listeners) pfds.push_back({fd, POLLIN, 0});
-    Children children;
     for (;;) {
-        children.reap();
-        if (poll(pfds.data(), pfds.size(), 1000) <= 0) continue;
-        for (auto& p : pfds) {
-            if (!(p.revents & POLLIN)) continue;
-            int c = accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        while (waitpid(-1, nullptr, WNOHANG) > 0) {}
+        pfds.clear();
+        for (int fd : listeners) pfds.push_back({fd, POLLIN, 0});
+        pool.poll_set(pfds);
+        int n = poll(pfds.data(), pfds.size(), 1000);
+        pool.events(pfds, listeners.size());
+        if (n <= 0) continue;
+        for (size_t i = 0; i < listeners.size(); i++) {
+            if (!(pfds[i].revents & POLLIN)) continue;
+            int c = accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
             Fd conn(c);
             no_delay(c);
             Peer peer = peer_of(c);
-            if (children.full(opt, peer.ip)) {
+            if (pool.full(peer.ip)) {
                 log::warn("listen.busy", "refused {}: too many connections", peer.ip);
                 (void)!::write(c, opt.busy_reply.data(), opt.busy_reply.size());
                 continue;
             }
-            pid_t pid = fork();
-            if (pid == 0) {
-                for (int fd : listeners) ::close(fd);
-                signal(SIGCHLD, SIG_DFL);
-                _exit(handler(c, c, peer));
-            }
-            if (pid < 0) log::err("listen.fork", "fork: {}", std::strerror(errno));
-            else children.add(pid, peer.ip);
+            pool.hand(c, peer);
         }
     }
 }
@@ -169,6 +295,8 @@ ServeOptions serve_options(const Config& cfg, const std::vector<std::string>& li
     bool imap = service == Service::imapd;
     o.max_children = imap ? cfg.imapd.max_children : cfg.smtpd.max_children;
     o.max_per_ip = imap ? cfg.imapd.max_per_ip : cfg.smtpd.max_per_ip;
+    // IMAP and POP3 sessions confine their process to one mailbox.
+    o.max_use = service == Service::smtpd ? cfg.smtpd.max_use : 1;
     o.busy_reply = std::move(busy_reply);
     return o;
 }

@@ -2,8 +2,10 @@
 // after accept: a connection on stdin/stdout (inetd, systemd Accept=yes
 // with StandardInput=socket, tcpserver); sockets passed by the LISTEN_FDS
 // protocol (systemd Accept=no, or Accept=yes passing the connection as fd 3);
-// and --listen ADDR:PORT. Listening, the daemon forks one process per
-// connection, with a cap on children in all and per client address.
+// and --listen ADDR:PORT. Listening, the daemon hands each connection to a
+// connection process it forks, which serves up to max_use connections one
+// after another (Postfix's max_use), with caps on the connections served
+// at once in all and per client address.
 #pragma once
 
 #include <functional>
@@ -30,6 +32,7 @@ struct ServeOptions {
     std::vector<std::string> listen; // "ADDR:PORT", "[v6]:PORT"
     int max_children = 100;
     int max_per_ip = 10;
+    int max_use = 1; // connections a process serves before it exits
     std::string busy_reply; // written to a connection refused by a cap
     // Run once the sockets are bound, before the first connection is
     // handled (a root-started server becomes the store's owner there).

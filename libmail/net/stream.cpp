@@ -130,6 +130,11 @@ void set_deadline(unsigned seconds) {
     alarm(seconds);
 }
 
+void clear_deadline() {
+    alarm(0);
+    deadline_hit = 0;
+}
+
 void Stream::deadline_goodbye_and_exit() {
     out_buf_ = deadline_goodbye;
     alarm(5); // should the peer not read the goodbye

@@ -69,6 +69,8 @@ class LazyTls {
 
 // Arm (seconds > 0) or disarm the alarm that ends a stalled session.
 void set_deadline(unsigned seconds);
+// No deadline, and none hit: a process that serves another connection.
+void clear_deadline();
 // What a stalled session logs before it exits, and says to its peer
 // (set once at start).
 void on_deadline_exit(const char* log_line, const char* goodbye);

@@ -118,6 +118,38 @@ send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
 	assert_output --partial "421 4.7.0"
 }
 
+@test "--listen: a process serves smtpd.max_use connections in turn; one killed mid-session is replaced" {
+	printf 'smtpd.max_use = 3\n' > "$FACTEUR_CONFIG"
+	P=$(free_port)
+	daemon mail-smtpd --listen 127.0.0.1:$P
+	wait_port $P
+	run python3 - $P <<-'EOF2'
+	import os, re, signal, socket, sys, time
+	port = int(sys.argv[1])
+	def send(i, quit=True):
+	    s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
+	    def say(line):
+	        s.sendall(line.encode() + b"\r\n"); return f.readline().decode()
+	    assert f.readline().startswith(b"220")
+	    say("HELO c"); say("MAIL FROM:<a@elsewhere.test>"); say("RCPT TO:<alice@example.test>"); say("DATA")
+	    reply = say(f"Subject: {i}\r\n\r\nx\r\n.")
+	    assert reply.startswith("250"), reply
+	    if quit: say("QUIT"); time.sleep(0.2)  # the process is idle again
+	    return int(re.search(r"\.P(\d+)Q", reply).group(1)), s
+	pids = [send(i)[0] for i in range(9)]
+	print(pids)
+	# wait_port's probe was the first process's first connection.
+	runs = [pids[:2], pids[2:5], pids[5:8], pids[8:]]
+	assert all(len(set(r)) == 1 for r in runs) and len(set(pids)) == 4, pids
+	pid, held = send(9, quit=False)
+	os.kill(pid, signal.SIGKILL)
+	assert held.recv(100) == b""
+	assert send(10)[0] != pid
+	EOF2
+	echo "$output"
+	assert_success
+}
+
 # greet_dialogue FILE implicit|"" smtp|pop3|imap: a minimal session, TLS first when implicit
 greet_dialogue() {
 	{

@@ -1,6 +1,8 @@
-// mail-smtpd: the SMTP server, one process per connection. It answers 250
-// only once a message is committed to the queue; `mail-queue run` does the
-// rest. Connections come on stdin/stdout, by LISTEN_FDS, or --listen.
+// mail-smtpd: the SMTP server. It answers 250 only once a message is
+// committed to the queue; `mail-queue run` does the rest. Connections come
+// on stdin/stdout, by LISTEN_FDS, or --listen; a listening server's
+// processes serve up to smtpd.max_use connections each (net/listen.hpp),
+// keeping the directory and the queue open from one to the next.
 #include <unistd.h>
 
 #include "base/config.hpp"
@@ -20,18 +22,29 @@ struct Options {
     std::vector<std::string> listen;
 };
 
+int unavailable(mail::net::Stream& io, const mail::Error& e) {
+    mail::log::error("smtpd.start", e);
+    io.write("421 4.3.0 temporary local problem, try again later\r\n");
+    io.flush();
+    return mail::exit_status(mail::Errc::tempfail);
+}
+
 int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int in, int out,
             const mail::net::Peer& peer) {
     mail::net::on_deadline_exit("<6>mail-smtpd: smtpd.timeout: client timed out\n",
                                 "421 4.4.2 timeout, closing the connection\r\n");
     mail::net::Stream io(in, out);
-    auto dir = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
-    auto spool = mail::queue::Spool::open(mail::queue::spool_dir(cfg));
-    if (!dir || !spool) {
-        mail::log::error("smtpd.start", !dir ? dir.error() : spool.error());
-        io.write("421 4.3.0 temporary local problem, try again later\r\n");
-        io.flush();
-        return mail::exit_status(mail::Errc::tempfail);
+    static std::optional<mail::Directory> dir; // kept for the process's next connections
+    static std::optional<mail::queue::Spool> spool;
+    if (!dir) {
+        auto d = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
+        if (!d) return unavailable(io, d.error());
+        dir.emplace(std::move(*d));
+    }
+    if (!spool) {
+        auto q = mail::queue::Spool::open(mail::queue::spool_dir(cfg));
+        if (!q) return unavailable(io, q.error());
+        spool.emplace(std::move(*q));
     }
     mail::smtp::Session s(cfg, *dir, *spool, io, peer, so);
     return s.run();
