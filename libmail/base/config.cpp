@@ -131,6 +131,7 @@ std::map<std::string, Setter> setters(Config& c) {
         {"smtpd.max_children", integer(c.smtpd.max_children, "smtpd.max_children", 1, 100000)},
         {"smtpd.max_per_ip", integer(c.smtpd.max_per_ip, "smtpd.max_per_ip", 1, 100000)},
         {"smtpd.max_use", integer(c.smtpd.max_use, "smtpd.max_use", 1, 100000)},
+        {"smtpd.deliver_local", boolean(c.smtpd.deliver_local, "smtpd.deliver_local")},
         {"smtpd.user", str(c.smtpd.user, "smtpd.user")},
         {"queue.retry_min", duration(c.queue.retry_min, "queue.retry_min")},
         {"queue.retry_max", duration(c.queue.retry_max, "queue.retry_max")},

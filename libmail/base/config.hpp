@@ -41,6 +41,7 @@ struct Config {
         int max_children = 100;           // --listen: processes in all
         int max_per_ip = 10;              // --listen: processes per client address
         int max_use = 100;                // --listen: connections a process serves in turn
+        bool deliver_local = true;        // local recipients delivered before the 250 (as the store's owner)
         std::string user;                 // started as root: become this user (empty: the store's owner)
     } smtpd;
     struct {

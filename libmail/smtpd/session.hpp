@@ -4,7 +4,9 @@
 // Commands are a table of handlers (session.cpp); the mail transaction
 // (MAIL, RCPT, DATA, BDAT) lives in transaction.cpp, who may send and
 // receive what in policy.cpp. A message is answered 250 only once it is
-// committed to the queue (spool.hpp).
+// safe: its local recipients delivered at once (when the session may write
+// the store, see SessionOptions::local), and the rest committed to the
+// queue (spool.hpp).
 #pragma once
 
 #include <optional>
@@ -14,6 +16,7 @@
 #include "auth/sasl.hpp"
 #include "base/config.hpp"
 #include "base/encoding.hpp"
+#include "deliver/deliver.hpp"
 #include "directory/directory.hpp"
 #include "message/signature.hpp"
 #include "net/listen.hpp"
@@ -32,6 +35,11 @@ constexpr size_t max_command_line = 4096; // RFC 5321 says 512; we accept 4 KiB
 struct SessionOptions {
     Role role = Role::mx;
     net::TlsOptions tls;
+    // Delivers the local recipients of a message before its 250, so that
+    // only the others (remote, failed, or a message too big to hold in
+    // memory) are queued. Null: everything is queued (mail-smtpd under a
+    // user of its own, or smtpd.deliver_local off).
+    LocalDelivery* local = nullptr;
 };
 
 class Session {
@@ -83,6 +91,7 @@ class Session {
     void take(std::string_view text);
     void start_body();
     void end_message(uint64_t size);
+    std::optional<RecipientStatus> deliver_now(std::string_view text, int& delivered);
     std::string received_header() const;
     bool free_space_ok();
 

@@ -1,5 +1,6 @@
 // The mail transaction: MAIL, RCPT, then the message by DATA or BDAT,
-// committed to the queue before the 250.
+// delivered to its local recipients or committed to the queue before the
+// 250.
 #include <algorithm>
 #include <ctime>
 #include <sys/statvfs.h>
@@ -127,18 +128,18 @@ void Session::cmd_rcpt(const std::string& arg) {
     reply(250, "2.1.5", "recipient OK");
 }
 
+// A message this size or smaller is held in memory, so that it can be
+// delivered without a queue file; a larger one goes to the queue as it comes.
+constexpr size_t held_message_max = 1 << 20;
+
 bool Session::open_message() {
     env_.id = spool_.new_id();
     env_.arrived = time(nullptr);
     env_.client = fmt::format("ip={} helo={} tls={} auth={}", peer_.ip.empty() ? "-" : peer_.ip,
                               helo_, io_.tls() ? io_.tls_version() : "-", user_ ? *user_ : "-");
-    auto f = spool_.create(env_);
-    if (!f) {
-        log::error("smtpd.queue", f.error());
-        reply(451, "4.3.0", "temporary local problem; try again later");
-        return false;
-    }
-    writer_ = std::make_unique<MessageWriter>(std::move(*f), cfg_.smtpd.max_header_size);
+    // The queue file is made when it is needed, with the recipients then left.
+    writer_ = std::make_unique<MessageWriter>([this] { return spool_.create(env_); }, cfg_.smtpd.max_header_size,
+                                              opt_.local ? held_message_max : 0);
     return true;
 }
 
@@ -210,32 +211,87 @@ void Session::take(std::string_view text) {
     if (writer_->header_done() && !writer_->started()) start_body();
 }
 
+namespace {
+
+int smtp_code(const RecipientStatus& r) {
+    if (r.dsn.starts_with("5.1.")) return 550;
+    if (r.dsn.starts_with("5.2.") || r.dsn == "5.3.4") return 552;
+    return 554;
+}
+
+} // namespace
+
+// The local recipients delivered now; those delivered leave the envelope,
+// the others are queued with the remote ones (a temporary failure to be
+// retried, a refusal to be bounced). When every recipient is refused for
+// good the refusal is the answer, and nothing is queued.
+std::optional<RecipientStatus> Session::deliver_now(std::string_view text, int& delivered) {
+    std::vector<std::string> local;
+    for (auto& r : env_.rcpts) {
+        auto a = parse_address(r.address);
+        auto ours = a ? dir_.has_domain(a->domain) : Result<bool>(false);
+        if (ours && *ours) local.push_back(r.address); // else queued: the runner decides
+    }
+    if (local.empty()) return std::nullopt;
+    auto results = opt_.local->deliver(text, env_.sender, local);
+    std::optional<RecipientStatus> refusal;
+    bool all_refused = local.size() == env_.rcpts.size();
+    for (auto& res : results) {
+        if (res.ok()) {
+            auto it = std::find_if(env_.rcpts.begin(), env_.rcpts.end(),
+                                   [&](auto& r) { return r.address == res.recipient; });
+            if (it != env_.rcpts.end()) env_.rcpts.erase(it), delivered++;
+            all_refused = false;
+        } else if (res.temporary()) {
+            all_refused = false;
+        } else if (!refusal) {
+            refusal = res;
+        }
+    }
+    return all_refused ? refusal : std::nullopt;
+}
+
 void Session::end_message(uint64_t size) {
     if (!refused_ && !writer_->started()) start_body();
     std::string rcpts;
     for (auto& r : env_.rcpts) rcpts += (rcpts.empty() ? "" : ",") + r.address;
+    auto log_result = [&](std::string_view result) {
+        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} tls={} auth={} result={}", env_.id,
+                  env_.sender, rcpts, size, peer_.ip, io_.tls() ? io_.tls_version() : "no", user_ ? *user_ : "-",
+                  result);
+    };
     if (refused_) {
-        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result={} {}", env_.id,
-                  env_.sender, rcpts, size, peer_.ip, refused_->code, refused_->text);
+        log_result(fmt::format("{} {}", refused_->code, refused_->text));
         bad(refused_->code, refused_->dsn, refused_->text);
         return reset_transaction();
     }
-    Status st = writer_->commit(spool_.mess_path(env_.id), [this](std::string m) {
+    auto text = writer_->take([this](std::string m) {
         auto signed_ = add_signature(m, signature_);
         return signed_ ? std::move(*signed_) : m;
     });
+    int delivered = 0;
+    if (text && opt_.local) {
+        if (auto refusal = deliver_now(*text, delivered)) {
+            log_result(fmt::format("{} {}", smtp_code(*refusal), refusal->text));
+            bad(smtp_code(*refusal), refusal->dsn, refusal->text);
+            return reset_transaction();
+        }
+        if (env_.rcpts.empty()) {
+            log_result(fmt::format("250 delivered={}", delivered));
+            reply(250, "2.0.0", "OK delivered as " + env_.id);
+            return reset_transaction();
+        }
+    }
+    Status st = writer_->commit(spool_.mess_path(env_.id), text ? *text : "");
     if (!st) {
         log::error("smtpd.queue", st.error());
-        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} result=451", env_.id,
-                  env_.sender, rcpts, size, peer_.ip);
+        log_result("451");
         bool full = st.error().no_space();
         reply(full ? 452 : 451, full ? "4.3.1" : "4.3.0",
               "temporary local problem; message not accepted, try again later");
         return reset_transaction();
     }
-    log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} tls={} auth={} result=250",
-              env_.id, env_.sender, rcpts, size, peer_.ip, io_.tls() ? io_.tls_version() : "no",
-              user_ ? *user_ : "-");
+    log_result(delivered ? fmt::format("250 delivered={} queued={}", delivered, env_.rcpts.size()) : "250");
     reply(250, "2.0.0", "OK queued as " + env_.id);
     reset_transaction();
 }

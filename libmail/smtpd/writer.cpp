@@ -6,11 +6,21 @@ void MessageWriter::check(Status st) {
     if (!st && !error_) error_ = st.error();
 }
 
+bool MessageWriter::to_file() {
+    auto f = open_();
+    if (!f) return check(f.error()), false;
+    file_.emplace(std::move(*f));
+    check(file_->write(held_));
+    held_.clear();
+    held_.shrink_to_fit();
+    return !error_;
+}
+
 bool MessageWriter::add(std::string_view text) {
     if (error_ || too_big_) return false;
     if (started_) {
-        if (hold_) held_.append(text);
-        else check(file_.write(text));
+        if (file_) check(file_->write(text));
+        else if (held_.append(text); held_.size() > memory_limit_) to_file();
         return !error_;
     }
     size_t old = head_.size();
@@ -28,23 +38,29 @@ bool MessageWriter::add(std::string_view text) {
 }
 
 bool MessageWriter::start(std::string_view prefix) {
-    if (hold_) {
-        held_.assign(prefix).append(head_);
-    } else {
-        check(file_.write(prefix));
-        check(file_.write(head_));
-    }
+    held_.reserve(prefix.size() + head_.size());
+    held_.assign(prefix).append(head_);
     head_.clear();
     head_.shrink_to_fit();
     started_ = true;
+    if (held_.size() > memory_limit_) to_file();
     return !error_;
 }
 
-Status MessageWriter::commit(const std::string& final_path,
-                             const std::function<std::string(std::string)>& transform) {
-    if (hold_ && !error_) check(file_.write(transform ? transform(std::move(held_)) : held_));
+std::optional<std::string> MessageWriter::take(const std::function<std::string(std::string)>& transform) {
+    if (file_ || error_) return std::nullopt;
+    return transform ? transform(std::move(held_)) : std::move(held_);
+}
+
+Status MessageWriter::commit(const std::string& final_path, std::string_view text) {
+    if (!file_ && !error_) {
+        auto f = open_();
+        if (!f) return f.error();
+        file_.emplace(std::move(*f));
+        check(file_->write(text));
+    }
     if (error_) return *error_;
-    return file_.commit(final_path);
+    return file_->commit(final_path);
 }
 
 } // namespace mail::smtp

@@ -55,6 +55,8 @@ class Spool {
     // Creates the directories when missing.
     static Result<Spool> open(const std::string& dir);
     const std::string& dir() const { return dir_; }
+    // Whether this process is not the queue's owner (see below).
+    bool shared() const { return shared_; }
     std::string new_id() const;
     std::string tmp_path(const std::string& id) const { return dir_ + "/tmp/" + id; }
     std::string mess_path(const std::string& id) const { return dir_ + "/mess/" + id; }

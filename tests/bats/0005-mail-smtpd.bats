@@ -17,7 +17,64 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	refute_output --partial FAIL
 }
 
-@test "queued message: envelope, Received, bytes unstuffed, LF line ends" {
+@test "delivered at once: Received, bytes unstuffed, LF line ends, every mailbox, nothing queued" {
+	dialogue "$DIALOGUES/002-mx-accept.txt"
+	[ "$(queued_files | wc -l)" -eq 0 ]
+	[ "$(count_files "$QUEUE/tmp")" -eq 0 ]
+	# alice, alice+news, sales (alice, bob) and team (alice, bob): one copy each
+	[ "$(count_files "$MAIL/alice/new")" -eq 1 ]
+	[ "$(count_files "$MAIL/bob/new")" -eq 1 ]
+	f=$(find "$MAIL/alice/new" -type f)
+	run cat "$f"
+	assert_line --regexp "^Received: from client.example \(\[local\]\)$"
+	assert_line --regexp "^	by .* \(facteur\) with ESMTP id "
+	assert_line ".leading dot"
+	! grep -q $'\r' "$f"
+	[ "$(tail -n 1 "$f")" = ".leading dot" ]
+	run sqlite3 "$MAIL/alice/index.sqlite" "SELECT count(*) FROM messages"
+	assert_output 1
+}
+
+@test "delivered at once where it can be: a full mailbox and a remote address queued, a refusal for all answered, a big message queued" {
+	mail-admin mailbox quota bob@example.test 1K
+	P=$(free_port) S=$(free_port)
+	daemon mail-smtpd --listen 127.0.0.1:$P
+	daemon mail-smtpd --role submission --listen 127.0.0.1:$S
+	wait_port $P && wait_port $S
+	run python3 - $P $S <<-'EOF2'
+	import smtplib, sys
+	mx, sub = int(sys.argv[1]), int(sys.argv[2])
+	big = "Subject: big\r\n\r\n" + ("x" * 1000 + "\r\n") * 1100
+	with smtplib.SMTP("127.0.0.1", mx) as s:
+	    # alice takes it now; bob (over quota, 4.2.2) waits in the queue
+	    print(s.sendmail("a@elsewhere.test", ["alice@example.test", "bob@example.test"], "Subject: two\r\n\r\n" + ("y" * 100 + "\r\n") * 20))
+	    # refused for every recipient: the reply says so, nothing is bounced
+	    try:
+	        s.sendmail("a@elsewhere.test", ["alice@example.test"], "Received: x\r\n" * 60 + "Subject: loop\r\n\r\nz\r\n")
+	    except smtplib.SMTPDataError as e:
+	        print("refused", e.smtp_code, e.smtp_error.decode())
+	    print(s.sendmail("a@elsewhere.test", ["alice@example.test"], big))
+	with smtplib.SMTP("127.0.0.1", sub) as s:
+	    s.login("alice@example.test", "pw-alice")
+	    s.sendmail("alice@example.test", ["bob@example.test", "carol@elsewhere.test"], "From: alice@example.test\r\nSubject: out\r\n\r\nw\r\n")
+	EOF2
+	echo "$output"
+	assert_success
+	assert_output --partial "refused 554 5.4.6"
+	[ "$(count_files "$MAIL/alice/new")" -eq 1 ]
+	[ "$(count_files "$MAIL/bob/new")" -eq 1 ] # "out", small enough for his quota
+	# queued: bob's copy of "two", the big message, carol's copy of "out"
+	[ "$(queued_files | wc -l)" -eq 3 ]
+	run cat $(queued_files)
+	assert_line $'rcpt\tbob@example.test'
+	assert_line $'rcpt\tcarol@elsewhere.test'
+	assert_line "Subject: big"
+	[ "$(cat $(queued_files) | grep -c '^rcpt')" -eq 3 ]
+	refute_output --partial "Subject: loop"
+}
+
+@test "queued message (smtpd.deliver_local off): envelope, Received, bytes unstuffed, LF line ends" {
+	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/002-mx-accept.txt"
 	f=$(queued_files)
 	[ "$(echo "$f" | wc -l)" -eq 1 ]
@@ -34,6 +91,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "BDAT: chunks joined, CRLF stored as LF" {
+	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/021-bdat.txt"
 	f=$(queued_files | head -n 1)
 	run cat "$f"
@@ -43,6 +101,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "smuggling: normalised bare line ends stay in one message" {
+	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/012-smuggling-normalized.txt"
 	[ "$(queued_files | wc -l)" -eq 1 ]
 	run cat "$(queued_files)"
@@ -69,6 +128,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "DSN parameters are stored with the envelope" {
+	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
 	cat > "$BATS_TEST_TMPDIR/d.txt" <<-'EOF2'
 	< 220
 	> EHLO c
@@ -95,6 +155,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 		assert_output --partial "451 4.3.0"
 		[ "$(queued_files | wc -l)" -eq 0 ]
 		[ "$(count_files "$QUEUE/tmp")" -eq 0 ]
+		[ "$(cat <(find "$MAIL"/*/new "$MAIL"/*/tmp -type f) | wc -l)" -eq 0 ]
 	done
 	FACTEUR_FAULT=write FACTEUR_FAULT_ERRNO=ENOSPC run dialogue "$DIALOGUES/002-mx-accept.txt"
 	assert_output --partial "452 4.3.1"

@@ -55,7 +55,7 @@ CLIENTS="$BATS_TEST_DIRNAME/../clients"
 		--auth-password pw-alice --from alice@example.test --to bob@example.test \
 		--pipeline --header "Subject: by swaks"
 	assert_success
-	assert_output --partial "250 2.0.0 OK queued as"
+	assert_output --partial "250 2.0.0 OK delivered as"
 	run swaks --server 127.0.0.1:$MX --from carol@elsewhere.test --to alice@example.test \
 		--header "Subject: swaks to mx" --pipeline
 	assert_success

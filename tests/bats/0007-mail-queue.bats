@@ -4,7 +4,12 @@
 
 load helper
 
-setup() { setup_smtp; }
+# These tests are about the queue: mail-smtpd queues every message here
+# instead of delivering local mail itself (0005-mail-smtpd.bats tests that).
+setup() {
+	setup_smtp
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG"
+}
 teardown() { stop_daemons; }
 
 # submit FROM RCPT... with the message on stdin, through an MX session

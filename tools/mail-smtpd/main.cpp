@@ -1,5 +1,6 @@
-// mail-smtpd: the SMTP server. It answers 250 only once a message is
-// committed to the queue; `mail-queue run` does the rest. Connections come
+// mail-smtpd: the SMTP server. It answers 250 only once a message is safe:
+// delivered to its local recipients (when it runs as the store's owner),
+// the rest committed to the queue for `mail-queue run`. Connections come
 // on stdin/stdout, by LISTEN_FDS, or --listen; a listening server's
 // processes serve up to smtpd.max_use connections each (net/listen.hpp),
 // keeping the directory and the queue open from one to the next.
@@ -46,7 +47,12 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
         if (!q) return unavailable(io, q.error());
         spool.emplace(std::move(*q));
     }
-    mail::smtp::Session s(cfg, *dir, *spool, io, peer, so);
+    // As the store's owner the session delivers local mail itself.
+    static std::optional<mail::LocalDelivery> local;
+    if (!local && cfg.smtpd.deliver_local && !spool->shared()) local.emplace(cfg, *dir);
+    mail::smtp::SessionOptions o = so;
+    o.local = local ? &*local : nullptr;
+    mail::smtp::Session s(cfg, *dir, *spool, io, peer, o);
     return s.run();
 }
 
