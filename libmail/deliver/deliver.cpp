@@ -31,9 +31,11 @@ void LocalDelivery::insert_step(std::string_view before, std::unique_ptr<Deliver
 }
 
 std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, const std::string& sender,
-                                                    const std::vector<std::string>& recipients) {
+                                                    const std::vector<std::string>& recipients, const Safe& safe) {
     std::vector<RecipientStatus> out;
     done_.clear();
+    stored_.clear();
+    targets_.clear();
     auto h = parse_header(message);
     if (!h) {
         for (auto& r : recipients) out.push_back(refused(r, Errc::data, "5.6.0", h.error().user));
@@ -48,6 +50,10 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, co
         }
     facts.hops = static_cast<int>(h->count("Received") + h->count("Delivered-To"));
     for (auto& r : recipients) out.push_back(deliver_one(facts, r));
+    if (safe) safe(out);
+    for (auto& d : stored_) after_store_steps(steps_, d);
+    stored_.clear();
+    targets_.clear();
     return out;
 }
 
@@ -92,8 +98,9 @@ RecipientStatus LocalDelivery::deliver_address(const MessageFacts& facts, const 
     RecipientStatus worst = delivered(rcpt);
     if (!res->external.empty()) worst = forward(facts, addr.str(), res->external);
     for (auto& t : res->local) {
-        MailboxDelivery d{facts, t, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now()};
-        auto r = run_steps(steps_, d);
+        const LocalTarget& kept = targets_.emplace_back(t);
+        MailboxDelivery& d = stored_.emplace_back(facts, kept, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now());
+        auto r = store_steps(steps_, d);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;
     }

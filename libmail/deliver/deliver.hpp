@@ -1,11 +1,13 @@
 // Local delivery: one message to several recipients, each delivered or
 // refused on its own, through the steps of pipeline.hpp. Used by
-// mail-deliver, the queue runner and the aggregator. A recipient counts as
-// delivered only after its file and directory are synced; the index
-// update after that is best effort (the next scan indexes a file the
-// index missed).
+// mail-deliver, mail-smtpd, the queue runner and the aggregator. A
+// recipient counts as delivered only after its file and directory are
+// synced; the index update after that is best effort (the next scan
+// indexes a file the index missed).
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +24,12 @@ class LocalDelivery {
     // `message` uses LF line ends (the Maildir convention). `sender` is the
     // envelope sender ("" for the null sender). One agent may deliver many
     // messages (the queue runner): it keeps mailbox indexes open between them.
+    // Every recipient's copies are stored first; `safe` is then told the
+    // results (mail-smtpd answers the client there), and only then come
+    // the index updates and the other steps after the store.
+    using Safe = std::function<void(const std::vector<RecipientStatus>&)>;
     std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
-                                         const std::vector<std::string>& recipients);
+                                         const std::vector<std::string>& recipients, const Safe& safe = {});
 
     // Put a step before the one named `before` (at the end when no step has
     // that name): a feature that is not on by default, or a test's step.
@@ -40,6 +46,9 @@ class LocalDelivery {
     Directory& dir_;
     IndexCache indexes_;
     std::vector<std::string> done_; // mailboxes already given this message
+    // This message's mailbox deliveries, for the steps after the store.
+    std::deque<LocalTarget> targets_;
+    std::deque<MailboxDelivery> stored_;
     std::vector<std::unique_ptr<DeliveryStep>> steps_;
 };
 

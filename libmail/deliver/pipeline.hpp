@@ -10,7 +10,9 @@
 //   (filters: Sieve, spam to Junk)
 //   mailbox   created when listed but missing; its index opened
 //   quota     over quota: 4.2.2, kept for a retry
-//   store     durably into each chosen folder, then indexed
+//   store     durably into each chosen folder
+// and once every recipient's copies are safe (mail-smtpd answers then):
+//   index     the stored files into the mailbox's index
 //   autoreply the out-of-office reply (queued)
 //   (business steps: calendar, documents, CRM events)
 //
@@ -63,6 +65,14 @@ struct MessageFacts {
     int hops = 0;
 };
 
+// A copy the store wrote: its folder ("" = INBOX), file name, size, and
+// the UID the index gave it (0 until indexed, or when that failed).
+struct StoredFile {
+    std::string folder, name;
+    int64_t size = 0;
+    int64_t uid = 0;
+};
+
 // One message on its way into one mailbox: what the steps read and decide.
 struct MailboxDelivery {
     const MessageFacts& facts;
@@ -76,8 +86,8 @@ struct MailboxDelivery {
     std::string flags{};                   // Maildir letters for the copies
     std::string header{};                  // lines added above the message
     bool discard = false;
-    // Done by the store: "folder/base name" of each file written.
-    std::vector<std::string> stored{};
+    // Done by the store: each file written.
+    std::vector<StoredFile> stored{};
 };
 
 class DeliveryStep {
@@ -106,7 +116,9 @@ class IndexCache {
 std::vector<std::unique_ptr<DeliveryStep>> default_steps(const Config& cfg, Directory& dir, IndexCache& indexes,
                                                          std::vector<std::string>& done);
 
-// Run the steps for one mailbox: the status of the delivery.
-RecipientStatus run_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d);
+// The steps of one mailbox up to the store: the status of its delivery.
+RecipientStatus store_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d);
+// Then the steps after the store (their trouble only logged).
+void after_store_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d);
 
 } // namespace mail

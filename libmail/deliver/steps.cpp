@@ -122,8 +122,7 @@ class QuotaStep : public DeliveryStep {
     const Config& cfg_;
 };
 
-// Durable in every chosen folder (file, fsync, rename, directory sync),
-// then indexed (best effort: the next scan indexes a file it missed).
+// Durable in every chosen folder (file, fsync, rename, directory sync).
 class StoreStep : public DeliveryStep {
   public:
     StoreStep(const Config& cfg, std::vector<std::string>& done) : cfg_(cfg), done_(done) {}
@@ -136,11 +135,9 @@ class StoreStep : public DeliveryStep {
             auto name = maildir::deliver(maildir::folder_path(d.root, folder), host_name(cfg_),
                                          {head, d.facts.message}, d.flags);
             if (!name) return temporary(d.mailbox, name.error());
-            d.stored.push_back((folder.empty() ? "INBOX" : folder) + "/" + *name);
+            d.stored.push_back(StoredFile{folder, *name, size, 0});
             log::info("deliver.ok", "{} folder={} file={} size={}", d.mailbox, folder.empty() ? "INBOX" : folder, *name,
                       size);
-            auto uid = d.index->add_delivered(folder, *name, size, d.now, d.facts.fields, d.flags);
-            if (!uid) log::warn("deliver.index", "{}: {} (the next scan indexes it)", d.mailbox, uid.error().detail);
         }
         done_.push_back(d.mailbox);
         return std::nullopt;
@@ -149,6 +146,22 @@ class StoreStep : public DeliveryStep {
   private:
     const Config& cfg_;
     std::vector<std::string>& done_;
+};
+
+// The first step after the store: the files into the index (best effort:
+// the next scan indexes a file it missed).
+class IndexStep : public DeliveryStep {
+  public:
+    std::string_view name() const override { return "index"; }
+    When when() const override { return When::after_store; }
+    std::optional<RecipientStatus> run(MailboxDelivery& d) override {
+        for (auto& f : d.stored) {
+            auto uid = d.index->add_delivered(f.folder, f.name, f.size, d.now, d.facts.fields, d.flags);
+            if (!uid) log::warn("deliver.index", "{}: {} (the next scan indexes it)", d.mailbox, uid.error().detail);
+            else f.uid = *uid;
+        }
+        return std::nullopt;
+    }
 };
 
 // The out-of-office reply, once the message is safe.
@@ -181,18 +194,14 @@ std::vector<std::unique_ptr<DeliveryStep>> default_steps(const Config& cfg, Dire
     steps.push_back(std::make_unique<MailboxStep>(indexes));
     steps.push_back(std::make_unique<QuotaStep>(cfg));
     steps.push_back(std::make_unique<StoreStep>(cfg, done));
+    steps.push_back(std::make_unique<IndexStep>());
     steps.push_back(std::make_unique<AutoreplyStep>(cfg, dir));
     return steps;
 }
 
-RecipientStatus run_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d) {
+RecipientStatus store_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d) {
     for (auto& step : steps) {
-        if (step->when() == When::after_store) {
-            if (d.stored.empty()) continue; // nothing stored (discarded): nothing follows
-            if (auto r = step->run(d); r && !r->ok())
-                log::warn("deliver.step", "{}: step {} after the store: {} {}", d.mailbox, step->name(), r->dsn, r->text);
-            continue;
-        }
+        if (step->when() == When::after_store) continue;
         if (d.discard && step->when() == When::store) {
             log::info("deliver.discard", "{}: discarded", d.mailbox);
             continue;
@@ -200,6 +209,14 @@ RecipientStatus run_steps(const std::vector<std::unique_ptr<DeliveryStep>>& step
         if (auto r = step->run(d)) return *r;
     }
     return delivered(d.mailbox, d.discard ? "discarded" : "delivered");
+}
+
+void after_store_steps(const std::vector<std::unique_ptr<DeliveryStep>>& steps, MailboxDelivery& d) {
+    if (d.stored.empty()) return; // nothing stored (discarded, refused): nothing follows
+    for (auto& step : steps)
+        if (step->when() == When::after_store)
+            if (auto r = step->run(d); r && !r->ok())
+                log::warn("deliver.step", "{}: step {} after the store: {} {}", d.mailbox, step->name(), r->dsn, r->text);
 }
 
 } // namespace mail

@@ -91,7 +91,9 @@ class Session {
     void take(std::string_view text);
     void start_body();
     void end_message(uint64_t size);
-    std::optional<RecipientStatus> deliver_now(std::string_view text, int& delivered);
+    bool deliver_now(std::string_view text, const std::string& rcpts, uint64_t size);
+    void queue_message(std::string_view text, const std::string& rcpts, uint64_t size, int delivered);
+    void log_message(const std::string& rcpts, uint64_t size, std::string_view result);
     std::string received_header() const;
     bool free_space_ok();
 

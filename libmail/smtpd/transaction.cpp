@@ -221,47 +221,73 @@ int smtp_code(const RecipientStatus& r) {
 
 } // namespace
 
-// The local recipients delivered now; those delivered leave the envelope,
-// the others are queued with the remote ones (a temporary failure to be
-// retried, a refusal to be bounced). When every recipient is refused for
-// good the refusal is the answer, and nothing is queued.
-std::optional<RecipientStatus> Session::deliver_now(std::string_view text, int& delivered) {
+void Session::log_message(const std::string& rcpts, uint64_t size, std::string_view result) {
+    log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} tls={} auth={} result={}", env_.id,
+              env_.sender, rcpts, size, peer_.ip, io_.tls() ? io_.tls_version() : "no", user_ ? *user_ : "-", result);
+}
+
+// The local recipients delivered now (false: none is local). As soon as
+// their copies are safe, the client has its answer, before the indexes
+// are updated: 250 when all went in; the refusal when every recipient was
+// refused for good (nothing queued, nothing bounced); otherwise the rest
+// (a temporary failure to retry, a refusal to bounce, remote addresses)
+// is queued first, as when nothing is delivered at once.
+bool Session::deliver_now(std::string_view text, const std::string& rcpts, uint64_t size) {
     std::vector<std::string> local;
     for (auto& r : env_.rcpts) {
         auto a = parse_address(r.address);
         auto ours = a ? dir_.has_domain(a->domain) : Result<bool>(false);
         if (ours && *ours) local.push_back(r.address); // else queued: the runner decides
     }
-    if (local.empty()) return std::nullopt;
-    auto results = opt_.local->deliver(text, env_.sender, local);
-    std::optional<RecipientStatus> refusal;
-    bool all_refused = local.size() == env_.rcpts.size();
-    for (auto& res : results) {
-        if (res.ok()) {
-            auto it = std::find_if(env_.rcpts.begin(), env_.rcpts.end(),
-                                   [&](auto& r) { return r.address == res.recipient; });
-            if (it != env_.rcpts.end()) env_.rcpts.erase(it), delivered++;
-            all_refused = false;
-        } else if (res.temporary()) {
-            all_refused = false;
-        } else if (!refusal) {
-            refusal = res;
+    if (local.empty()) return false;
+    opt_.local->deliver(text, env_.sender, local, [&](const std::vector<RecipientStatus>& results) {
+        const RecipientStatus* refusal = nullptr;
+        bool all_refused = local.size() == env_.rcpts.size();
+        int delivered = 0;
+        for (auto& res : results) {
+            if (res.ok()) {
+                auto it = std::find_if(env_.rcpts.begin(), env_.rcpts.end(),
+                                       [&](auto& r) { return r.address == res.recipient; });
+                if (it != env_.rcpts.end()) env_.rcpts.erase(it), delivered++;
+            }
+            if (!res.ok() && !res.temporary()) refusal = refusal ? refusal : &res;
+            else all_refused = false;
         }
+        if (all_refused && refusal) {
+            int code = smtp_code(*refusal);
+            log_message(rcpts, size, fmt::format("{} {}", code, refusal->text));
+            bad(code, refusal->dsn, refusal->text);
+        } else if (env_.rcpts.empty()) {
+            log_message(rcpts, size, fmt::format("250 delivered={}", delivered));
+            reply(250, "2.0.0", "OK delivered as " + env_.id);
+        } else {
+            queue_message(text, rcpts, size, delivered);
+        }
+        io_.flush();
+    });
+    return true;
+}
+
+// Into the queue (with the recipients not delivered at once), then 250.
+void Session::queue_message(std::string_view text, const std::string& rcpts, uint64_t size, int delivered) {
+    Status st = writer_->commit(spool_.mess_path(env_.id), text);
+    if (!st) {
+        log::error("smtpd.queue", st.error());
+        log_message(rcpts, size, "451");
+        bool full = st.error().no_space();
+        return reply(full ? 452 : 451, full ? "4.3.1" : "4.3.0",
+                     "temporary local problem; message not accepted, try again later");
     }
-    return all_refused ? refusal : std::nullopt;
+    log_message(rcpts, size, delivered ? fmt::format("250 delivered={} queued={}", delivered, env_.rcpts.size()) : "250");
+    reply(250, "2.0.0", "OK queued as " + env_.id);
 }
 
 void Session::end_message(uint64_t size) {
     if (!refused_ && !writer_->started()) start_body();
     std::string rcpts;
     for (auto& r : env_.rcpts) rcpts += (rcpts.empty() ? "" : ",") + r.address;
-    auto log_result = [&](std::string_view result) {
-        log::info("smtpd.message", "id={} from=<{}> to={} size={} client={} tls={} auth={} result={}", env_.id,
-                  env_.sender, rcpts, size, peer_.ip, io_.tls() ? io_.tls_version() : "no", user_ ? *user_ : "-",
-                  result);
-    };
     if (refused_) {
-        log_result(fmt::format("{} {}", refused_->code, refused_->text));
+        log_message(rcpts, size, fmt::format("{} {}", refused_->code, refused_->text));
         bad(refused_->code, refused_->dsn, refused_->text);
         return reset_transaction();
     }
@@ -269,30 +295,7 @@ void Session::end_message(uint64_t size) {
         auto signed_ = add_signature(m, signature_);
         return signed_ ? std::move(*signed_) : m;
     });
-    int delivered = 0;
-    if (text && opt_.local) {
-        if (auto refusal = deliver_now(*text, delivered)) {
-            log_result(fmt::format("{} {}", smtp_code(*refusal), refusal->text));
-            bad(smtp_code(*refusal), refusal->dsn, refusal->text);
-            return reset_transaction();
-        }
-        if (env_.rcpts.empty()) {
-            log_result(fmt::format("250 delivered={}", delivered));
-            reply(250, "2.0.0", "OK delivered as " + env_.id);
-            return reset_transaction();
-        }
-    }
-    Status st = writer_->commit(spool_.mess_path(env_.id), text ? *text : "");
-    if (!st) {
-        log::error("smtpd.queue", st.error());
-        log_result("451");
-        bool full = st.error().no_space();
-        reply(full ? 452 : 451, full ? "4.3.1" : "4.3.0",
-              "temporary local problem; message not accepted, try again later");
-        return reset_transaction();
-    }
-    log_result(delivered ? fmt::format("250 delivered={} queued={}", delivered, env_.rcpts.size()) : "250");
-    reply(250, "2.0.0", "OK queued as " + env_.id);
+    if (!(text && opt_.local && deliver_now(*text, rcpts, size))) queue_message(text ? *text : "", rcpts, size, 0);
     reset_transaction();
 }
 
