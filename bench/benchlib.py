@@ -22,14 +22,23 @@ def wait_port(port, host="127.0.0.1", timeout=10):
     sys.exit(f"bench: nothing listens on {host}:{port}")
 
 
-def rss_kb(pid):
+def _kb(path, key):
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
+        for line in open(path):
+            if line.startswith(key):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid):
+    return _kb(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_kb(pid):
+    """Proportional set size: shared pages divided among their users."""
+    return _kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def children(pid):
