@@ -36,6 +36,7 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "bash completion: mail-queue ids, mail-smtpd options" {
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG" # keep the message in the queue
 	printf '< 220\n> EHLO c\n< 250\n> MAIL FROM:<a@x.test>\n< 250\n> RCPT TO:<bob@example.test>\n< 250\n> DATA\n< 354\n>raw x\\r\\n.\\r\\n\n< 250\n' > "$BATS_TEST_TMPDIR/d"
 	python3 "$BATS_TEST_DIRNAME/../dialogues/run.py" "$BUILD/tools/mail-smtpd" "$BATS_TEST_TMPDIR/d"
 	id=$(ls "$FACTEUR_STATE_DIR/queue/mess")
