@@ -1,6 +1,7 @@
 #include "deliver.hpp"
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 
 #include "base/clock.hpp"
@@ -34,14 +35,22 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, co
                                                     const std::vector<std::string>& recipients, const Safe& safe) {
     std::vector<RecipientStatus> out;
     done_.clear();
-    stored_.clear();
-    targets_.clear();
+    bool keep = keep_messages_ > 0 && kept_bytes_ + message.size() <= keep_bytes_;
+    if (!keep) finish(); // in order
+    auto& m = *kept_.emplace_back(std::make_unique<Delivered>());
+    if (keep) {
+        m.text = message;
+        message = m.text;
+        kept_bytes_ += message.size();
+    }
     auto h = parse_header(message);
     if (!h) {
+        kept_.pop_back();
         for (auto& r : recipients) out.push_back(refused(r, Errc::data, "5.6.0", h.error().user));
         return out;
     }
-    MessageFacts facts{message, sender, cache_fields(*h), {}, 0};
+    MessageFacts& facts = m.facts;
+    facts = MessageFacts{message, sender, cache_fields(*h), {}, 0};
     for (auto& f : h->fields)
         if (iequals(f.name, "Delivered-To")) {
             auto list = parse_address_list(f.value);
@@ -49,12 +58,44 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, co
             if (list.empty()) facts.delivered_to.push_back(unfold(f.value));
         }
     facts.hops = static_cast<int>(h->count("Received") + h->count("Delivered-To"));
+    current_ = &m;
     for (auto& r : recipients) out.push_back(deliver_one(facts, r));
+    current_ = nullptr;
     if (safe) safe(out);
-    for (auto& d : stored_) after_store_steps(steps_, d);
-    stored_.clear();
-    targets_.clear();
+    if (!keep || kept_.size() >= keep_messages_) finish();
     return out;
+}
+
+// The index first, one transaction per mailbox folder for all the kept
+// messages (each file its own transaction again if that fails), then the
+// other steps after the store, message by message.
+void LocalDelivery::finish() {
+    struct Files {
+        std::vector<NewFile> files;
+        std::vector<StoredFile*> stored;
+    };
+    std::map<std::pair<MailboxIndex*, std::string>, Files> batches;
+    for (auto& m : kept_)
+        for (auto& d : m->stored)
+            for (auto& f : d.stored) {
+                if (!d.index) continue;
+                Files& b = batches[{d.index, f.folder}];
+                b.files.push_back(NewFile{f.name, f.size, d.now, d.facts.fields, d.flags, {}, {}});
+                b.stored.push_back(&f);
+            }
+    for (auto& [key, b] : batches) {
+        if (b.files.size() < 2) continue; // the index step does it
+        std::vector<int64_t> uids;
+        if (Status st = key.first->add_delivered(key.second, b.files, &uids); !st) {
+            log::warn("deliver.index", "{} files at once: {}", b.files.size(), st.error().detail);
+            continue;
+        }
+        for (size_t i = 0; i < uids.size() && i < b.stored.size(); i++) b.stored[i]->uid = uids[i];
+    }
+    for (auto& m : kept_)
+        for (auto& d : m->stored) after_store_steps(steps_, d);
+    kept_.clear();
+    kept_bytes_ = 0;
 }
 
 // The recipient's steps: the bounds, resolution, forwarding, then the
@@ -98,8 +139,8 @@ RecipientStatus LocalDelivery::deliver_address(const MessageFacts& facts, const 
     RecipientStatus worst = delivered(rcpt);
     if (!res->external.empty()) worst = forward(facts, addr.str(), res->external);
     for (auto& t : res->local) {
-        const LocalTarget& kept = targets_.emplace_back(t);
-        MailboxDelivery& d = stored_.emplace_back(facts, kept, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now());
+        const LocalTarget& kept = current_->targets.emplace_back(t);
+        MailboxDelivery& d = current_->stored.emplace_back(facts, kept, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now());
         auto r = store_steps(steps_, d);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;

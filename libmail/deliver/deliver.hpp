@@ -21,6 +21,8 @@ namespace mail {
 class LocalDelivery {
   public:
     LocalDelivery(const Config& cfg, Directory& dir);
+    ~LocalDelivery() { finish(); }
+    LocalDelivery(const LocalDelivery&) = delete;
     // `message` uses LF line ends (the Maildir convention). `sender` is the
     // envelope sender ("" for the null sender). One agent may deliver many
     // messages (the queue runner): it keeps mailbox indexes open between them.
@@ -30,6 +32,14 @@ class LocalDelivery {
     using Safe = std::function<void(const std::vector<RecipientStatus>&)>;
     std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
                                          const std::vector<std::string>& recipients, const Safe& safe = {});
+
+    // Keep the steps after the store of up to `messages` messages (of
+    // `bytes` in all) for finish(), which updates each index once for all
+    // of them: mail-smtpd, for the messages of one connection.
+    void keep_after_store(size_t messages, size_t bytes) { keep_messages_ = messages, keep_bytes_ = bytes; }
+    bool pending() const { return !kept_.empty(); }
+    // The kept steps after the store, now.
+    void finish();
 
     // Put a step before the one named `before` (at the end when no step has
     // that name): a feature that is not on by default, or a test's step.
@@ -46,9 +56,17 @@ class LocalDelivery {
     Directory& dir_;
     IndexCache indexes_;
     std::vector<std::string> done_; // mailboxes already given this message
-    // This message's mailbox deliveries, for the steps after the store.
-    std::deque<LocalTarget> targets_;
-    std::deque<MailboxDelivery> stored_;
+    // A message delivered, and its mailbox deliveries, for the steps after
+    // the store (its own copy of the text when kept for later).
+    struct Delivered {
+        std::string text;
+        MessageFacts facts;
+        std::deque<LocalTarget> targets;
+        std::deque<MailboxDelivery> stored;
+    };
+    Delivered* current_ = nullptr;
+    std::vector<std::unique_ptr<Delivered>> kept_;
+    size_t keep_messages_ = 0, keep_bytes_ = 0, kept_bytes_ = 0;
     std::vector<std::unique_ptr<DeliveryStep>> steps_;
 };
 

@@ -156,6 +156,7 @@ class IndexStep : public DeliveryStep {
     When when() const override { return When::after_store; }
     std::optional<RecipientStatus> run(MailboxDelivery& d) override {
         for (auto& f : d.stored) {
+            if (f.uid) continue; // indexed with others (LocalDelivery::finish)
             auto uid = d.index->add_delivered(f.folder, f.name, f.size, d.now, d.facts.fields, d.flags);
             if (!uid) log::warn("deliver.index", "{}: {} (the next scan indexes it)", d.mailbox, uid.error().detail);
             else f.uid = *uid;

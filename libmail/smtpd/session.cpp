@@ -90,10 +90,15 @@ bool Session::dispatch(const std::string& line) {
     return false;
 }
 
+constexpr int after_store_pause_ms = 100;
+
 int Session::run() {
     if (!greet()) return 0;
     std::string line;
     while (state_ != State::quit) {
+        // Messages delivered at once have their indexes updated together,
+        // once the client pauses (or after ten, or at the end).
+        if (opt_.local && opt_.local->pending() && !io_.wait_input(after_store_pause_ms)) opt_.local->finish();
         net::set_deadline(static_cast<unsigned>(cfg_.smtpd.command_timeout));
         auto r = io_.read_line(line, max_command_line);
         if (r == net::Stream::Line::eof) break;
@@ -110,6 +115,7 @@ int Session::run() {
         if (!io_.flush()) break;
     }
     io_.flush();
+    if (opt_.local) opt_.local->finish();
     return 0;
 }
 

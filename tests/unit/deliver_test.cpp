@@ -154,3 +154,41 @@ TEST_F(DeliverTest, OneCopyPerMailboxPerMessage) {
     EXPECT_TRUE(r[1].ok());
     EXPECT_EQ(files(root("alice") + "/new"), 1u);
 }
+
+// Safe first: the caller hears of the stored copies before any index
+// update; kept messages are indexed together, in order, at finish().
+TEST_F(DeliverTest, KeptMessagesAreIndexedTogetherAfterTheCallerIsTold) {
+    int runs = 0;
+    LocalDelivery agent(cfg_, *dir_);
+    agent.insert_step("", std::make_unique<Broken>(runs));
+    agent.keep_after_store(3, 1 << 20);
+    for (int i = 0; i < 2; i++) {
+        bool told = false;
+        auto r = agent.deliver(message, "a@b.test", {"alice@example.test"}, [&](const std::vector<RecipientStatus>& s) {
+            told = true;
+            ASSERT_EQ(s.size(), 1u);
+            EXPECT_TRUE(s[0].ok());
+            EXPECT_EQ(files(root("alice") + "/new"), static_cast<size_t>(i + 1)); // already safe
+        });
+        EXPECT_TRUE(told);
+        EXPECT_TRUE(r[0].ok());
+    }
+    EXPECT_TRUE(agent.pending());
+    auto idx = MailboxIndex::open(root("alice"));
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(*idx->total_messages(), 0);
+    EXPECT_EQ(runs, 0);
+    agent.finish();
+    EXPECT_FALSE(agent.pending());
+    auto msgs = idx->messages("");
+    ASSERT_EQ(msgs->size(), 2u);
+    EXPECT_EQ((*msgs)[0].uid, 1);
+    EXPECT_EQ((*msgs)[1].uid, 2);
+    EXPECT_EQ(runs, 2);
+    // The third kept message is the last one allowed: done at once.
+    for (int i = 0; i < 3; i++) agent.deliver(message, "a@b.test", {"alice@example.test"});
+    EXPECT_FALSE(agent.pending());
+    auto all = idx->messages("");
+    ASSERT_TRUE(all) << all.error().detail;
+    EXPECT_EQ(all->size(), 5u);
+}

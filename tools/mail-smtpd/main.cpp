@@ -49,7 +49,10 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
     }
     // As the store's owner the session delivers local mail itself.
     static std::optional<mail::LocalDelivery> local;
-    if (!local && cfg.smtpd.deliver_local && !spool->shared()) local.emplace(cfg, *dir);
+    if (!local && cfg.smtpd.deliver_local && !spool->shared()) {
+        local.emplace(cfg, *dir);
+        local->keep_after_store(10, 1 << 20); // see Session::run
+    }
     mail::smtp::SessionOptions o = so;
     o.local = local ? &*local : nullptr;
     mail::smtp::Session s(cfg, *dir, *spool, io, peer, o);
