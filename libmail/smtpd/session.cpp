@@ -156,6 +156,10 @@ void Session::cmd_rset(const std::string&) {
 }
 
 void Session::cmd_quit(const std::string&) {
+    // The kept steps after the store before the goodbye: a client that
+    // waits for it does not start its next connection while this process
+    // still works for it (many at once would contend for the indexes).
+    if (opt_.local) opt_.local->finish();
     reply(221, "2.0.0", "bye");
     state_ = State::quit;
 }
