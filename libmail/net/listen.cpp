@@ -219,6 +219,8 @@ class Pool {
     // last one it exits without asking for more.
     [[noreturn]] void serve_connections(int ctl) {
         for (int served = 0; served < opt_.max_use;) {
+            pollfd p{ctl, POLLIN, 0};
+            if (opt_.idle_work && poll(&p, 1, 100) == 0) opt_.idle_work();
             Peer peer;
             int conn = receive_connection(ctl, peer);
             if (conn < 0) break;
@@ -227,6 +229,7 @@ class Pool {
             clear_deadline();
             if (++served < opt_.max_use && ::write(ctl, "i", 1) != 1) break;
         }
+        if (opt_.idle_work) opt_.idle_work();
         _exit(0);
     }
 
@@ -237,6 +240,13 @@ class Pool {
 };
 
 void noop_handler(int) {}
+
+// The one connection of an inetd-style process, then its work left for later.
+int serve_one(const ServeOptions& opt, const Handler& handler, int in, int out) {
+    int rc = handler(in, out, peer_of(in));
+    if (opt.idle_work) opt.idle_work();
+    return rc;
+}
 
 int accept_loop(const std::vector<int>& listeners, const ServeOptions& opt, const Handler& handler) {
     struct sigaction sa {};
@@ -321,20 +331,20 @@ int serve(const ServeOptions& opt, const Handler& handler) {
         std::vector<int> fds = inherited_fds();
         if (fds.size() == 1 && !is_listening(fds[0])) {
             no_delay(fds[0]);
-            return handler(fds[0], fds[0], peer_of(fds[0]));
+            return serve_one(opt, handler, fds[0], fds[0]);
         }
         listeners = fds;
     }
     if (listeners.empty()) {
         no_delay(STDOUT_FILENO);
-        return handler(STDIN_FILENO, STDOUT_FILENO, peer_of(STDIN_FILENO));
+        return serve_one(opt, handler, STDIN_FILENO, STDOUT_FILENO);
     }
     return accept_loop(listeners, opt, handler);
 }
 
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
                const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
-               Service service) {
+               Service service, std::function<void()> idle_work) {
     auto cfg = load_config(config);
     if (!cfg) {
         log::error("config", cfg.error());
@@ -343,6 +353,7 @@ int run_server(const std::optional<std::string>& config, const std::string& tls_
     auto tls = tls_options(*cfg, tls_mode);
     if (!tls) return exit_status(tls.error());
     auto opt = serve_options(*cfg, listen, std::move(busy_reply), service);
+    opt.idle_work = std::move(idle_work);
     opt.after_bind = [&] {
         return service == Service::smtpd && !cfg->smtpd.user.empty() ? become_user(cfg->smtpd.user)
                                                                       : become_store_owner(*cfg);

@@ -33,6 +33,9 @@ struct ServeOptions {
     int max_children = 100;
     int max_per_ip = 10;
     int max_use = 1; // connections a process serves before it exits
+    // Work a connection process left for later (index updates), done once
+    // no connection came for a tenth of a second, and before it exits.
+    std::function<void()> idle_work;
     std::string busy_reply; // written to a connection refused by a cap
     // Run once the sockets are bound, before the first connection is
     // handled (a root-started server becomes the store's owner there).
@@ -62,6 +65,6 @@ int serve(const ServeOptions& opt, const Handler& handler);
 using SessionMain = std::function<int(const Config&, const TlsOptions&, int, int, const Peer&)>;
 int run_server(const std::optional<std::string>& config, const std::string& tls_mode,
                const std::vector<std::string>& listen, std::string busy_reply, const SessionMain& session,
-               Service service);
+               Service service, std::function<void()> idle_work = {});
 
 } // namespace mail::net

@@ -96,8 +96,10 @@ int Session::run() {
     if (!greet()) return 0;
     std::string line;
     while (state_ != State::quit) {
-        // Messages delivered at once have their indexes updated together,
-        // once the client pauses (or after ten, or at the end).
+        // Messages delivered at once have their indexes updated together:
+        // after ten (before the next answer, so that busy clients wait
+        // for it), once the client pauses, or once the process is idle
+        // (net/listen.hpp).
         if (opt_.local && opt_.local->pending() && !io_.wait_input(after_store_pause_ms)) opt_.local->finish();
         net::set_deadline(static_cast<unsigned>(cfg_.smtpd.command_timeout));
         auto r = io_.read_line(line, max_command_line);
@@ -115,7 +117,6 @@ int Session::run() {
         if (!io_.flush()) break;
     }
     io_.flush();
-    if (opt_.local) opt_.local->finish();
     return 0;
 }
 
@@ -156,10 +157,6 @@ void Session::cmd_rset(const std::string&) {
 }
 
 void Session::cmd_quit(const std::string&) {
-    // The kept steps after the store before the goodbye: a client that
-    // waits for it does not start its next connection while this process
-    // still works for it (many at once would contend for the indexes).
-    if (opt_.local) opt_.local->finish();
     reply(221, "2.0.0", "bye");
     state_ = State::quit;
 }

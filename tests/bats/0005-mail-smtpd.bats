@@ -62,6 +62,10 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 	assert_success
 	assert_output --partial "refused 554 5.4.6"
 	[ "$(count_files "$MAIL/alice/new")" -eq 1 ]
+	# the index follows once the connection process is idle (0.1 s)
+	sleep 0.5
+	run sqlite3 "$MAIL/alice/index.sqlite" "SELECT count(*) FROM messages"
+	assert_output 1
 	[ "$(count_files "$MAIL/bob/new")" -eq 1 ] # "out", small enough for his quota
 	# queued: bob's copy of "two", the big message, carol's copy of "out"
 	[ "$(queued_files | wc -l)" -eq 3 ]

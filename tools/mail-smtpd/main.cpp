@@ -23,6 +23,17 @@ struct Options {
     std::vector<std::string> listen;
 };
 
+// Kept for the process's next connections (destroyed in the reverse
+// order: the delivery agent first, which does the index updates of up to
+// ten messages it kept for later, see Session::run).
+std::optional<mail::Directory> dir;
+std::optional<mail::queue::Spool> spool;
+std::optional<mail::LocalDelivery> local;
+
+void finish_deliveries() {
+    if (local) local->finish();
+}
+
 int unavailable(mail::net::Stream& io, const mail::Error& e) {
     mail::log::error("smtpd.start", e);
     io.write("421 4.3.0 temporary local problem, try again later\r\n");
@@ -35,8 +46,6 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
     mail::net::on_deadline_exit("<6>mail-smtpd: smtpd.timeout: client timed out\n",
                                 "421 4.4.2 timeout, closing the connection\r\n");
     mail::net::Stream io(in, out);
-    static std::optional<mail::Directory> dir; // kept for the process's next connections
-    static std::optional<mail::queue::Spool> spool;
     if (!dir) {
         auto d = mail::Directory::open(cfg.directory_path(), mail::Db::Access::read_only);
         if (!d) return unavailable(io, d.error());
@@ -48,7 +57,6 @@ int session(const mail::Config& cfg, const mail::smtp::SessionOptions& so, int i
         spool.emplace(std::move(*q));
     }
     // As the store's owner the session delivers local mail itself.
-    static std::optional<mail::LocalDelivery> local;
     if (!local && cfg.smtpd.deliver_local && !spool->shared()) {
         local.emplace(cfg, *dir);
         local->keep_after_store(10, 1 << 20); // see Session::run
@@ -68,7 +76,7 @@ int run(const Options& o) {
                                      so.tls = tls;
                                      return session(cfg, so, in, out, peer);
                                  },
-                                 mail::net::Service::smtpd);
+                                 mail::net::Service::smtpd, finish_deliveries);
 }
 
 } // namespace
