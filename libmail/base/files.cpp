@@ -259,4 +259,13 @@ Status durable_write(const std::string& tmp_path, const std::string& final_path,
     return file->commit(final_path);
 }
 
+std::string self_dir() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return ".";
+    std::string path(buf, static_cast<size_t>(n));
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 } // namespace mail

@@ -34,6 +34,9 @@ class Fd {
 // or a directory lookup fail as a busy database would (lookup), so tests
 // can prove failures are temporary.
 bool fault_injected(std::string_view op);
+
+// The directory of the running program (/proc/self/exe), for its siblings.
+std::string self_dir();
 int fault_errno();
 
 Status write_all(int fd, std::string_view data, std::string_view path);

@@ -123,6 +123,17 @@ Directory* Runner::directory() {
     return &*dir_;
 }
 
+std::vector<RecipientStatus> Runner::deliver(std::string_view message, const std::string& sender,
+                                             const std::vector<std::string>& recipients) {
+    if (!directory()) {
+        std::vector<RecipientStatus> out;
+        for (auto& r : recipients)
+            out.push_back(temporary(r, make_error(Errc::tempfail, "temporary local problem", "no directory")));
+        return out;
+    }
+    return agent_->deliver(message, sender, recipients);
+}
+
 int64_t Runner::process(const std::string& id, int64_t now, bool force) {
     const int64_t later = now + cfg_.queue.retry_min;
     auto entry = spool_.load(id);

@@ -38,6 +38,11 @@ class Runner {
     // pending is due). Returns when a local recipient next needs attention,
     // INT64_MAX when none is left, 0 when the entry is gone.
     int64_t process(const std::string& id, int64_t now, bool force);
+    // A delivery asked of the service (queue/service.hpp), with the same
+    // agent; every recipient a temporary failure when the directory is
+    // not there.
+    std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
+                                         const std::vector<std::string>& recipients);
     // Close the directory and the mailbox indexes kept open between
     // deliveries (before sleeping), so that none is held while idle.
     void release() {

@@ -196,3 +196,37 @@ print(db.execute('select uidnext from folders where name=\"INBOX\"').fetchone()[
 	run mail-admin check
 	assert_success
 }
+
+@test "with mail-queue run, mail-deliver hands the message to its delivery service: the same results; without one it delivers itself" {
+	daemon mail-queue run
+	for _ in $(seq 50); do [ -S "$FACTEUR_STATE_DIR/deliver.sock" ] && break; sleep 0.1; done
+	[ -S "$FACTEUR_STATE_DIR/deliver.sock" ]
+	# a pipe (copied into a memory file), --status, a refusal among the recipients
+	run bash -c "sample_message one | mail-deliver --status -f carol@elsewhere.test alice@example.test nobody@example.test team@example.test"
+	[ "$status" -eq 67 ]
+	assert_line $'alice@example.test\t2.0.0 delivered'
+	assert_line --partial $'nobody@example.test\t5.1.1 '
+	assert_line $'team@example.test\t2.0.0 delivered'
+	# a file on standard input; errors on standard error
+	sample_message two > "$BATS_TEST_TMPDIR/m"
+	mail-deliver bob@example.test < "$BATS_TEST_TMPDIR/m"
+	run mail-deliver nobody@example.test < "$BATS_TEST_TMPDIR/m"
+	[ "$status" -eq 67 ]
+	assert_output --partial "mail-deliver: nobody@example.test: 5.1.1"
+	[ "$(inbox alice | wc -l)" -eq 1 ] && [ "$(inbox bob | wc -l)" -eq 2 ]
+	run grep -c "mail-queue\[[0-9]*\]: deliver.ok" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 3
+	run grep -c "mail-deliver-local" "$BATS_TEST_TMPDIR/daemon.log"
+	assert_output 0
+	f=$(grep -l "Subject: two" $(inbox bob) | head -n 1)
+	[ "$(sed -n 3,99p "$f")" = "$(cat "$BATS_TEST_TMPDIR/m")" ]
+	# the service stopped: its socket gone, mail-deliver delivers itself
+	stop_daemons
+	for _ in $(seq 50); do [ -S "$FACTEUR_STATE_DIR/deliver.sock" ] || break; sleep 0.1; done
+	sample_message three | mail-deliver alice@example.test 2> "$BATS_TEST_TMPDIR/own.log"
+	grep -q "mail-deliver-local" "$BATS_TEST_TMPDIR/own.log"
+	# a socket nobody listens on (a runner killed with -9): the same
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).bind(sys.argv[1])' "$FACTEUR_STATE_DIR/deliver.sock"
+	sample_message four | mail-deliver alice@example.test
+	[ "$(inbox alice | wc -l)" -eq 3 ]
+}

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 #include "queue/remote.hpp"
 #include "queue/runner.hpp"
 #include "queue/schedule.hpp"
+#include "deliver/request.hpp"
+#include "queue/service.hpp"
 
 using namespace mail;
 
@@ -55,9 +58,21 @@ Fd watch_queue(const queue::Spool& spool) {
     return ino;
 }
 
-// One worker: the entries whose id hashes to k of n.
+// mail-deliver's requests waiting on the service socket, each delivered by
+// this worker (the listening socket is shared: another may take them).
+void serve_requests(const Config& cfg, queue::Runner& runner, int service) {
+    for (;;) {
+        int c = accept4(service, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        queue::serve_delivery(cfg, runner, c);
+        ::close(c);
+    }
+}
+
+// One worker: the entries whose id hashes to k of n, and mail-deliver's
+// requests (`service`, -1: none).
 int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, unsigned n,
-         queue::Workers* workers) {
+         queue::Workers* workers, int service = -1) {
     queue::Runner runner(cfg, spool);
     Fd ino = watch_queue(spool);
     if (!ino) return mail::exit_status(mail::Errc::tempfail);
@@ -88,12 +103,20 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
         }
         force = false;
         if (once) break;
-        runner.release();
         int64_t wake = next_scan;
         for (auto& [id, t] : due) wake = std::min(wake, t);
-        pollfd p{ino.get(), POLLIN, 0};
+        pollfd p[2] = {{ino.get(), POLLIN, 0}, {service, POLLIN, 0}};
+        nfds_t np = service >= 0 ? 2 : 1;
         int wait_ms = static_cast<int>(std::clamp<int64_t>(wake - mail::now(), 0, 60) * 1000);
-        if (poll(&p, 1, wait_ms) > 0) {
+        // The directory and the indexes stay open for a second, for the
+        // next delivery; then they are let go until there is work.
+        int ready = poll(p, np, std::min(wait_ms, 1000));
+        if (ready == 0 && wait_ms > 1000) {
+            runner.release();
+            ready = poll(p, np, wait_ms - 1000);
+        }
+        if (ready > 0 && np == 2 && (p[1].revents & POLLIN)) serve_requests(cfg, runner, service);
+        if (ready > 0 && (p[0].revents & POLLIN)) {
             std::vector<std::string> fresh;
             bool flush = false;
             read_events(ino.get(), fresh, flush);
@@ -201,6 +224,13 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
     // so that one slow delivery (or fsync) does not hold up the rest.
     unsigned n = once ? 1 : static_cast<unsigned>(cfg.queue.workers);
     log::info("queue.start", "delivering from {} with {} workers", spool.dir(), n);
+    // mail-deliver's requests (deliver/request.hpp), taken by the local workers.
+    Fd service;
+    if (!once) {
+        auto s = queue::listen_service(cfg);
+        if (!s) log::error("queue.service", s.error()); // mail-deliver then delivers itself
+        else service = std::move(*s);
+    }
     sa.sa_handler = on_child; // a worker's end interrupts poll(), so it is restarted soon
     sigaction(SIGCHLD, &sa, nullptr);
     if (once) {
@@ -212,9 +242,10 @@ int run_daemon(const Config& cfg, const queue::Spool& spool, bool once) {
     // Processes 1..n-1 deliver locally with this one; process n schedules
     // remote deliveries.
     queue::Workers workers(n + 1, lock.get(), [&](unsigned k) {
-        return k == n ? outbound(cfg, spool, false) : work(cfg, spool, false, k, n, nullptr);
+        return k == n ? outbound(cfg, spool, false) : work(cfg, spool, false, k, n, nullptr, service.get());
     });
-    int rc = work(cfg, spool, false, 0, n, &workers);
+    int rc = work(cfg, spool, false, 0, n, &workers, service.get());
+    ::unlink(mail::service::socket_path(cfg).c_str());
     log::info("queue.stop", "stopped");
     return rc;
 }
