@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ namespace {
 
 constexpr std::string_view request_magic = "facteur-deliver 1\n";
 constexpr std::string_view answer_magic = "facteur-delivered 1\n";
-constexpr size_t max_answer = 1 << 20;
+constexpr size_t max_answer = 256 * 1024; // a line per recipient
 
 bool clean(std::string_view s) { return s.find_first_of("\t\n") == std::string_view::npos; }
 
@@ -103,14 +104,14 @@ std::optional<Result<Answer>> ask(const std::string& path, int message_fd, const
     std::memcpy(CMSG_DATA(c), &message_fd, sizeof(int));
     // Refused before it was taken (the service stopping): in-process.
     if (sendmsg(s.get(), &m, MSG_NOSIGNAL) < 0) return std::nullopt;
-    std::string answer(max_answer, '\0');
+    // Not zeroed: only what arrives is touched (this process starts once per message).
+    std::unique_ptr<char[]> answer(new char[max_answer]);
     ssize_t n;
-    while ((n = ::recv(s.get(), answer.data(), answer.size(), 0)) < 0 && errno == EINTR) {}
+    while ((n = ::recv(s.get(), answer.get(), max_answer, 0)) < 0 && errno == EINTR) {}
     if (n <= 0)
         return Result<Answer>(make_error(Errc::tempfail, "temporary local problem",
                                          "the delivery service ended without an answer"));
-    answer.resize(static_cast<size_t>(n));
-    return parse_answer(answer);
+    return parse_answer(std::string_view(answer.get(), static_cast<size_t>(n)));
 }
 
 } // namespace mail::service
