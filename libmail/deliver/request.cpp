@@ -23,6 +23,13 @@ bool clean(std::string_view s) { return s.find_first_of("\t\n") == std::string_v
 
 std::string socket_path(const Config& cfg) { return cfg.state_dir + "/deliver.sock"; }
 
+std::optional<std::string> sender_arg(const std::string& arg) {
+    std::string from = arg;
+    if (from.size() >= 2 && from.front() == '<' && from.back() == '>') from = from.substr(1, from.size() - 2);
+    if (from.find_first_of("\r\n<>") != std::string::npos) return std::nullopt;
+    return from;
+}
+
 std::string format_request(const Request& r) {
     std::string s(request_magic);
     s += "from\t" + r.sender + "\n";

@@ -23,6 +23,10 @@ namespace mail::service {
 
 std::string socket_path(const Config& cfg);
 
+// mail-deliver's -f argument as an envelope sender: "<a@b>" or "a@b", ""
+// for the null sender; nullopt when it holds CR, LF, < or > inside.
+std::optional<std::string> sender_arg(const std::string& arg);
+
 struct Request {
     std::string sender;
     std::vector<std::string> recipients;

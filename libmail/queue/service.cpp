@@ -68,7 +68,10 @@ void serve_delivery(const Config& cfg, Runner& runner, int conn) {
     }
     req.resize(static_cast<size_t>(n));
     auto r = service::parse_request(req);
-    if (!r) return log::error("deliver.service", r.error());
+    if (!r || !service::sender_arg(r->sender)) {
+        log::warn("deliver.service", "malformed request refused");
+        return;
+    }
     // As mail-deliver reads it: one byte over the limit is enough to refuse.
     auto text = read_fd(message.get(), cfg.delivery.max_message_size, "the message");
     service::Answer a;

@@ -11,6 +11,7 @@
 #include "base/files.hpp"
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
+#include "deliver/request.hpp"
 #include "directory/directory.hpp"
 
 namespace {
@@ -34,13 +35,12 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         return mail::exit_status(mail::Errc::tempfail);
     }
     msg->shrink(mail::crlf_to_lf(msg->data(), msg->size()));
-    std::string from = sender;
-    if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
-        from = from.substr(1, from.size() - 2);
-    if (from.find_first_of("\r\n<>") != std::string::npos) {
+    auto from_arg = mail::service::sender_arg(sender);
+    if (!from_arg) {
         fmt::print(stderr, "mail-deliver: invalid sender '{}'\n", sender);
         return mail::exit_status(mail::Errc::usage);
     }
+    const std::string& from = *from_arg;
     mail::LocalDelivery agent(*cfg, *dir);
     auto results = agent.deliver(msg->view(), from, rcpts);
     for (auto& r : results) {

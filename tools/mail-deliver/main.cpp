@@ -62,13 +62,12 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
         mail::log::error("config", cfg.error());
         return mail::exit_status(mail::Errc::tempfail); // a broken config is fixable: keep the mail
     }
-    std::string from = sender;
-    if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
-        from = from.substr(1, from.size() - 2);
-    if (from.find_first_of("\r\n<>") != std::string::npos) {
+    auto from_arg = mail::service::sender_arg(sender);
+    if (!from_arg) {
         fmt::print(stderr, "mail-deliver: invalid sender '{}'\n", sender);
         return mail::exit_status(mail::Errc::usage);
     }
+    const std::string& from = *from_arg;
     if (test_hooks()) deliver_here(argv);
     int fd = message_fd(*cfg);
     if (fd < 0) {
