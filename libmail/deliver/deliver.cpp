@@ -140,7 +140,8 @@ RecipientStatus LocalDelivery::deliver_address(const MessageFacts& facts, const 
     if (!res->external.empty()) worst = forward(facts, addr.str(), res->external);
     for (auto& t : res->local) {
         const LocalTarget& kept = current_->targets.emplace_back(t);
-        MailboxDelivery& d = current_->stored.emplace_back(facts, kept, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now());
+        MailboxDelivery& d =
+            current_->stored.emplace_back(MailboxDelivery{facts, kept, t.mailbox.str(), mailbox_root(cfg_, t.mailbox), now()});
         auto r = store_steps(steps_, d);
         r.recipient = rcpt;
         if (!r.ok() && (worst.ok() || r.temporary())) worst = r;
