@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <utility>
 #include <fcntl.h>
+#include <cstring>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,6 +268,42 @@ std::string self_dir() {
     std::string path(buf, static_cast<size_t>(n));
     size_t slash = path.rfind('/');
     return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+Status send_with_fd(int sock, std::string_view payload, int fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{const_cast<char*>(payload.data()), payload.size()};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) return sys_error("send a descriptor on", "a Unix socket");
+    return {};
+}
+
+ssize_t receive_with_fd(int sock, char* buf, size_t size, Fd& fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{buf, size};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+    cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int received;
+        std::memcpy(&received, CMSG_DATA(c), sizeof(int));
+        fd = Fd(received);
+    }
+    return fd && !(m.msg_flags & MSG_TRUNC) ? n : -1;
 }
 
 } // namespace mail

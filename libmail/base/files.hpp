@@ -37,6 +37,15 @@ bool fault_injected(std::string_view op);
 
 // The directory of the running program (/proc/self/exe), for its siblings.
 std::string self_dir();
+
+// A message on a Unix socket with a descriptor passed beside it
+// (SCM_RIGHTS): a connection handed to a process (net/listen.cpp), a
+// message file handed to the delivery service (deliver/request.hpp).
+Status send_with_fd(int sock, std::string_view payload, int fd);
+// The next such message into buf (up to size bytes) and its descriptor:
+// the payload's length, or -1 at the end of the stream, on an error, for
+// a message without a descriptor or one longer than `size`.
+ssize_t receive_with_fd(int sock, char* buf, size_t size, Fd& fd);
 int fault_errno();
 
 Status write_all(int fd, std::string_view data, std::string_view path);

@@ -23,6 +23,14 @@ bool clean(std::string_view s) { return s.find_first_of("\t\n") == std::string_v
 
 std::string socket_path(const Config& cfg) { return cfg.state_dir + "/deliver.sock"; }
 
+bool socket_address(const std::string& path, sockaddr_un& sa) {
+    sa = sockaddr_un{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) return false;
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    return true;
+}
+
 std::optional<std::string> sender_arg(const std::string& arg) {
     std::string from = arg;
     if (from.size() >= 2 && from.front() == '<' && from.back() == '>') from = from.substr(1, from.size() - 2);
@@ -88,29 +96,14 @@ Result<Answer> parse_answer(std::string_view text) {
 }
 
 std::optional<Result<Answer>> ask(const std::string& path, int message_fd, const Request& r) {
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sa.sun_path) return std::nullopt;
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    Fd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!s || connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return std::nullopt;
     for (auto& a : r.recipients)
         if (!clean(a)) return std::nullopt; // the service's format cannot say it: in-process
-    std::string req = format_request(r);
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{req.data(), req.size()};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &message_fd, sizeof(int));
+    sockaddr_un sa;
+    if (!socket_address(path, sa)) return std::nullopt;
+    Fd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s || connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return std::nullopt;
     // Refused before it was taken (the service stopping): in-process.
-    if (sendmsg(s.get(), &m, MSG_NOSIGNAL) < 0) return std::nullopt;
+    if (!send_with_fd(s.get(), format_request(r), message_fd)) return std::nullopt;
     // Not zeroed: only what arrives is touched (this process starts once per message).
     std::unique_ptr<char[]> answer(new char[max_answer]);
     ssize_t n;

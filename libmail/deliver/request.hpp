@@ -12,6 +12,7 @@
 #pragma once
 
 #include <optional>
+#include <sys/un.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@
 namespace mail::service {
 
 std::string socket_path(const Config& cfg);
+// The socket's address for bind() or connect(); false when `path` is too
+// long for one.
+bool socket_address(const std::string& path, sockaddr_un& sa);
 
 // mail-deliver's -f argument as an envelope sender: "<a@b>" or "a@b", ""
 // for the null sender; nullopt when it holds CR, LF, < or > inside.

@@ -88,43 +88,18 @@ std::vector<int> inherited_fds() {
 constexpr int idle_exit = 60;
 
 Status send_connection(int ctl, int conn, const Peer& peer) {
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    std::string text = (peer.loopback ? "L" : "R") + peer.ip;
-    iovec iov{text.data(), text.size()};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &conn, sizeof(int));
-    if (sendmsg(ctl, &m, MSG_NOSIGNAL) < 0) return sys_error("pass a connection to", "a connection process");
-    return {};
+    return send_with_fd(ctl, (peer.loopback ? "L" : "R") + peer.ip, conn);
 }
 
 // The next connection (-1: the listener let this process go) and its
 // client.
 int receive_connection(int ctl, Peer& peer) {
     char buf[INET6_ADDRSTRLEN + 2] = {};
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{buf, sizeof buf - 1};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    while ((n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
-    cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr;
-    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    Fd conn;
+    if (receive_with_fd(ctl, buf, sizeof buf - 1, conn) <= 0) return -1;
     peer.loopback = buf[0] == 'L';
     peer.ip = buf + 1;
-    return fd;
+    return conn.release();
 }
 
 struct Worker {

@@ -14,10 +14,8 @@ namespace mail::queue {
 
 Result<Fd> listen_service(const Config& cfg) {
     std::string path = service::socket_path(cfg);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sa.sun_path) return make_error(Errc::config, "socket path too long: " + path);
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    sockaddr_un sa;
+    if (!service::socket_address(path, sa)) return make_error(Errc::config, "socket path too long: " + path);
     Fd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s) return sys_error("socket", path);
     ::unlink(path.c_str()); // a runner that died left it
@@ -48,21 +46,9 @@ void serve_delivery(const Config& cfg, Runner& runner, int conn) {
     timeval tv{10, 0}; // a client that connects and says nothing
     setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string req(64 * 1024, '\0');
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{req.data(), req.size()};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    ssize_t n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
     Fd message;
-    if (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr; c && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        message = Fd(fd);
-    }
-    if (!trusted(conn) || !message || (m.msg_flags & MSG_TRUNC)) {
+    ssize_t n = receive_with_fd(conn, req.data(), req.size(), message);
+    if (n <= 0 || !trusted(conn)) {
         log::warn("deliver.service", "request refused (not from the store's owner, or malformed)");
         return;
     }
