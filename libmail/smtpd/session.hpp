@@ -86,7 +86,7 @@ class Session {
     void cmd_bdat(const std::string& arg);
     bool mail_params(const std::vector<Param>& params);
     bool rcpt_params(const std::vector<Param>& params, queue::Recipient& r);
-    bool open_message();
+    void open_message(); // the writer; its queue file is made when needed
     void refuse(int code, std::string dsn, std::string text);
     void take(std::string_view text);
     void start_body();

@@ -132,7 +132,7 @@ void Session::cmd_rcpt(const std::string& arg) {
 // delivered without a queue file; a larger one goes to the queue as it comes.
 constexpr size_t held_message_max = 1 << 20;
 
-bool Session::open_message() {
+void Session::open_message() {
     env_.id = spool_.new_id();
     env_.arrived = time(nullptr);
     env_.client = fmt::format("ip={} helo={} tls={} auth={}", peer_.ip.empty() ? "-" : peer_.ip,
@@ -140,7 +140,6 @@ bool Session::open_message() {
     // The queue file is made when it is needed, with the recipients then left.
     writer_ = std::make_unique<MessageWriter>([this] { return spool_.create(env_); }, cfg_.smtpd.max_header_size,
                                               opt_.local ? held_message_max : 0);
-    return true;
 }
 
 std::string Session::received_header() const {
@@ -309,7 +308,7 @@ void Session::cmd_data(const std::string& arg) {
         state_ = State::quit;
         return;
     }
-    if (!open_message()) return reset_transaction();
+    open_message();
     reply(354, "", "end data with <CR><LF>.<CR><LF>");
     if (!io_.flush()) return void(state_ = State::quit);
     net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
@@ -350,7 +349,7 @@ void Session::cmd_bdat(const std::string& arg) {
         return;
     }
     bool usable = state_ == State::mail && !env_.rcpts.empty();
-    if (usable && !writer_ && !open_message()) return reset_transaction(), void(state_ = State::quit);
+    if (usable && !writer_) open_message();
     net::set_deadline(static_cast<unsigned>(cfg_.smtpd.data_timeout));
     std::string out;
     for (uint64_t left = size; left > 0;) {

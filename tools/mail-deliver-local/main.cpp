@@ -12,6 +12,7 @@
 #include "base/tool.hpp"
 #include "deliver/deliver.hpp"
 #include "deliver/request.hpp"
+#include "../mail-deliver/options.hpp"
 #include "directory/directory.hpp"
 
 namespace {
@@ -55,14 +56,7 @@ int deliver(const std::optional<std::string>& config, const std::string& sender,
 
 int main(int argc, char** argv) {
     CLI::App app{"Deliver one message from standard input to local addresses"};
-    std::optional<std::string> config;
-    std::string sender;
-    bool print_status = false;
-    std::vector<std::string> rcpts;
-    app.add_option("--config", config, "configuration file");
-    app.add_option("-f,--from", sender, "envelope sender (Return-Path)");
-    app.add_flag("--status", print_status, "print one status line per recipient");
-    app.add_option("address", rcpts, "recipient addresses")->required();
-    return mail::run_tool("mail-deliver-local", app, argc, argv,
-                          [&] { return deliver(config, sender, rcpts, print_status); });
+    DeliverArgs a;
+    add_deliver_options(app, a);
+    return mail::run_tool("mail-deliver-local", app, argc, argv, [&] { return deliver(a.config, a.sender, a.rcpts, a.print_status); });
 }
