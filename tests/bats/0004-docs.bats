@@ -9,7 +9,7 @@ complete_line() { # words... -> completions for the last word
 	bash -c '
 		source "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-		f=$(basename "$1" .bash); "_${f//-/_}"
+		f=$(complete -p "$1" | sed -n "s/.*-F \([^ ]*\).*/\1/p"); "$f" # the function registered for it
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_DIRNAME/../../completions/$CFILE" "$@"
 }
 
@@ -33,6 +33,9 @@ complete_line() { # words... -> completions for the last word
 	CFILE=mail-deliver.bash
 	run complete_line mail-deliver b
 	assert_output "bob@example.test"
+	CFILE=mail-deliver-local.bash
+	run complete_line mail-deliver-local --st
+	assert_output "--status"
 }
 
 @test "bash completion: mail-queue ids, mail-smtpd options" {
@@ -82,10 +85,10 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "man pages are built and have an EXIT STATUS section" {
-	for p in man/mail-admin.1 man/mail-deliver.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1 man/mail-fetch.8 man/mail-imapd.8; do
+	for p in man/mail-admin.1 man/mail-deliver.8 man/mail-deliver-local.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1 man/mail-fetch.8 man/mail-imapd.8; do
 		[ -s "$BUILD/$p" ]
 	done
-	for p in mail-admin.1 mail-deliver.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1 mail-fetch.8 mail-imapd.8; do
+	for p in mail-admin.1 mail-deliver.8 mail-deliver-local.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1 mail-fetch.8 mail-imapd.8; do
 		grep -q 'EXIT STATUS' "$BUILD/man/$p"
 	done
 	grep -q 'QUEUE FORMAT' "$BUILD/man/mail-queue.8"
