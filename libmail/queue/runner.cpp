@@ -119,19 +119,22 @@ Directory* Runner::directory() {
         }
         dir_.emplace(std::move(*d));
         agent_.emplace(cfg_, *dir_);
+        agent_->keep_after_store(10, 1 << 20);
     }
     return &*dir_;
 }
 
 std::vector<RecipientStatus> Runner::deliver(std::string_view message, const std::string& sender,
-                                             const std::vector<std::string>& recipients) {
+                                             const std::vector<std::string>& recipients,
+                                             const LocalDelivery::Safe& safe) {
     if (!directory()) {
         std::vector<RecipientStatus> out;
         for (auto& r : recipients)
             out.push_back(temporary(r, make_error(Errc::tempfail, "temporary local problem", "no directory")));
+        if (safe) safe(out);
         return out;
     }
-    return agent_->deliver(message, sender, recipients);
+    return agent_->deliver(message, sender, recipients, safe);
 }
 
 int64_t Runner::process(const std::string& id, int64_t now, bool force) {

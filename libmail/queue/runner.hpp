@@ -41,8 +41,17 @@ class Runner {
     // A delivery asked of the service (queue/service.hpp), with the same
     // agent; every recipient a temporary failure when the directory is
     // not there.
+    // `safe` as LocalDelivery::deliver's: the service answers there.
     std::vector<RecipientStatus> deliver(std::string_view message, const std::string& sender,
-                                         const std::vector<std::string>& recipients);
+                                         const std::vector<std::string>& recipients,
+                                         const LocalDelivery::Safe& safe = {});
+    // Index updates and other steps after the store are kept for up to 10
+    // messages (1 MiB), as in mail-smtpd; the caller runs them once no
+    // work came for a moment (and release() does).
+    bool pending() const { return agent_ && agent_->pending(); }
+    void finish() {
+        if (agent_) agent_->finish();
+    }
     // Close the directory and the mailbox indexes kept open between
     // deliveries (before sleeping), so that none is held while idle.
     void release() {

@@ -66,13 +66,15 @@ void serve_delivery(const Config& cfg, Runner& runner, int conn) {
         return send_answer(conn, a); // 75: the caller keeps the message
     }
     text->shrink(crlf_to_lf(text->data(), text->size()));
-    auto results = runner.deliver(text->view(), r->sender, r->recipients);
-    for (auto& res : results) {
-        a.lines.push_back(res.recipient + "\t" + res.dsn + " " + res.text);
-        a.ok.push_back(res.ok());
-    }
-    a.exit_code = exit_code(results);
-    send_answer(conn, a);
+    // Answered once the copies are durable; the index updates follow.
+    runner.deliver(text->view(), r->sender, r->recipients, [&](const std::vector<RecipientStatus>& results) {
+        for (auto& res : results) {
+            a.lines.push_back(res.recipient + "\t" + res.dsn + " " + res.text);
+            a.ok.push_back(res.ok());
+        }
+        a.exit_code = exit_code(results);
+        send_answer(conn, a);
+    });
 }
 
 } // namespace mail::queue

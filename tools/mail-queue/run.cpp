@@ -108,12 +108,17 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
         pollfd p[2] = {{ino.get(), POLLIN, 0}, {service, POLLIN, 0}};
         nfds_t np = service >= 0 ? 2 : 1;
         int wait_ms = static_cast<int>(std::clamp<int64_t>(wake - mail::now(), 0, 60) * 1000);
-        // The directory and the indexes stay open for a second, for the
-        // next delivery; then they are let go until there is work.
-        int ready = poll(p, np, std::min(wait_ms, 1000));
-        if (ready == 0 && wait_ms > 1000) {
-            runner.release();
-            ready = poll(p, np, wait_ms - 1000);
+        // The index updates kept for a batch are done once nothing came
+        // for 0.1 s. The directory and the indexes stay open for a second,
+        // for the next delivery; then they are let go until there is work.
+        int ready = 0;
+        if (runner.pending() && (ready = poll(p, np, std::min(wait_ms, 100))) == 0) runner.finish();
+        if (ready == 0) {
+            ready = poll(p, np, std::min(wait_ms, 1000));
+            if (ready == 0 && wait_ms > 1000) {
+                runner.release();
+                ready = poll(p, np, wait_ms - 1000);
+            }
         }
         if (ready > 0 && np == 2 && (p[1].revents & POLLIN)) serve_requests(cfg, runner, service);
         if (ready > 0 && (p[0].revents & POLLIN)) {
