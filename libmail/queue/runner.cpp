@@ -139,7 +139,7 @@ std::vector<RecipientStatus> Runner::deliver(std::string_view message, const std
 
 int64_t Runner::process(const std::string& id, int64_t now, bool force) {
     const int64_t later = now + cfg_.queue.retry_min;
-    auto entry = spool_.load(id);
+    auto entry = spool_.load(id, false); // the message only when something is due
     if (!entry) {
         const Error& e = entry.error();
         if (e.code == Errc::noinput) return 0; // delivered or deleted meanwhile
@@ -166,6 +166,8 @@ int64_t Runner::process(const std::string& id, int64_t now, bool force) {
         else next = std::min(next, r.next);
     }
     if (due.empty()) return next;
+    entry = spool_.load(id);
+    if (!entry) return entry.error().code == Errc::noinput ? 0 : later;
     auto results = agent_->deliver(entry->message(), entry->env.sender, due);
     if (Status s = record(cfg_, spool_, id, results, now); !s) {
         log::error("queue.record", s.error());

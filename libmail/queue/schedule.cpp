@@ -11,10 +11,14 @@
 
 namespace mail::queue {
 
-unsigned owner_of(const std::string& id, unsigned n) {
+unsigned owner_of(std::string_view id, unsigned n) {
     uint32_t h = 2166136261u; // FNV-1a
     for (unsigned char c : id) h = (h ^ c) * 16777619u;
     return h % n;
+}
+
+bool due_by_scan(const Config& cfg, const Scanned& e, int64_t now) {
+    return e.due <= now || e.due > now + cfg.queue.retry_max;
 }
 
 DueRemote due_remote(const Config& cfg, const Spool& spool, Directory& dir, const std::string& id, int64_t now,
@@ -41,34 +45,27 @@ DueRemote due_remote(const Config& cfg, const Spool& spool, Directory& dir, cons
     return out;
 }
 
-void Outbound::rescan(const std::vector<std::string>& ids) {
-    std::map<std::string, int64_t> fresh;
-    for (auto& id : ids) fresh.emplace(id, entries_.count(id) ? entries_[id] : 0);
-    entries_.swap(fresh);
+void Outbound::arrived(const std::string& id, bool forced) {
+    if (busy_.count(id)) return;
+    auto [it, added] = entries_.emplace(id, forced ? -1 : 0);
+    if (!added && forced) it->second = -1; // else what it knows is newer than a scan's hint
 }
 
-void Outbound::arrived(const std::string& id) {
-    if (!busy_.count(id)) entries_[id] = 0;
-}
-
-void Outbound::plan(const Look& look, int64_t now, bool force) {
+void Outbound::plan(const Look& look, int64_t now, int64_t horizon) {
     for (auto it = entries_.begin(); it != entries_.end();) {
         auto& [id, next] = *it;
-        if (busy_.count(id) || (!force && next > now)) {
+        if (busy_.count(id) || next > now) {
             ++it;
             continue;
         }
-        DueRemote due = look(id);
-        if (due.gone) {
-            it = entries_.erase(it);
-            continue;
-        }
+        DueRemote due = look(id, next < 0);
         next = due.next;
         for (auto& [d, rcpts] : due.by_destination) {
             dests_[d].waiting.push_back(Job{id, rcpts});
             busy_[id]++;
         }
-        ++it;
+        // Being delivered: ended() brings it back.
+        it = due.gone || next > horizon ? entries_.erase(it) : std::next(it);
     }
 }
 
@@ -136,7 +133,7 @@ std::vector<pid_t> Outbound::children() const {
 
 int64_t Outbound::wake(int64_t until) const {
     for (auto& [id, t] : entries_)
-        if (!busy_.count(id)) until = std::min(until, t);
+        if (!busy_.count(id)) until = std::min(until, std::max<int64_t>(t, 0));
     return until;
 }
 

@@ -25,7 +25,11 @@ namespace mail::queue {
 
 // Which of n local workers delivers entry `id`: a stable hash, the same
 // owner in every process.
-unsigned owner_of(const std::string& id, unsigned n);
+unsigned owner_of(std::string_view id, unsigned n);
+
+// Whether a scan should look at an entry now: its state's hint says so,
+// or the hint is beyond any retry (the clock went back).
+bool due_by_scan(const Config& cfg, const Scanned& e, int64_t now);
 
 // The remote recipients of one entry that are due now, by destination.
 struct DueRemote {
@@ -47,19 +51,21 @@ struct Batch {
 
 class Outbound {
   public:
-    using Look = std::function<DueRemote(const std::string& id)>;
-    explicit Outbound(const Config& cfg) : cfg_(cfg) {}
+    // The entry, and whether every pending recipient is due (a flush).
+    using Look = std::function<DueRemote(const std::string& id, bool force)>;
+    // At most `limit` entries are held at once (Postfix's
+    // qmgr_message_active_limit); a scan leaves the others on disk for later.
+    explicit Outbound(const Config& cfg, size_t limit = 20000) : cfg_(cfg), limit_(limit) {}
 
-    // The entries in the spool now (a full rescan): others are forgotten.
-    void rescan(const std::vector<std::string>& ids);
-    // A new entry, or one to look at again now.
-    void arrived(const std::string& id);
+    // An entry to look at now: a new one, or one a scan found due
+    // (`forced`: all its pending recipients, for mail-queue flush).
+    void arrived(const std::string& id, bool forced = false);
+    bool full() const { return entries_.size() >= limit_; }
     // Look at the entries that are due and not being delivered; their due
-    // recipients wait for a connection to their destination.
-    void plan(const Look& look, int64_t now, bool force);
-    // The next batch to start, if the caps allow one: at most
-    // messages_per_connection messages, the destinations taken in turn.
-    // It counts as running from now: say started() or not_started().
+    // recipients wait for a connection to their destination. An entry
+    // whose next look is after `horizon` (the next scan) is let go: that
+    // scan finds it again by its state file (Spool::each).
+    void plan(const Look& look, int64_t now, int64_t horizon);
     std::optional<Batch> next_batch();
     void started(pid_t pid, const Batch& b);
     void not_started(const Batch& b); // the process could not start: try later
@@ -84,7 +90,8 @@ class Outbound {
     };
     void drop_idle_destinations();
     const Config& cfg_;
-    std::map<std::string, int64_t> entries_; // id -> next remote look (0: now)
+    size_t limit_;
+    std::map<std::string, int64_t> entries_; // id -> next remote look (0: now, -1: now, forced)
     std::map<std::string, int> busy_;        // id -> deliveries waiting or running
     std::map<std::string, Destination> dests_;
     std::map<pid_t, Child> children_;

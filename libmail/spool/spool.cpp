@@ -111,6 +111,25 @@ Result<std::vector<std::string>> Spool::ids() const {
     return out;
 }
 
+Status Spool::each(const std::function<void(const Scanned&)>& fn) const {
+    std::string d = dir_ + "/mess";
+    DIR* dp = opendir(d.c_str());
+    if (!dp) return sys_error("opendir", d);
+    Fd states(::open((dir_ + "/state").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    while (dirent* e = readdir(dp)) {
+        if (e->d_name[0] == '.') continue;
+        Scanned s{e->d_name};
+        struct stat st;
+        if (states && fstatat(states.get(), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            s.due = st.st_mtime;
+            s.changed_ns = st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
+        }
+        fn(s);
+    }
+    closedir(dp);
+    return {};
+}
+
 Result<Entry> Spool::load(const std::string& id, bool whole) const {
     Entry e;
     if (whole) {
@@ -165,7 +184,17 @@ Result<std::vector<RcptState>> Spool::state(const std::string& id, const Envelop
 Status Spool::save_state(const std::string& id, const std::vector<RcptState>& s) const {
     std::string tmp = dir_ + "/tmp/" + id + ".state";
     ::unlink(tmp.c_str());
-    return durable_write(tmp, state_path(id), {format_state(s)});
+    MAIL_TRY(durable_write(tmp, state_path(id), {format_state(s)}));
+    // The hint for scans (each()); if it is lost in a crash, the file's
+    // own time is earlier: the entry is only looked at sooner.
+    int64_t next = INT64_MAX;
+    for (auto& r : s)
+        if (r.status == RcptStatus::pending) next = std::min(next, r.next);
+    if (next != INT64_MAX) {
+        timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(next), 0}};
+        (void)utimensat(AT_FDCWD, state_path(id).c_str(), times, 0);
+    }
+    return {};
 }
 
 void Spool::sweep_tmp(int64_t now, int64_t age) const {

@@ -5,7 +5,9 @@
 //                    Commit point: rename tmp/ID -> mess/ID, then fsync of
 //                    mess/. Only after that is 250 answered.
 //   queue/state/ID   what has happened to each recipient, once anything has;
-//                    replaced atomically (write, fsync, rename).
+//                    replaced atomically (write, fsync, rename). Its mtime
+//                    is the earliest next attempt (a hint for scans, as
+//                    Postfix's deferred queue files have).
 //   queue/lock       held (flock) by the one `mail-queue run`
 //
 // tmp/ and mess/ may be shared with mail-smtpd under a user of its own
@@ -16,7 +18,9 @@
 // the state update repeats that delivery: at least once, never lost.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/config.hpp"
@@ -50,6 +54,15 @@ struct Entry {
 };
 Result<std::vector<RcptState>> parse_state(std::string_view text);
 
+// One entry as a scan sees it, without reading it: its id, when a
+// recipient is next due by its state file's mtime (0: no state yet, so
+// now), and when that state was last written (ns; 0: never).
+struct Scanned {
+    std::string_view id;
+    int64_t due = 0;
+    int64_t changed_ns = 0;
+};
+
 class Spool {
   public:
     // Creates the directories when missing.
@@ -71,6 +84,10 @@ class Spool {
     Status add(Envelope& env, std::string_view message) const;
 
     Result<std::vector<std::string>> ids() const; // sorted, oldest first
+    // Every entry in mess/, one at a time, in no order, nothing kept (the
+    // runner's scans: their memory does not grow with the queue). `fn` may
+    // deliver and remove the entry it is given.
+    Status each(const std::function<void(const Scanned&)>& fn) const;
     // Errors: noinput (the entry is gone), data (not readable as a queue
     // entry: left in place for a person to look at), tempfail.
     // With `whole` false, only the envelope and state are read (message()

@@ -152,7 +152,7 @@ struct FakeSpool {
     std::map<std::string, DueRemote> entries;
     int looks = 0;
     Outbound::Look look() {
-        return [this](const std::string& id) {
+        return [this](const std::string& id, bool) {
             looks++;
             auto it = entries.find(id);
             if (it == entries.end()) return DueRemote{{}, INT64_MAX, true};
@@ -184,8 +184,8 @@ TEST(QueueSchedule, OutboundBatchesWithinTheCapsInTurn) {
     spool.entries["b0"].by_destination["b.example"] = {"x@b.example", "y@b.example"};
     ids.push_back("b0");
     Outbound s(cfg);
-    s.rescan(ids);
-    s.plan(spool.look(), 1000, false);
+    for (auto& id : ids) s.arrived(id);
+    s.plan(spool.look(), 1000, 1060);
     auto b1 = s.next_batch();
     ASSERT_TRUE(b1);
     EXPECT_EQ(b1->destination, "a.example");
@@ -204,7 +204,8 @@ TEST(QueueSchedule, OutboundBatchesWithinTheCapsInTurn) {
     EXPECT_FALSE(s.next_batch()); // max_connections (and a.example's 2)
     // Delivering entries are not looked at again.
     int looks = spool.looks;
-    s.plan(spool.look(), 1001, true);
+    for (auto& id : ids) s.arrived(id, true);
+    s.plan(spool.look(), 1001, 1060);
     EXPECT_EQ(spool.looks, looks);
     ASSERT_TRUE(s.ended(102, false, 1002));
     auto b4 = s.next_batch(); // b.example is done: a.example, within its 2
@@ -222,8 +223,8 @@ TEST(QueueSchedule, OutboundRetriesAfterACrashAndWhenAForkFails) {
     spool.entries["e1"].by_destination["a.example"] = {"u@a.example"};
     spool.entries["e2"].next = 5000; // nothing due: looked at again at 5000
     Outbound s(cfg);
-    s.rescan({"e1", "e2", "gone"});
-    s.plan(spool.look(), 1000, false);
+    for (auto id : {"e1", "e2", "gone"}) s.arrived(id);
+    s.plan(spool.look(), 1000, 9000);
     EXPECT_EQ(s.wake(9999), 5000);
     auto b = s.next_batch();
     ASSERT_TRUE(b);
@@ -238,9 +239,9 @@ TEST(QueueSchedule, OutboundRetriesAfterACrashAndWhenAForkFails) {
     EXPECT_TRUE(s.idle());
     EXPECT_EQ(s.wake(9999), 1010 + 300); // e1 after retry_min
     spool.looks = 0;
-    s.plan(spool.look(), 1100, false);
+    s.plan(spool.look(), 1100, 9000);
     EXPECT_EQ(spool.looks, 0); // not due yet
-    s.plan(spool.look(), 1310, false);
+    s.plan(spool.look(), 1310, 9000);
     EXPECT_EQ(spool.looks, 1);
     s.arrived("e3"); // a new entry: looked at now
     EXPECT_EQ(s.wake(9999), 0);
@@ -272,4 +273,69 @@ TEST(QueueSchedule, DueRemoteReadsTheEntry) {
     EXPECT_EQ(due.next, INT64_MAX);
     EXPECT_TRUE(due_remote(cfg, *spool, *dir, "no-such-entry", now, false).gone);
     std::filesystem::remove_all(root);
+}
+
+// A scan reads no entry: a state file's mtime says when it is next due.
+TEST(QueueSchedule, ScanFindsEntriesDueByTheirStateFile) {
+    char tmpl[] = "/tmp/facteur-scan-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    std::string root = tmpl;
+    auto spool = Spool::open(root + "/queue");
+    ASSERT_TRUE(spool) << spool.error().detail;
+    Config cfg;
+    cfg.queue.retry_max = 4 * 3600;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; i++) {
+        Envelope env;
+        env.sender = "a@here.example";
+        env.rcpts = {{"x@down.example", "", ""}, {"y@down.example", "", ""}};
+        ASSERT_TRUE(spool->add(env, "Subject: x\n\nbody\n"));
+        ids.push_back(env.id);
+    }
+    int64_t now = mail::now();
+    auto pending = [](const char* a, int64_t next) { return RcptState{a, RcptStatus::pending, 1, next, "4.4.1", "", false}; };
+    // Never tried: due now. Tried: due at its earliest pending recipient.
+    ASSERT_TRUE(spool->save_state(ids[1], {pending("x@down.example", now + 3600), pending("y@down.example", now + 600)}));
+    ASSERT_TRUE(spool->save_state(ids[2], {RcptState{"x@down.example", RcptStatus::done, 1, 0, "2.0.0", "", false},
+                                           pending("y@down.example", now + 10 * 86400)}));
+    std::map<std::string, Scanned> seen;
+    ASSERT_TRUE(spool->each([&](const Scanned& e) { seen[std::string(e.id)] = Scanned{{}, e.due, e.changed_ns}; }));
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[ids[0]].due, 0);
+    EXPECT_EQ(seen[ids[0]].changed_ns, 0);
+    EXPECT_EQ(seen[ids[1]].due, now + 600);
+    EXPECT_GT(seen[ids[1]].changed_ns, (now - 5) * 1'000'000'000LL);
+    EXPECT_TRUE(due_by_scan(cfg, seen[ids[0]], now));
+    EXPECT_FALSE(due_by_scan(cfg, seen[ids[1]], now));
+    EXPECT_TRUE(due_by_scan(cfg, seen[ids[1]], now + 600));
+    EXPECT_TRUE(due_by_scan(cfg, seen[ids[2]], now)); // beyond any retry: the clock went back
+    std::filesystem::remove_all(root);
+}
+
+// The scheduler holds at most its limit, and lets go of what is not due
+// before the next scan.
+TEST(QueueSchedule, OutboundHoldsABoundedSet) {
+    Config cfg = outbound_config(20, 4, 100);
+    FakeSpool spool;
+    spool.entries["e1"].next = 5000;
+    spool.entries["e2"].next = 1030;
+    Outbound s(cfg, 2);
+    s.arrived("e1");
+    EXPECT_FALSE(s.full());
+    s.arrived("e2");
+    EXPECT_TRUE(s.full());
+    s.plan(spool.look(), 1000, 1060);
+    EXPECT_FALSE(s.full()); // e1 is let go: due after the next scan
+    EXPECT_EQ(s.wake(9999), 1030);
+    spool.entries["e1"].by_destination["a.example"] = {"u@a.example"};
+    s.arrived("e1", true); // a flush: looked at now, every recipient due
+    bool forced = false;
+    s.plan([&](const std::string& id, bool force) {
+        if (id == "e1") forced = force;
+        return spool.entries[id];
+    }, 1001, 1060);
+    EXPECT_TRUE(forced);
+    auto b = s.next_batch();
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->jobs[0].id, "e1");
 }

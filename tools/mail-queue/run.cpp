@@ -34,6 +34,12 @@ volatile sig_atomic_t stopping = 0;
 void on_term(int) { stopping = 1; }
 void on_child(int) {}
 
+int64_t now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
 // Names of new entries (and whether a flush was asked) from inotify events.
 void read_events(int fd, std::vector<std::string>& fresh, bool& flush) {
     alignas(inotify_event) char buf[16384];
@@ -76,21 +82,26 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
     queue::Runner runner(cfg, spool);
     Fd ino = watch_queue(spool);
     if (!ino) return mail::exit_status(mail::Errc::tempfail);
-    std::map<std::string, int64_t> due; // id -> next attempt
+    // id -> next attempt, for the entries with local work due before the
+    // next scan; the others wait on disk until a scan finds them due, so
+    // that memory does not grow with the queue.
+    std::map<std::string, int64_t> due;
     int64_t next_scan = 0;
     bool force = once;
     while (!stopping) {
         if (workers) workers->keep_running(stopping);
         int64_t now = mail::now();
         if (now >= next_scan) {
-            if (auto ids = spool.ids()) {
-                std::map<std::string, int64_t> fresh; // forget entries removed by others
-                for (auto& id : *ids)
-                    if (queue::owner_of(id, n) == k) fresh.emplace(id, due.count(id) ? due[id] : 0);
-                due.swap(fresh);
-            }
-            if (k == 0) spool.sweep_tmp(now, tmp_max_age);
             next_scan = now + rescan_interval;
+            Status s = spool.each([&](const queue::Scanned& e) {
+                if (stopping || queue::owner_of(e.id, n) != k || (!force && !queue::due_by_scan(cfg, e, now))) return;
+                std::string id(e.id);
+                if (due.count(id)) return; // below
+                int64_t next = runner.process(id, now, force);
+                if (next != 0 && next <= next_scan) due[id] = next;
+            });
+            if (!s) log::error("queue.scan", s.error());
+            if (k == 0) spool.sweep_tmp(now, tmp_max_age);
         }
         for (auto it = due.begin(); it != due.end() && !stopping;) {
             if (!force && it->second > now) {
@@ -98,7 +109,7 @@ int work(const Config& cfg, const queue::Spool& spool, bool once, unsigned k, un
                 continue;
             }
             int64_t next = runner.process(it->first, now, force);
-            if (next == 0) it = due.erase(it);
+            if (next == 0 || next > next_scan) it = due.erase(it);
             else it->second = next, ++it;
         }
         force = false;
@@ -155,10 +166,12 @@ pid_t start_delivery(const Config& cfg, const queue::Spool& spool, const queue::
 int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
     Fd ino = watch_queue(spool);
     if (!ino) return mail::exit_status(mail::Errc::tempfail);
-    queue::Outbound sched(cfg);
+    queue::Outbound sched(cfg, once ? SIZE_MAX : 20000);
     std::optional<Directory> dir;
     int64_t next_scan = 0;
-    bool force = once;
+    // After a flush, every entry whose state was not written since is due
+    // in full, over as many scans as the scheduler's limit takes.
+    int64_t flush_ns = once ? now_ns() : 0;
     int passes = 0; // `once`: schedule in the first pass only
     while (!stopping) {
         int64_t now = mail::now();
@@ -171,8 +184,16 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
                 log::warn("queue.remote", "delivery to {} ended abnormally (status {})", *destination, status);
         }
         if (now >= next_scan) {
-            if (auto ids = spool.ids()) sched.rescan(*ids);
-            next_scan = now + rescan_interval;
+            bool left = false; // entries left for a later scan (the limit)
+            Status s = spool.each([&](const queue::Scanned& e) {
+                bool forced = flush_ns && e.changed_ns < flush_ns;
+                if (!forced && !queue::due_by_scan(cfg, e, now)) return;
+                if (sched.full()) left = true;
+                else sched.arrived(std::string(e.id), forced);
+            });
+            if (!s) log::error("queue.scan", s.error());
+            if (!left) flush_ns = 0;
+            next_scan = now + (left ? 5 : rescan_interval);
             dir.reset(); // see directory changes
         }
         if (!dir) {
@@ -181,9 +202,9 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
             else dir.emplace(std::move(*d));
         }
         if (dir && !(once && passes > 0))
-            sched.plan([&](const std::string& id) { return queue::due_remote(cfg, spool, *dir, id, now, force); },
-                       now, force);
-        force = false;
+            sched.plan([&](const std::string& id,
+                           bool force) { return queue::due_remote(cfg, spool, *dir, id, now, force); },
+                       now, next_scan);
         passes++;
         while (!stopping) {
             auto batch = sched.next_batch();
@@ -205,7 +226,7 @@ int outbound(const Config& cfg, const queue::Spool& spool, bool once) {
             bool flush = false;
             read_events(ino.get(), fresh, flush);
             for (auto& id : fresh) sched.arrived(id);
-            if (flush) next_scan = 0, force = true;
+            if (flush) next_scan = 0, flush_ns = now_ns();
         }
     }
     for (pid_t p : sched.children()) kill(p, SIGTERM);
