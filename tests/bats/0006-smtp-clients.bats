@@ -207,3 +207,24 @@ greet_dialogue() {
 	done
 	grep -q '^smtp .* facteur-smtpd:facteur /usr/bin/mail-smtpd' "$BATS_TEST_DIRNAME/../../dist/inetd.conf"
 }
+
+@test "dist: mail-smtpd-pool (Accept=no): one listening server passed by systemd serves connection after connection" {
+	unit="$BATS_TEST_DIRNAME/../../dist/mail-smtpd-pool.service"
+	grep -q '^Accept=no' "${unit%.service}.socket"
+	! grep -q '^StandardInput=socket' "$unit"
+	cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|/usr/bin/|$BUILD/tools/|")
+	P=$(free_port)
+	daemon systemd-socket-activate -l 127.0.0.1:$P -E FACTEUR_STATE_DIR -E FACTEUR_CONFIG $cmd
+	wait_port $P
+	run python3 - $P <<-'EOF2'
+	import smtplib, sys
+	for i in range(3):
+	    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+	    s.sendmail("a@elsewhere.example", ["alice@example.test"], f"Subject: pool {i}\n\nhello\n")
+	    s.quit()
+	print("sent")
+	EOF2
+	assert_success
+	wait_for_mail alice 3
+	[ "$(grep -l "Subject: pool" "$MAIL"/alice/new/* | wc -l)" -eq 3 ]
+}
