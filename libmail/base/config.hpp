@@ -70,6 +70,11 @@ struct Config {
         std::string relay_password_file;
     } outbound;
     struct {
+        std::string dns_servers;        // the checks of inbound mail; empty: outbound.dns_servers
+        int dns_timeout = 5;            // seconds per try
+        int dns_budget = 20;            // seconds of DNS for all the checks of one message
+    } checks;
+    struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
         int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)
         int timeout = 60;           // connect and each network step

@@ -4,6 +4,7 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <random>
@@ -69,6 +70,70 @@ void on_addr(void* arg, int status, int, ares_addrinfo* res) {
         }
     if (res) ares_freeaddrinfo(res);
     delete a;
+}
+
+struct Query {
+    RrType type;
+    DnsAnswer answer;
+};
+
+void host_names(hostent* h, std::vector<std::string>& out) {
+    if (!h) return;
+    if (h->h_name) out.push_back(h->h_name);
+    for (char** a = h->h_aliases; a && *a; a++) out.push_back(*a);
+}
+
+void on_query(void* arg, int status, int, unsigned char* abuf, int alen) {
+    auto& a = static_cast<Query*>(arg)->answer;
+    RrType type = static_cast<Query*>(arg)->type;
+    if (status == ARES_ENOTFOUND) return void(a.kind = DnsAnswer::nxdomain);
+    if (status == ARES_ENODATA) return void(a.kind = DnsAnswer::nodata);
+    if (status != ARES_SUCCESS) {
+        a.kind = DnsAnswer::failed;
+        a.error = ares_strerror(status);
+        return;
+    }
+    int r = ARES_SUCCESS;
+    hostent* h = nullptr;
+    switch (type) {
+    case RrType::a:
+    case RrType::aaaa: {
+        r = type == RrType::a ? ares_parse_a_reply(abuf, alen, &h, nullptr, nullptr)
+                              : ares_parse_aaaa_reply(abuf, alen, &h, nullptr, nullptr);
+        for (char** p = h && r == ARES_SUCCESS ? h->h_addr_list : nullptr; p && *p; p++) {
+            char buf[INET6_ADDRSTRLEN] = "";
+            if (inet_ntop(h->h_addrtype, *p, buf, sizeof buf)) a.values.push_back(buf);
+        }
+        break;
+    }
+    case RrType::ptr: {
+        unsigned char any[16] = {};
+        r = ares_parse_ptr_reply(abuf, alen, any, 4, AF_INET, &h);
+        if (r == ARES_SUCCESS) host_names(h, a.values);
+        break;
+    }
+    case RrType::mx: {
+        ares_mx_reply* mx = nullptr;
+        r = ares_parse_mx_reply(abuf, alen, &mx);
+        for (ares_mx_reply* m = mx; m; m = m->next) a.values.push_back(m->host ? m->host : "");
+        if (mx) ares_free_data(mx);
+        break;
+    }
+    case RrType::txt: {
+        ares_txt_ext* txt = nullptr;
+        r = ares_parse_txt_reply_ext(abuf, alen, &txt);
+        for (ares_txt_ext* t = txt; t; t = t->next) {
+            if (t->record_start || a.values.empty()) a.values.emplace_back();
+            a.values.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+        }
+        if (txt) ares_free_data(txt);
+        break;
+    }
+    }
+    if (h) ares_free_hostent(h);
+    if (r == ARES_ENODATA || (r == ARES_SUCCESS && a.values.empty())) a.kind = DnsAnswer::nodata;
+    else if (r != ARES_SUCCESS) a.kind = DnsAnswer::failed, a.error = ares_strerror(r);
+    else a.kind = DnsAnswer::found;
 }
 
 } // namespace
@@ -150,6 +215,14 @@ Result<std::vector<std::string>> Resolver::addresses(const std::string& host) {
     if (!hosts[0].addresses.empty()) return hosts[0].addresses;
     if (temporary(status[0])) return dns_error(status[0], host);
     return make_error(Errc::unavailable, "5.4.4 host " + host + " has no address");
+}
+
+DnsAnswer Resolver::query(const std::string& name, RrType type) {
+    Query q{type, {}};
+    q.answer.error = "no answer";
+    ares_query(ch_, name.c_str(), class_in, static_cast<int>(type), on_query, &q);
+    wait();
+    return q.answer;
 }
 
 Result<std::vector<MailHost>> Resolver::mail_hosts(const std::string& domain) {

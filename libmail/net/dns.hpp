@@ -15,6 +15,20 @@ typedef struct ares_channeldata* ares_channel;
 
 namespace mail::net {
 
+// The record types the checks of inbound mail ask for (SPF, DKIM, DMARC).
+enum class RrType { a = 1, ptr = 12, mx = 15, txt = 16, aaaa = 28 };
+
+// One question's outcome. SPF and DMARC tell the kinds apart: no such
+// name, a name without records of that type, and a failure (SERVFAIL,
+// REFUSED, a timeout) each lead to a different result.
+struct DnsAnswer {
+    enum Kind { found, nxdomain, nodata, failed } kind = failed;
+    // A and AAAA: numeric addresses; MX and PTR: host names (no final
+    // dot); TXT: each record's strings joined, bytes as they came.
+    std::vector<std::string> values;
+    std::string error; // failed: what went wrong
+};
+
 struct MailHost {
     std::string name;
     int preference = 0;
@@ -37,6 +51,8 @@ class Resolver {
     Result<std::vector<MailHost>> mail_hosts(const std::string& domain);
     // The addresses of one host (a numeric address is returned as it is).
     Result<std::vector<std::string>> addresses(const std::string& host);
+    // One question, as it is (no search domains).
+    DnsAnswer query(const std::string& name, RrType type);
 
   private:
     explicit Resolver(ares_channel ch) : ch_(ch) {}

@@ -36,6 +36,9 @@ complete_line() { # words... -> completions for the last word
 	CFILE=mail-deliver-local.bash
 	run complete_line mail-deliver-local --st
 	assert_output "--status"
+	CFILE=mail-verify.bash
+	run complete_line mail-verify --mail
+	assert_output "--mail-from"
 }
 
 @test "bash completion: mail-queue ids, mail-smtpd options" {
@@ -77,7 +80,7 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "zsh and fish completions parse" {
-	for t in mail-admin mail-queue mail-smtpd mail-pop3d mail-send mail-autoreply mail-fetch mail-imapd; do
+	for t in mail-admin mail-queue mail-smtpd mail-pop3d mail-send mail-autoreply mail-fetch mail-imapd mail-verify; do
 		if command -v zsh >/dev/null; then zsh -n "$BATS_TEST_DIRNAME/../../completions/$t.zsh"; fi
 		if command -v fish >/dev/null; then fish -n "$BATS_TEST_DIRNAME/../../completions/$t.fish"; fi
 		grep -q "^#compdef $t" "$BATS_TEST_DIRNAME/../../completions/$t.zsh"
@@ -85,10 +88,10 @@ complete_line() { # words... -> completions for the last word
 }
 
 @test "man pages are built and have an EXIT STATUS section" {
-	for p in man/mail-admin.1 man/mail-deliver.8 man/mail-deliver-local.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1 man/mail-fetch.8 man/mail-imapd.8; do
+	for p in man/mail-admin.1 man/mail-deliver.8 man/mail-deliver-local.8 man/facteur.toml.5 man/mail-smtpd.8 man/mail-queue.8 man/mail-pop3d.8 man/mail-autoreply.8 man/mail-send.1 man/mail-fetch.8 man/mail-imapd.8 man/mail-verify.8; do
 		[ -s "$BUILD/$p" ]
 	done
-	for p in mail-admin.1 mail-deliver.8 mail-deliver-local.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1 mail-fetch.8 mail-imapd.8; do
+	for p in mail-admin.1 mail-deliver.8 mail-deliver-local.8 mail-smtpd.8 mail-queue.8 mail-pop3d.8 mail-autoreply.8 mail-send.1 mail-fetch.8 mail-imapd.8 mail-verify.8; do
 		grep -q 'EXIT STATUS' "$BUILD/man/$p"
 	done
 	grep -q 'QUEUE FORMAT' "$BUILD/man/mail-queue.8"

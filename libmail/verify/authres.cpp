@@ -1,0 +1,67 @@
+#include "authres.hpp"
+
+namespace mail::verify {
+
+namespace {
+
+// A comment's text: printable ASCII without parentheses or backslashes,
+// bounded.
+std::string comment(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= 200) break;
+        if (c >= 0x20 && c <= 0x7e && c != '(' && c != ')' && c != '\\') out += c;
+    }
+    return out;
+}
+
+bool atext(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+bool dot_atom(std::string_view s) {
+    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+    for (size_t i = 0; i < s.size(); i++)
+        if (!atext(s[i]) && !(s[i] == '.' && s[i - 1] != '.')) return false;
+    return true;
+}
+
+// A quoted-string of printable ASCII (anything else dropped).
+std::string quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c < 0x20 || c > 0x7e) continue;
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+// pvalue (RFC 8601 2.2): [local-part "@"] domain, or a quoted value.
+std::string pvalue(std::string_view s) {
+    size_t at = s.rfind('@');
+    std::string_view local = at == std::string_view::npos ? std::string_view() : s.substr(0, at);
+    std::string_view domain = at == std::string_view::npos ? s : s.substr(at + 1);
+    if (!dot_atom(domain)) return quoted(s);
+    if (at == std::string_view::npos) return std::string(domain);
+    return (dot_atom(local) ? std::string(local) : quoted(local)) + "@" + std::string(domain);
+}
+
+} // namespace
+
+std::string spf_result(const SpfVerdict& v) {
+    std::string out = std::string("spf=") + spf_name(v.result);
+    if (!v.reason.empty()) out += " (" + comment(v.reason) + ")";
+    out += v.helo ? " smtp.helo=" + pvalue(v.domain) : " smtp.mailfrom=" + pvalue(v.sender);
+    return out;
+}
+
+std::string authentication_results(const std::string& authserv_id, const std::vector<std::string>& results) {
+    std::string out = "Authentication-Results: " + pvalue(authserv_id) + ";";
+    if (results.empty()) return out + " none";
+    for (size_t i = 0; i < results.size(); i++) out += (i ? ";\n\t" : "\n\t") + results[i];
+    return out;
+}
+
+} // namespace mail::verify

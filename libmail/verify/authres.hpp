@@ -1,0 +1,22 @@
+// Authentication-Results (RFC 8601) as our MX adds it: the authserv-id,
+// then one result per method, with a comment saying why and the property
+// the method checked. Every value from DNS or the message is sanitised:
+// no header injection, no comment that does not close.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "verify/spf.hpp"
+
+namespace mail::verify {
+
+// "spf=pass (reason) smtp.mailfrom=user@example.com", or smtp.helo for the
+// null sender.
+std::string spf_result(const SpfVerdict& v);
+
+// The whole field, "Authentication-Results: id;\n\t...", folded with LF
+// (the Maildir convention); "none" when no method ran (RFC 8601 2.2).
+std::string authentication_results(const std::string& authserv_id, const std::vector<std::string>& results);
+
+} // namespace mail::verify

@@ -1,0 +1,102 @@
+#!/usr/bin/env bats
+# mail-verify: the checks of inbound mail (SPF so far) against a DNS server
+# of the tests' own (tests/peers/dns_server.py, python3-dnslib, on
+# loopback), with pyspf (python3-spf) as the oracle and python3-authres
+# reading the field.
+
+load helper
+
+setup() {
+	export FACTEUR_CONFIG="$BATS_TEST_TMPDIR/facteur.toml"
+	printf 'checks.dns_timeout = 1\n' > "$FACTEUR_CONFIG"
+	CASES="$BATS_TEST_DIRNAME/spf_cases.json"
+	ZONE="$BATS_TEST_TMPDIR/zone.json"
+	python3 -c "import json,sys; json.dump(json.load(open(sys.argv[1]))['zone'], open(sys.argv[2], 'w'))" "$CASES" "$ZONE"
+	DNS=$(free_port)
+	daemon /usr/bin/python3 "$BATS_TEST_DIRNAME/../peers/dns_server.py" "$DNS" "$ZONE"
+	wait_port "$DNS"
+	printf 'From: someone@pass.example\nSubject: x\n\nbody\n' > "$BATS_TEST_TMPDIR/msg"
+}
+teardown() { stop_daemons; }
+
+verify() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test "$@" < "$BATS_TEST_TMPDIR/msg"; }
+
+@test "SPF: every case (mechanisms, macros, limits, void lookups, errors, IPv6, HELO) as pyspf decides it" {
+	run /usr/bin/python3 - "$CASES" "$DNS" "$BATS_TEST_DIRNAME" <<-'EOF'
+	import json, subprocess, sys
+	cases, port, here = json.load(open(sys.argv[1]))["cases"], sys.argv[2], sys.argv[3]
+	bad = 0
+	for ip, sender, helo in cases:
+	    out = subprocess.run(["mail-verify", "--ip", ip, "--helo", helo, "--mail-from", sender,
+	                          "--dns", "127.0.0.1:" + port, "--json"], input=b"Subject: x\n\nx\n",
+	                         capture_output=True, check=True).stdout
+	    ours = json.loads(out)["spf"]["result"]
+	    theirs = subprocess.run(["/usr/bin/python3", here + "/spf_oracle.py", port, ip, sender, helo],
+	                            capture_output=True, text=True, check=True).stdout.strip()
+	    if ours != theirs:
+	        bad += 1
+	        print(f"{ip} {sender or '<>'} {helo}: mail-verify {ours}, pyspf {theirs}")
+	print(f"{len(cases)} cases, {bad} differ")
+	sys.exit(1 if bad else 0)
+	EOF
+	echo "$output"
+	assert_success
+	assert_output --partial "41 cases, 0 differ"
+}
+
+@test "SPF: the field python3-authres reads, the reason, the explanation of a fail, the null sender" {
+	run verify --ip 192.0.2.10 --helo mx.client.example --mail-from someone@pass.example
+	assert_success
+	assert_output "Authentication-Results: mx.here.test;
+	spf=pass (ip4:192.0.2.0/24 matched pass.example) smtp.mailfrom=someone@pass.example"
+	run /usr/bin/python3 -c '
+import sys, authres
+f = authres.AuthenticationResultsHeader.parse(sys.stdin.read().replace("\n\t", " ").strip())
+r = f.results[0]
+print(f.authserv_id, r.method, r.result, r.properties[0].type + "." + r.properties[0].name, r.properties[0].value)' <<< "$output"
+	assert_success
+	assert_output "mx.here.test spf pass smtp.mailfrom someone@pass.example"
+	run verify --ip 192.0.2.4 --helo mx.client.example --mail-from alice@exists.example --json
+	assert_success
+	assert_output --partial '"result":"fail"'
+	assert_output --partial '"explanation":"192.0.2.4 is not one of exists.example'"'"'s designated mail servers."'
+	run verify --ip 192.0.2.6 --helo helo.client.example --mail-from "<>"
+	assert_success
+	assert_output --partial "spf=fail (-all matched helo.client.example) smtp.helo=helo.client.example"
+	# A sender's odd local part is quoted, not pasted into the field.
+	run verify --ip 192.0.2.10 --helo mx.client.example --mail-from '"a;b=c"@pass.example'
+	assert_success
+	assert_output --partial 'smtp.mailfrom="\"a;b=c\""@pass.example'
+}
+
+@test "SPF: a DNS server that does not answer is temperror within the time budget, exit 0" {
+	python3 - "$ZONE" <<-'EOF'
+	import json, sys
+	z = json.load(open(sys.argv[1]))
+	z["_timeout"] = ["slow.example"]
+	z["slowinc.example"] = {"TXT": ["v=spf1 include:slow.example -all"]}
+	json.dump(z, open(sys.argv[1], "w"))
+	EOF
+	SECONDS=0
+	run verify --ip 192.0.2.1 --helo mx.client.example --mail-from a@slowinc.example --json
+	assert_success
+	assert_output --partial '"result":"temperror"'
+	[ "$SECONDS" -lt 15 ]
+}
+
+@test "mail-verify: usage errors exit 64, a message over the size limit 65, DNS servers given wrong 64" {
+	run verify --ip 300.1.1.1 --helo h.example --mail-from a@pass.example
+	assert_failure 64
+	assert_output --partial "--ip '300.1.1.1' is not an IP address"
+	run verify --ip 192.0.2.1 --helo h.example --mail-from "not an address"
+	assert_failure 64
+	run verify --ip 192.0.2.1 --helo h.example
+	assert_failure 64
+	run mail-verify --ip 192.0.2.1 --helo h.example --mail-from a@pass.example --dns nonsense < "$BATS_TEST_TMPDIR/msg"
+	assert_failure 64
+	assert_output --partial "invalid DNS servers 'nonsense'"
+	printf 'delivery.max_message_size = 10\n' >> "$FACTEUR_CONFIG"
+	run verify --ip 192.0.2.1 --helo h.example --mail-from a@pass.example
+	assert_failure 65
+	assert_output --partial "larger than delivery.max_message_size"
+}

@@ -1,0 +1,106 @@
+// mail-verify: the checks mail-smtpd makes of inbound mail, for one
+// message on standard input and the facts of its SMTP session given as
+// options; prints the Authentication-Results field the MX would add (with
+// --json, each method's result and reason). Exit 0 whatever the verdict.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "base/config.hpp"
+#include "base/encoding.hpp"
+#include "base/files.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/tool.hpp"
+#include "message/header.hpp"
+#include "net/dns.hpp"
+#include "verify/authres.hpp"
+#include "verify/spf.hpp"
+
+namespace {
+
+using mail::Errc;
+using mail::exit_status;
+
+struct Args {
+    std::optional<std::string> config;
+    std::string ip, helo, mail_from, authserv_id;
+    std::vector<std::string> dns;
+    bool json = false;
+};
+
+int run(const Args& a) {
+    auto cfg = mail::load_config(a.config);
+    if (!cfg) return mail::log::error("config", cfg.error()), exit_status(Errc::config);
+    std::string sender = a.mail_from == "<>" ? "" : a.mail_from;
+    if (sender.size() >= 2 && sender.front() == '<' && sender.back() == '>') sender = sender.substr(1, sender.size() - 2);
+    if (!sender.empty() && (sender.find('@') == std::string::npos || sender.find_first_of(" \t\r\n") != std::string::npos)) {
+        fmt::print(stderr, "mail-verify: --mail-from '{}' is not an address (\"\" or \"<>\" for the null sender)\n",
+                   a.mail_from);
+        return exit_status(Errc::usage);
+    }
+    unsigned char buf[16];
+    std::string ip = a.ip;
+    if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+    if (inet_pton(AF_INET, ip.c_str(), buf) != 1 && inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+        fmt::print(stderr, "mail-verify: --ip '{}' is not an IP address\n", a.ip);
+        return exit_status(Errc::usage);
+    }
+    auto text = mail::read_fd(STDIN_FILENO, static_cast<size_t>(cfg->delivery.max_message_size), "the message");
+    if (!text) {
+        fmt::print(stderr, "mail-verify: {}\n", text.error().user);
+        return exit_status(text.error().code);
+    }
+    if (text->size() > static_cast<size_t>(cfg->delivery.max_message_size)) {
+        fmt::print(stderr, "mail-verify: the message is larger than delivery.max_message_size ({} bytes)\n",
+                   cfg->delivery.max_message_size);
+        return exit_status(Errc::data);
+    }
+    text->shrink(mail::crlf_to_lf(text->data(), text->size()));
+    if (auto h = mail::parse_header(text->view()); !h) {
+        fmt::print(stderr, "mail-verify: the message on standard input: {}\n", h.error().user);
+        return exit_status(Errc::data);
+    }
+    std::string servers;
+    for (auto& s : a.dns) servers += (servers.empty() ? "" : ",") + s;
+    if (servers.empty()) servers = !cfg->checks.dns_servers.empty() ? cfg->checks.dns_servers : cfg->outbound.dns_servers;
+    auto resolver = mail::net::Resolver::open(servers, cfg->checks.dns_timeout * 1000);
+    if (!resolver) {
+        fmt::print(stderr, "mail-verify: {}\n", resolver.error().user);
+        return exit_status(resolver.error().code == Errc::config ? Errc::usage : Errc::tempfail);
+    }
+    mail::verify::Lookup lookup = [&](const std::string& name, mail::net::RrType t) { return resolver->query(name, t); };
+    mail::verify::SpfLimits limits;
+    limits.budget_ms = static_cast<int64_t>(cfg->checks.dns_budget) * 1000;
+    std::string id = a.authserv_id.empty() ? mail::host_name(*cfg) : a.authserv_id;
+    auto spf = mail::verify::check_spf(lookup, {ip, a.helo, id, time(nullptr)}, sender, limits);
+    std::string field = mail::verify::authentication_results(id, {mail::verify::spf_result(spf)});
+    if (!a.json) {
+        fmt::print("{}\n", field);
+        return 0;
+    }
+    mail::JsonWriter j;
+    j.begin_object().key("authentication_results").value(field).key("spf").begin_object();
+    j.key("result").value(mail::verify::spf_name(spf.result));
+    j.key("identity").value(spf.helo ? "helo" : "mailfrom");
+    j.key("domain").value(spf.domain).key("sender").value(spf.sender);
+    j.key("reason").value(spf.reason).key("explanation").value(spf.explanation);
+    j.end_object().end_object();
+    fmt::print("{}\n", j.str());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    CLI::App app{"mail-verify: SPF for one message and its SMTP facts; prints the Authentication-Results field"};
+    app.add_option("--config", a.config, "configuration file");
+    app.add_option("--ip", a.ip, "the client's IP address")->required();
+    app.add_option("--helo", a.helo, "the name the client gave in HELO/EHLO")->required();
+    app.add_option("--mail-from", a.mail_from, "the envelope sender (\"\" or \"<>\": the null sender)")->required();
+    app.add_option("--dns", a.dns, "DNS server HOST:PORT (repeatable; default: checks.dns_servers)");
+    app.add_option("--authserv-id", a.authserv_id, "the name in the field (default: the host name)");
+    app.add_flag("--json", a.json, "each method's result and reason as JSON");
+    return mail::run_tool("mail-verify", app, argc, argv, [&] { return run(a); });
+}
