@@ -149,15 +149,15 @@ std::string relaxed_header(std::string_view name, std::string_view value) {
     std::string out = ascii_lower(name);
     while (!out.empty() && wsp(out.back())) out.pop_back();
     out += ':';
-    bool space = false;
+    bool space = false, text = false; // white space before this, text written yet
     for (char c : value) {
         if (c == '\r' || c == '\n') continue; // unfold
         if (wsp(c)) {
             space = true;
             continue;
         }
-        if (space && out.back() != ':') out += ' ';
-        space = false;
+        if (space && text) out += ' '; // not at the start of the value
+        space = false, text = true;
         out += c;
     }
     return out + "\r\n";

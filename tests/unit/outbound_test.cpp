@@ -68,6 +68,8 @@ TEST(Reply, Dsn) {
 TEST(Dkim, RelaxedCanonicalization) {
     EXPECT_EQ(dkim::relaxed_header("A", " X"), "a:X\r\n");
     EXPECT_EQ(dkim::relaxed_header("B ", " Y\t\r\n\tZ  "), "b:Y Z\r\n");
+    // White space after a colon inside the value is kept (only the one after the name goes).
+    EXPECT_EQ(dkim::relaxed_header("Subject", " Re: Re:  hello"), "subject:Re: Re: hello\r\n");
     EXPECT_EQ(dkim::relaxed_body(" C \r\nD \t E\r\n\r\n\r\n"), " C\r\nD E\r\n");
     EXPECT_EQ(dkim::relaxed_body("a\n\n b\n\n"), "a\r\n\r\n b\r\n");
     EXPECT_EQ(dkim::relaxed_body("\r\n\r\n"), "");
