@@ -151,6 +151,7 @@ std::map<std::string, Setter> setters(Config& c) {
         {"checks.dns_servers", str(c.checks.dns_servers, "checks.dns_servers")},
         {"checks.dns_timeout", duration(c.checks.dns_timeout, "checks.dns_timeout")},
         {"checks.dns_budget", duration(c.checks.dns_budget, "checks.dns_budget")},
+        {"checks.dkim_max_signatures", integer(c.checks.dkim_max_signatures, "checks.dkim_max_signatures", 1, 100)},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
         {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},
         {"outbound.port", integer(c.outbound.port, "outbound.port", 1, 65535)},

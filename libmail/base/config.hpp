@@ -73,6 +73,7 @@ struct Config {
         std::string dns_servers;        // the checks of inbound mail; empty: outbound.dns_servers
         int dns_timeout = 5;            // seconds per try
         int dns_budget = 20;            // seconds of DNS for all the checks of one message
+        int dkim_max_signatures = 5;    // DKIM signatures verified per message
     } checks;
     struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)

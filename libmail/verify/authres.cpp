@@ -38,13 +38,23 @@ std::string quoted(std::string_view s) {
     return out + "\"";
 }
 
+bool domain_name(std::string_view s) {
+    if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == '_'))
+            return false;
+    return true;
+}
+
 // pvalue (RFC 8601 2.2): [local-part "@"] domain, or a quoted value.
 std::string pvalue(std::string_view s) {
     size_t at = s.rfind('@');
     std::string_view local = at == std::string_view::npos ? std::string_view() : s.substr(0, at);
     std::string_view domain = at == std::string_view::npos ? s : s.substr(at + 1);
-    if (!dot_atom(domain)) return quoted(s);
+    if (!domain_name(domain)) return quoted(s);
     if (at == std::string_view::npos) return std::string(domain);
+    if (local.empty()) return "@" + std::string(domain);
     return (dot_atom(local) ? std::string(local) : quoted(local)) + "@" + std::string(domain);
 }
 
@@ -54,6 +64,22 @@ std::string spf_result(const SpfVerdict& v) {
     std::string out = std::string("spf=") + spf_name(v.result);
     if (!v.reason.empty()) out += " (" + comment(v.reason) + ")";
     out += v.helo ? " smtp.helo=" + pvalue(v.domain) : " smtp.mailfrom=" + pvalue(v.sender);
+    return out;
+}
+
+std::vector<std::string> dkim_results(const std::vector<DkimResult>& results) {
+    if (results.empty()) return {"dkim=none"};
+    std::vector<std::string> out;
+    for (auto& r : results) {
+        std::string line = "dkim=" + r.result;
+        if (!r.reason.empty()) line += " (" + comment(r.reason + (r.testing ? ", testing key" : "")) + ")";
+        if (!r.domain.empty()) line += " header.d=" + pvalue(r.domain);
+        if (!r.identity.empty()) line += " header.i=" + pvalue(r.identity);
+        if (!r.selector.empty()) line += " header.s=" + pvalue(r.selector);
+        if (!r.algorithm.empty()) line += " header.a=" + pvalue(r.algorithm);
+        if (!r.b.empty()) line += " header.b=" + quoted(r.b.substr(0, 8));
+        out.push_back(line);
+    }
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "verify/dkim.hpp"
 #include "verify/spf.hpp"
 
 namespace mail::verify {
@@ -14,6 +15,9 @@ namespace mail::verify {
 // "spf=pass (reason) smtp.mailfrom=user@example.com", or smtp.helo for the
 // null sender.
 std::string spf_result(const SpfVerdict& v);
+
+// One "dkim=..." per signature verified, or "dkim=none".
+std::vector<std::string> dkim_results(const std::vector<DkimResult>& results);
 
 // The whole field, "Authentication-Results: id;\n\t...", folded with LF
 // (the Maildir convention); "none" when no method ran (RFC 8601 2.2).

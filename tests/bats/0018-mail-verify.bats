@@ -48,7 +48,8 @@ verify() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test "$@" < 
 	run verify --ip 192.0.2.10 --helo mx.client.example --mail-from someone@pass.example
 	assert_success
 	assert_output "Authentication-Results: mx.here.test;
-	spf=pass (ip4:192.0.2.0/24 matched pass.example) smtp.mailfrom=someone@pass.example"
+	spf=pass (ip4:192.0.2.0/24 matched pass.example) smtp.mailfrom=someone@pass.example;
+	dkim=none"
 	run /usr/bin/python3 -c '
 import sys, authres
 f = authres.AuthenticationResultsHeader.parse(sys.stdin.read().replace("\n\t", " ").strip())
@@ -99,4 +100,29 @@ print(f.authserv_id, r.method, r.result, r.properties[0].type + "." + r.properti
 	run verify --ip 192.0.2.1 --helo h.example --mail-from a@pass.example
 	assert_failure 65
 	assert_output --partial "larger than delivery.max_message_size"
+}
+
+@test "DKIM: dkimpy's signatures in every canonicalization, ed25519, l=, changes, a short key: as dkimpy decides, and l= noted" {
+	mkdir "$BATS_TEST_TMPDIR/dk"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > "$BATS_TEST_TMPDIR/expected"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/expected")" -eq 11 ]
+	while read -r name want; do
+		run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example --json \
+			< "$BATS_TEST_TMPDIR/dk/$name.eml"
+		assert_success
+		got=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["dkim"][0]["result"])' <<< "$output")
+		echo "$name: dkimpy $want, mail-verify $got"
+		[ "$got" = "$want" ]
+	done < "$BATS_TEST_TMPDIR/expected"
+	run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example --json \
+		< "$BATS_TEST_TMPDIR/dk/length-appended.eml"
+	assert_output --partial '"whole_body":false'
+	run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example < "$BATS_TEST_TMPDIR/dk/short-key.eml"
+	assert_output --partial "dkim=fail (RSA key of 512 bits, under 1024 RFC 8301) header.d=signer.example header.i=@signer.example header.s=short header.a=rsa-sha256"
+}
+
+@test "DKIM: a message without a signature is dkim=none" {
+	run verify --ip 192.0.2.1 --helo h.example --mail-from a@pass.example
+	assert_success
+	assert_output --partial "dkim=none"
 }

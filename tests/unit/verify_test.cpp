@@ -3,6 +3,8 @@
 #include <map>
 #include <set>
 
+#include "message/dkim.hpp"
+#include "verify/dkim.hpp"
 #include "verify/spf.hpp"
 
 using namespace mail;
@@ -245,4 +247,119 @@ TEST(Spf, TimeBudget) {
     auto v = check_spf(z.lookup(), SpfFacts{"192.0.2.1", "h.example", "mx.here.test", 0}, "a@example.com", l);
     EXPECT_EQ(v.result, Spf::temperror);
     EXPECT_EQ(v.reason, "time budget for DNS exceeded");
+}
+
+// --- DKIM ----------------------------------------------------------------
+
+namespace {
+
+const char* dkim_message =
+    "From: Alice <alice@example.com>\nTo: bob@example.net\nSubject: Re: Re:  the quarterly report\n"
+    "Date: Mon, 7 Dec 2026 10:00:00 +0000\nMessage-ID: <1@example.com>\n\nHello Bob,\n\nthe report.  \n\n\n";
+
+// A message signed with a new key of `a`, and the zone holding that key.
+std::string signed_message(dkim::Algorithm a, Zone& z, const std::string& record_extra = "",
+                           const char* text = dkim_message) {
+    auto k = dkim::generate(a);
+    EXPECT_TRUE(k);
+    k->domain = "example.com";
+    k->selector = "sel";
+    z.txt("sel._domainkey.example.com", dkim::txt_record(a, *dkim::public_value(*k)) + record_extra);
+    auto sig = dkim::sign(text, {*k}, 1700000000);
+    EXPECT_TRUE(sig);
+    return *sig + text;
+}
+
+std::vector<DkimResult> dkim_check(Zone& z, const std::string& m) { return verify_dkim(z.lookup(), m, {5, 1700000100}); }
+
+} // namespace
+
+TEST(DkimVerify, OurSignaturesVerify) {
+    for (auto a : {dkim::Algorithm::rsa_sha256, dkim::Algorithm::ed25519_sha256}) {
+        Zone z;
+        std::string m = signed_message(a, z);
+        auto r = dkim_check(z, m);
+        ASSERT_EQ(r.size(), 1u);
+        EXPECT_EQ(r[0].result, "pass") << r[0].reason;
+        EXPECT_EQ(r[0].domain, "example.com");
+        EXPECT_EQ(r[0].selector, "sel");
+        EXPECT_EQ(r[0].identity, "@example.com");
+        EXPECT_TRUE(r[0].whole_body);
+        // The same message with CRLF line ends, as it came over SMTP.
+        std::string crlf;
+        for (char c : m) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        EXPECT_EQ(dkim_check(z, crlf)[0].result, "pass");
+    }
+}
+
+TEST(DkimVerify, ChangesAndBadKeysFail) {
+    Zone z;
+    std::string m = signed_message(dkim::Algorithm::rsa_sha256, z);
+    std::string body_changed = m;
+    body_changed.replace(body_changed.find("the report."), 11, "the r3port.");
+    EXPECT_EQ(dkim_check(z, body_changed)[0].reason, "body hash did not verify");
+    std::string from_changed = m;
+    from_changed.replace(from_changed.find("Alice <alice"), 5, "Mal  ");
+    auto r = dkim_check(z, from_changed);
+    EXPECT_EQ(r[0].result, "fail");
+    EXPECT_EQ(r[0].reason, "signature did not verify");
+    // Relaxed canonicalization forgives re-folding and white space.
+    std::string refolded = m;
+    refolded.replace(refolded.find("Subject: Re: Re:  the quarterly"), 31, "Subject:   Re:\n\tRe: the  quarterly");
+    EXPECT_EQ(dkim_check(z, refolded)[0].result, "pass");
+    Zone none;
+    EXPECT_EQ(dkim_check(none, m)[0].result, "permerror");
+    Zone broken;
+    broken.failing.insert("sel._domainkey.example.com");
+    EXPECT_EQ(dkim_check(broken, m)[0].result, "temperror");
+    Zone revoked;
+    revoked.txt("sel._domainkey.example.com", "v=DKIM1; k=rsa; p=");
+    EXPECT_EQ(dkim_check(revoked, m)[0].reason, "key revoked");
+    Zone wrong_type;
+    wrong_type.txt("sel._domainkey.example.com", "v=DKIM1; k=ed25519; p=" + std::string(43, 'A') + "=");
+    EXPECT_EQ(dkim_check(wrong_type, m)[0].result, "permerror");
+    EXPECT_TRUE(dkim_check(z, dkim_message).empty()); // no signature: dkim=none
+}
+
+TEST(DkimVerify, SignatureTagRules) {
+    Zone z;
+    std::string m = signed_message(dkim::Algorithm::rsa_sha256, z);
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string x = m;
+        size_t at = x.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        return x.replace(at, from.size(), to);
+    };
+    EXPECT_EQ(dkim_check(z, with("v=1;", "v=1; v=1;"))[0].reason, "signature: tag 'v' given twice");
+    EXPECT_EQ(dkim_check(z, with("a=rsa-sha256", "a=rsa-sha1"))[0].result, "fail");
+    std::string no_from = m;
+    size_t h = no_from.find(" h=");
+    no_from.replace(h, no_from.find(';', h) - h, " h=subject:date");
+    EXPECT_EQ(dkim_check(z, no_from)[0].reason, "h= does not include From");
+    EXPECT_EQ(dkim_check(z, with("d=example.com", "d=example.com; i=a@elsewhere.example"))[0].reason,
+              "i= is not within d=");
+    EXPECT_EQ(dkim_check(z, with("t=1700000000", "t=1700000000; x=1700000050"))[0].reason, "signature expired");
+    EXPECT_EQ(dkim_check(z, with("v=1;", "v=2;"))[0].result, "permerror");
+    // Testing keys are noted; t=s refuses an i= below d=.
+    Zone y;
+    std::string my = signed_message(dkim::Algorithm::ed25519_sha256, y, "; t=y");
+    auto r = dkim_check(y, my);
+    EXPECT_EQ(r[0].result, "pass");
+    EXPECT_TRUE(r[0].testing);
+    // At most max_signatures are looked at.
+    std::string many;
+    for (int i = 0; i < 8; i++) many += m.substr(0, m.find("From: "));
+    EXPECT_EQ(verify_dkim(z.lookup(), many + m, {3, 1700000100}).size(), 3u);
+}
+
+TEST(DkimVerify, TagLists) {
+    auto t = parse_tag_list(" v = DKIM1 ;k=rsa;\n\t p=AB\n CD ;");
+    ASSERT_TRUE(t);
+    ASSERT_EQ(t->size(), 3u);
+    EXPECT_EQ((*t)[0], (std::pair<std::string, std::string>{"v", "DKIM1"}));
+    EXPECT_EQ((*t)[2].second, "AB\n CD");
+    EXPECT_FALSE(parse_tag_list("a=1; a=2"));
+    EXPECT_FALSE(parse_tag_list("a=1; novalue"));
+    EXPECT_FALSE(parse_tag_list("1a=2"));
+    EXPECT_TRUE(parse_tag_list(""));
 }

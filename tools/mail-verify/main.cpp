@@ -1,6 +1,6 @@
 // mail-verify: the checks mail-smtpd makes of inbound mail, for one
 // message on standard input and the facts of its SMTP session given as
-// options; prints the Authentication-Results field the MX would add (with
+// options (SPF, DKIM); prints the Authentication-Results field the MX would add (with
 // --json, each method's result and reason). Exit 0 whatever the verdict.
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -15,6 +15,7 @@
 #include "message/header.hpp"
 #include "net/dns.hpp"
 #include "verify/authres.hpp"
+#include "verify/dkim.hpp"
 #include "verify/spf.hpp"
 
 namespace {
@@ -74,7 +75,11 @@ int run(const Args& a) {
     limits.budget_ms = static_cast<int64_t>(cfg->checks.dns_budget) * 1000;
     std::string id = a.authserv_id.empty() ? mail::host_name(*cfg) : a.authserv_id;
     auto spf = mail::verify::check_spf(lookup, {ip, a.helo, id, time(nullptr)}, sender, limits);
-    std::string field = mail::verify::authentication_results(id, {mail::verify::spf_result(spf)});
+    auto dkim = mail::verify::verify_dkim(
+        lookup, text->view(), {static_cast<size_t>(cfg->checks.dkim_max_signatures), time(nullptr)});
+    std::vector<std::string> results{mail::verify::spf_result(spf)};
+    for (auto& d : mail::verify::dkim_results(dkim)) results.push_back(d);
+    std::string field = mail::verify::authentication_results(id, results);
     if (!a.json) {
         fmt::print("{}\n", field);
         return 0;
@@ -85,7 +90,14 @@ int run(const Args& a) {
     j.key("identity").value(spf.helo ? "helo" : "mailfrom");
     j.key("domain").value(spf.domain).key("sender").value(spf.sender);
     j.key("reason").value(spf.reason).key("explanation").value(spf.explanation);
-    j.end_object().end_object();
+    j.end_object().key("dkim").begin_array();
+    for (auto& d : dkim) {
+        j.begin_object().key("result").value(d.result).key("reason").value(d.reason);
+        j.key("domain").value(d.domain).key("selector").value(d.selector).key("identity").value(d.identity);
+        j.key("algorithm").value(d.algorithm).key("whole_body").value(d.whole_body).key("testing").value(d.testing);
+        j.end_object();
+    }
+    j.end_array().end_object();
     fmt::print("{}\n", j.str());
     return 0;
 }
@@ -94,7 +106,7 @@ int run(const Args& a) {
 
 int main(int argc, char** argv) {
     Args a;
-    CLI::App app{"mail-verify: SPF for one message and its SMTP facts; prints the Authentication-Results field"};
+    CLI::App app{"mail-verify: SPF and DKIM for one message and its SMTP facts; prints the Authentication-Results field"};
     app.add_option("--config", a.config, "configuration file");
     app.add_option("--ip", a.ip, "the client's IP address")->required();
     app.add_option("--helo", a.helo, "the name the client gave in HELO/EHLO")->required();
