@@ -83,6 +83,22 @@ std::vector<std::string> dkim_results(const std::vector<DkimResult>& results) {
     return out;
 }
 
+std::string dmarc_result(const DmarcVerdict& v) {
+    std::string out = "dmarc=" + v.result;
+    std::string why = v.reason;
+    if (v.record) {
+        why = "p=" + v.record->p;
+        if (!v.record->sp.empty()) why += " sp=" + v.record->sp;
+        if (!v.record->np.empty()) why += " np=" + v.record->np;
+        if (v.record->testing) why += " t=y";
+        why += " dis=" + v.disposition;
+        if (v.result != "pass" && v.result != "fail") why += ", " + v.reason;
+    }
+    if (!why.empty()) out += " (" + comment(why) + ")";
+    if (!v.from_domain.empty()) out += " header.from=" + pvalue(v.from_domain);
+    return out;
+}
+
 std::string authentication_results(const std::string& authserv_id, const std::vector<std::string>& results) {
     std::string out = "Authentication-Results: " + pvalue(authserv_id) + ";";
     if (results.empty()) return out + " none";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "verify/dkim.hpp"
+#include "verify/dmarc.hpp"
 #include "verify/spf.hpp"
 
 namespace mail::verify {
@@ -18,6 +19,9 @@ std::string spf_result(const SpfVerdict& v);
 
 // One "dkim=..." per signature verified, or "dkim=none".
 std::vector<std::string> dkim_results(const std::vector<DkimResult>& results);
+
+// "dmarc=fail (p=reject dis=reject) header.from=example.com".
+std::string dmarc_result(const DmarcVerdict& v);
 
 // The whole field, "Authentication-Results: id;\n\t...", folded with LF
 // (the Maildir convention); "none" when no method ran (RFC 8601 2.2).

@@ -49,14 +49,17 @@ verify() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test "$@" < 
 	assert_success
 	assert_output "Authentication-Results: mx.here.test;
 	spf=pass (ip4:192.0.2.0/24 matched pass.example) smtp.mailfrom=someone@pass.example;
-	dkim=none"
+	dkim=none;
+	dmarc=none (no DMARC record for pass.example) header.from=pass.example"
 	run /usr/bin/python3 -c '
 import sys, authres
 f = authres.AuthenticationResultsHeader.parse(sys.stdin.read().replace("\n\t", " ").strip())
-r = f.results[0]
-print(f.authserv_id, r.method, r.result, r.properties[0].type + "." + r.properties[0].name, r.properties[0].value)' <<< "$output"
+for r in f.results:
+    print(f.authserv_id, r.method, r.result, " ".join(p.type + "." + p.name + "=" + p.value for p in r.properties))' <<< "$output"
 	assert_success
-	assert_output "mx.here.test spf pass smtp.mailfrom someone@pass.example"
+	assert_output "mx.here.test spf pass smtp.mailfrom=someone@pass.example
+mx.here.test dkim none 
+mx.here.test dmarc none header.from=pass.example"
 	run verify --ip 192.0.2.4 --helo mx.client.example --mail-from alice@exists.example --json
 	assert_success
 	assert_output --partial '"result":"fail"'
@@ -125,4 +128,32 @@ print(f.authserv_id, r.method, r.result, r.properties[0].type + "." + r.properti
 	run verify --ip 192.0.2.1 --helo h.example --mail-from a@pass.example
 	assert_success
 	assert_output --partial "dkim=none"
+}
+
+@test "DMARC: aligned DKIM passes; a forged From under p=reject fails with dis=reject; l= and t=y; quarantine" {
+	mkdir "$BATS_TEST_TMPDIR/dk"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > /dev/null
+	python3 - "$ZONE" <<-'EOF'
+	import json, sys
+	z = json.load(open(sys.argv[1]))
+	z["_dmarc.signer.example"] = {"TXT": ["v=DMARC1; p=reject; rua=mailto:dmarc@signer.example"]}
+	z["_dmarc.q.example"] = {"TXT": ["v=DMARC1; p=quarantine"]}
+	z["_dmarc.testing.example"] = {"TXT": ["v=DMARC1; p=reject; t=y"]}
+	json.dump(z, open(sys.argv[1], "w"))
+	EOF
+	dk="$BATS_TEST_TMPDIR/dk"
+	v() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test --ip 203.0.113.5 --helo h.example "$@"; }
+	run v --mail-from bounce@elsewhere.example < "$dk/rsa-relaxed-relaxed.eml"
+	assert_output --partial "dmarc=pass (p=reject dis=none) header.from=signer.example"
+	run v --mail-from bounce@elsewhere.example < "$dk/body-changed.eml"
+	assert_output --partial "dmarc=fail (p=reject dis=reject) header.from=signer.example"
+	# l= does not cover what was appended: not a DMARC pass.
+	run v --mail-from bounce@elsewhere.example --json < "$dk/length-appended.eml"
+	assert_output --partial '"dmarc":{"result":"fail"'
+	printf 'From: boss@q.example\nSubject: pay this\n\nnow\n' > "$BATS_TEST_TMPDIR/q"
+	run v --mail-from x@elsewhere.example < "$BATS_TEST_TMPDIR/q"
+	assert_output --partial "dmarc=fail (p=quarantine dis=quarantine) header.from=q.example"
+	printf 'From: boss@testing.example\nSubject: pay this\n\nnow\n' > "$BATS_TEST_TMPDIR/t"
+	run v --mail-from x@elsewhere.example < "$BATS_TEST_TMPDIR/t"
+	assert_output --partial "dmarc=fail (p=reject t=y dis=quarantine) header.from=testing.example"
 }

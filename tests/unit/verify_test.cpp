@@ -5,6 +5,7 @@
 
 #include "message/dkim.hpp"
 #include "verify/dkim.hpp"
+#include "verify/dmarc.hpp"
 #include "verify/spf.hpp"
 
 using namespace mail;
@@ -362,4 +363,120 @@ TEST(DkimVerify, TagLists) {
     EXPECT_FALSE(parse_tag_list("a=1; novalue"));
     EXPECT_FALSE(parse_tag_list("1a=2"));
     EXPECT_TRUE(parse_tag_list(""));
+}
+
+// --- DMARC ---------------------------------------------------------------
+
+namespace {
+
+SpfVerdict spf_of(Spf r, const std::string& domain) {
+    SpfVerdict v;
+    v.result = r;
+    v.domain = domain;
+    return v;
+}
+
+DkimResult dkim_of(const std::string& result, const std::string& domain, bool whole = true) {
+    DkimResult r;
+    r.result = result;
+    r.domain = domain;
+    r.whole_body = whole;
+    return r;
+}
+
+DmarcVerdict dmarc(Zone& z, const std::string& from, const SpfVerdict& spf, const std::vector<DkimResult>& dkim = {}) {
+    std::string m = "From: Someone <someone@" + from + ">\nSubject: x\n\nbody\n";
+    return check_dmarc(z.lookup(), m, spf, dkim);
+}
+
+} // namespace
+
+TEST(Dmarc, Records) {
+    auto r = parse_dmarc("v=DMARC1; p=Reject; sp=quarantine; adkim=s; t=y; psd=n; rua=mailto:a@x.example, mailto:b@y.example");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->p, "reject");
+    EXPECT_EQ(r->sp, "quarantine");
+    EXPECT_TRUE(r->adkim_strict);
+    EXPECT_FALSE(r->aspf_strict);
+    EXPECT_TRUE(r->testing);
+    EXPECT_EQ(r->psd, "n");
+    EXPECT_EQ(r->rua, (std::vector<std::string>{"mailto:a@x.example", "mailto:b@y.example"}));
+    EXPECT_EQ(parse_dmarc("v=DMARC1; p=bogus")->p, "none");
+    EXPECT_FALSE(parse_dmarc("p=reject; v=DMARC1"));
+    EXPECT_FALSE(parse_dmarc("v=spf1 -all"));
+    EXPECT_FALSE(parse_dmarc("v=DMARC1; p=reject; p=none"));
+}
+
+TEST(Dmarc, TreeWalkFindsPolicyAndOrganizationalDomain) {
+    Zone z;
+    z.txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine");
+    z.add("mail.example.com", RrType::a, "192.0.2.1");
+    // A subdomain without its own record: the parent's sp.
+    auto v = dmarc(z, "a.b.mail.example.com", spf_of(Spf::pass, "elsewhere.example"));
+    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.policy_domain, "example.com");
+    EXPECT_EQ(v.policy, "quarantine");
+    // Relaxed alignment through the organizational domain.
+    v = dmarc(z, "mail.example.com", spf_of(Spf::pass, "bounce.example.com"));
+    EXPECT_EQ(v.result, "pass");
+    EXPECT_TRUE(v.spf_aligned);
+    EXPECT_EQ(*organizational_domain(z.lookup(), "x.y.mail.example.com"), "example.com");
+    // A domain of many labels: the walk jumps to its last seven.
+    Zone deep;
+    deep.txt("_dmarc.c.d.e.f.g.example.com", "v=DMARC1; p=reject");
+    deep.txt("_dmarc.example.com", "v=DMARC1; p=none");
+    auto d = dmarc(deep, "a.b.c.d.e.f.g.example.com", spf_of(Spf::fail, ""));
+    EXPECT_EQ(d.policy_domain, "c.d.e.f.g.example.com");
+    deep.queries = 0;
+    dmarc(deep, "z.a.b.c.d.e.f.g.h.example.com", spf_of(Spf::fail, ""));
+    EXPECT_LE(deep.queries, 8 + 3); // the walk, then A, AAAA and MX for np
+    // psd=y: the organizational domain is the name below it.
+    Zone psd;
+    psd.txt("_dmarc.example", "v=DMARC1; p=reject; psd=y");
+    EXPECT_EQ(*organizational_domain(psd.lookup(), "a.b.example"), "b.example");
+    auto p = dmarc(psd, "b.example", spf_of(Spf::pass, "a.b.example"));
+    EXPECT_EQ(p.result, "pass");
+    p = dmarc(psd, "b.example", spf_of(Spf::pass, "c.example"));
+    EXPECT_EQ(p.result, "fail");
+    EXPECT_EQ(p.policy_domain, "example");
+    // psd=n stops the walk where it is found.
+    Zone psdn;
+    psdn.txt("_dmarc.example.com", "v=DMARC1; p=none");
+    psdn.txt("_dmarc.dept.example.com", "v=DMARC1; p=reject; psd=n");
+    EXPECT_EQ(*organizational_domain(psdn.lookup(), "a.dept.example.com"), "dept.example.com");
+}
+
+TEST(Dmarc, AlignmentAndPolicies) {
+    Zone z;
+    z.txt("_dmarc.example.com", "v=DMARC1; p=reject; np=reject; sp=none; aspf=s");
+    z.add("example.com", RrType::mx, "mx.example.com");
+    z.add("real.example.com", RrType::a, "192.0.2.1");
+    // Strict SPF: a subdomain does not align; DKIM (relaxed) does.
+    EXPECT_EQ(dmarc(z, "example.com", spf_of(Spf::pass, "bounce.example.com")).result, "fail");
+    EXPECT_EQ(dmarc(z, "example.com", spf_of(Spf::fail, ""), {dkim_of("pass", "mail.example.com")}).result, "pass");
+    // l= covering less than the body is not a pass for DMARC.
+    auto v = dmarc(z, "example.com", spf_of(Spf::fail, ""), {dkim_of("pass", "example.com", false)});
+    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.disposition, "reject");
+    // sp for an existing subdomain, np for one that does not exist.
+    EXPECT_EQ(dmarc(z, "real.example.com", spf_of(Spf::none, "")).policy, "none");
+    EXPECT_EQ(dmarc(z, "ghost.example.com", spf_of(Spf::none, "")).policy, "reject");
+    // t=y: one step milder.
+    Zone t;
+    t.txt("_dmarc.example.org", "v=DMARC1; p=reject; t=y");
+    v = dmarc(t, "example.org", spf_of(Spf::softfail, "example.org"));
+    EXPECT_EQ(v.policy, "reject");
+    EXPECT_EQ(v.disposition, "quarantine");
+    // No record, DNS failure, bad From.
+    Zone none;
+    EXPECT_EQ(dmarc(none, "example.net", spf_of(Spf::pass, "example.net")).result, "none");
+    none.failing.insert("_dmarc.broken.example");
+    EXPECT_EQ(dmarc(none, "broken.example", spf_of(Spf::pass, "broken.example")).result, "temperror");
+    EXPECT_EQ(check_dmarc(z.lookup(), "Subject: x\n\nb\n", spf_of(Spf::pass, "example.com"), {}).result, "permerror");
+    EXPECT_EQ(check_dmarc(z.lookup(), "From: a@example.com\nFrom: b@example.com\n\nb\n", spf_of(Spf::pass, "example.com"), {})
+                  .reason,
+              "several From fields");
+    EXPECT_EQ(check_dmarc(z.lookup(), "From: a@example.com, b@evil.example\n\nb\n", spf_of(Spf::pass, "example.com"), {})
+                  .result,
+              "permerror");
 }

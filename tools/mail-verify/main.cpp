@@ -1,6 +1,6 @@
 // mail-verify: the checks mail-smtpd makes of inbound mail, for one
 // message on standard input and the facts of its SMTP session given as
-// options (SPF, DKIM); prints the Authentication-Results field the MX would add (with
+// options (SPF, DKIM, DMARC); prints the Authentication-Results field the MX would add (with
 // --json, each method's result and reason). Exit 0 whatever the verdict.
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -16,6 +16,7 @@
 #include "net/dns.hpp"
 #include "verify/authres.hpp"
 #include "verify/dkim.hpp"
+#include "verify/dmarc.hpp"
 #include "verify/spf.hpp"
 
 namespace {
@@ -79,6 +80,8 @@ int run(const Args& a) {
         lookup, text->view(), {static_cast<size_t>(cfg->checks.dkim_max_signatures), time(nullptr)});
     std::vector<std::string> results{mail::verify::spf_result(spf)};
     for (auto& d : mail::verify::dkim_results(dkim)) results.push_back(d);
+    auto dmarc = mail::verify::check_dmarc(lookup, text->view(), spf, dkim);
+    results.push_back(mail::verify::dmarc_result(dmarc));
     std::string field = mail::verify::authentication_results(id, results);
     if (!a.json) {
         fmt::print("{}\n", field);
@@ -97,7 +100,13 @@ int run(const Args& a) {
         j.key("algorithm").value(d.algorithm).key("whole_body").value(d.whole_body).key("testing").value(d.testing);
         j.end_object();
     }
-    j.end_array().end_object();
+    j.end_array().key("dmarc").begin_object();
+    j.key("result").value(dmarc.result).key("reason").value(dmarc.reason);
+    j.key("from_domain").value(dmarc.from_domain).key("policy_domain").value(dmarc.policy_domain);
+    j.key("policy").value(dmarc.policy).key("disposition").value(dmarc.disposition);
+    j.key("spf_aligned").value(dmarc.spf_aligned).key("dkim_aligned").value(dmarc.dkim_aligned);
+    j.key("testing").value(dmarc.record && dmarc.record->testing);
+    j.end_object().end_object();
     fmt::print("{}\n", j.str());
     return 0;
 }
@@ -106,7 +115,7 @@ int run(const Args& a) {
 
 int main(int argc, char** argv) {
     Args a;
-    CLI::App app{"mail-verify: SPF and DKIM for one message and its SMTP facts; prints the Authentication-Results field"};
+    CLI::App app{"mail-verify: SPF, DKIM and DMARC for one message and its SMTP facts; prints the Authentication-Results field"};
     app.add_option("--config", a.config, "configuration file");
     app.add_option("--ip", a.ip, "the client's IP address")->required();
     app.add_option("--helo", a.helo, "the name the client gave in HELO/EHLO")->required();
