@@ -32,6 +32,21 @@ Setter str(std::string& out, std::string_view key) {
     };
 }
 
+// A list of strings.
+Setter strings(std::vector<std::string>& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        const toml::array* a = n.as_array();
+        if (!a) return bad(n, origin, key, "expected a list of strings");
+        out.clear();
+        for (auto& e : *a) {
+            auto v = e.value<std::string>();
+            if (!e.is_string() || !v) return bad(n, origin, key, "expected a list of strings");
+            out.push_back(*v);
+        }
+        return {};
+    };
+}
+
 // One of a few words.
 Setter one_of(std::string& out, std::string_view key, std::vector<std::string> words) {
     return [&out, key, words](const toml::node& n, std::string_view origin) -> Status {
@@ -151,6 +166,9 @@ std::map<std::string, Setter> setters(Config& c) {
         {"checks.dns_servers", str(c.checks.dns_servers, "checks.dns_servers")},
         {"checks.dns_timeout", duration(c.checks.dns_timeout, "checks.dns_timeout")},
         {"checks.dns_budget", duration(c.checks.dns_budget, "checks.dns_budget")},
+        {"checks.inbound", boolean(c.checks.inbound, "checks.inbound")},
+        {"checks.dmarc_allow", strings(c.checks.dmarc_allow, "checks.dmarc_allow")},
+        {"checks.max_verified_size", size(c.checks.max_verified_size, "checks.max_verified_size")},
         {"checks.dkim_max_signatures", integer(c.checks.dkim_max_signatures, "checks.dkim_max_signatures", 1, 100)},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
         {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "result.hpp"
 
@@ -70,6 +71,9 @@ struct Config {
         std::string relay_password_file;
     } outbound;
     struct {
+        bool inbound = true;            // mail-smtpd (MX role): SPF, DKIM, DMARC, Authentication-Results
+        std::vector<std::string> dmarc_allow; // senders (address, domain) whose DMARC failures are not enforced
+        uint64_t max_verified_size = 50ull << 20; // held in memory to be checked; larger: not checked
         std::string dns_servers;        // the checks of inbound mail; empty: outbound.dns_servers
         int dns_timeout = 5;            // seconds per try
         int dns_budget = 20;            // seconds of DNS for all the checks of one message

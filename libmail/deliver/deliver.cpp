@@ -23,6 +23,19 @@ int exit_code(const std::vector<RecipientStatus>& results) {
     return code;
 }
 
+// The first Authentication-Results field with our authserv-id (the MX
+// removes forged ones) says DMARC failed with disposition quarantine.
+bool quarantined(const Header& h, const std::string& authserv_id) {
+    for (auto& f : h.fields) {
+        if (!iequals(f.name, "Authentication-Results")) continue;
+        std::string v = unfold(f.value);
+        size_t end = v.find_first_of("; \t(");
+        if (!iequals(v.substr(0, end), authserv_id)) continue;
+        return v.find("dmarc=fail") != std::string::npos && v.find("dis=quarantine") != std::string::npos;
+    }
+    return false;
+}
+
 LocalDelivery::LocalDelivery(const Config& cfg, Directory& dir)
     : cfg_(cfg), dir_(dir), steps_(default_steps(cfg, dir, indexes_, done_)) {}
 
@@ -58,6 +71,7 @@ std::vector<RecipientStatus> LocalDelivery::deliver(std::string_view message, co
             if (list.empty()) facts.delivered_to.push_back(unfold(f.value));
         }
     facts.hops = static_cast<int>(h->count("Received") + h->count("Delivered-To"));
+    facts.quarantine = quarantined(*h, host_name(cfg_));
     current_ = &m;
     for (auto& r : recipients) out.push_back(deliver_one(facts, r));
     current_ = nullptr;

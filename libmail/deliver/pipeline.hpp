@@ -63,6 +63,9 @@ struct MessageFacts {
     CachedFields fields;      // for the index, parsed once
     std::vector<std::string> delivered_to; // addresses of its Delivered-To fields
     int hops = 0;
+    // Our MX found the From forged and the domain asks for quarantine
+    // (DMARC, in our Authentication-Results field): into Junk, no auto-reply.
+    bool quarantine = false;
 };
 
 // A copy the store wrote: its folder ("" = INBOX), file name, size, and

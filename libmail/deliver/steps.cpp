@@ -73,6 +73,20 @@ class TagFolderStep : public DeliveryStep {
     }
 };
 
+// A message our MX quarantined (DMARC) goes into Junk, made if missing.
+class JunkStep : public DeliveryStep {
+  public:
+    std::string_view name() const override { return "junk"; }
+    When when() const override { return When::before_store; }
+    std::optional<RecipientStatus> run(MailboxDelivery& d) override {
+        if (!d.facts.quarantine) return std::nullopt;
+        if (Status made = maildir::create_folder(d.root, "Junk"); !made) return temporary(d.mailbox, made.error());
+        d.folders = {"Junk"};
+        log::info("deliver.junk", "{}: DMARC quarantine, into Junk", d.mailbox);
+        return std::nullopt;
+    }
+};
+
 // A mailbox listed in the directory but never created (or removed) is
 // made now; its index is opened for the steps after.
 class MailboxStep : public DeliveryStep {
@@ -172,6 +186,7 @@ class AutoreplyStep : public DeliveryStep {
     std::string_view name() const override { return "autoreply"; }
     When when() const override { return When::after_store; }
     std::optional<RecipientStatus> run(MailboxDelivery& d) override {
+        if (d.facts.quarantine) return std::nullopt; // no reply to a forged sender
         auto ar = dir_.autoreply(d.target.mailbox);
         if (!ar) return temporary(d.mailbox, ar.error());
         if (!*ar) return std::nullopt;
@@ -193,6 +208,7 @@ std::vector<std::unique_ptr<DeliveryStep>> default_steps(const Config& cfg, Dire
     steps.push_back(std::make_unique<LoopStep>(done));
     steps.push_back(std::make_unique<TagFolderStep>());
     steps.push_back(std::make_unique<MailboxStep>(indexes));
+    steps.push_back(std::make_unique<JunkStep>());
     steps.push_back(std::make_unique<QuotaStep>(cfg));
     steps.push_back(std::make_unique<StoreStep>(cfg, done));
     steps.push_back(std::make_unique<IndexStep>());

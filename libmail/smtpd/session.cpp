@@ -56,6 +56,7 @@ void Session::reset_transaction() {
     refused_.reset();
     crlf_ = CrlfFilter{};
     bdat_size_ = 0;
+    checked_.reset();
 }
 
 Status Session::start_tls() {

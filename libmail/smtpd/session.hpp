@@ -25,6 +25,7 @@
 #include "spool/spool.hpp"
 #include "smtp/command.hpp"
 #include "smtpd/writer.hpp"
+#include "verify/checks.hpp"
 
 namespace mail::smtp {
 
@@ -125,6 +126,12 @@ class Session {
     };
     std::optional<Refusal> refused_; // the reply at the end of the message
     Signature signature_;            // submission: added at commit
+    // The checks of inbound mail (MX role, not authenticated): made at the
+    // end of the message; the resolver opened for the first.
+    bool checks() const;
+    std::string check(std::string message);
+    std::optional<verify::Checks> checked_;
+    std::optional<net::Resolver> resolver_;
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

@@ -138,8 +138,36 @@ void Session::open_message() {
     env_.client = fmt::format("ip={} helo={} tls={} auth={}", peer_.ip.empty() ? "-" : peer_.ip,
                               helo_, io_.tls() ? io_.tls_version() : "-", user_ ? *user_ : "-");
     // The queue file is made when it is needed, with the recipients then left.
-    writer_ = std::make_unique<MessageWriter>([this] { return spool_.create(env_); }, cfg_.smtpd.max_header_size,
-                                              opt_.local ? held_message_max : 0);
+    // Held in memory to be checked whole (DKIM) up to checks.max_verified_size.
+    size_t held = opt_.local ? held_message_max : 0;
+    if (checks()) held = std::max<size_t>(held, cfg_.checks.max_verified_size);
+    writer_ = std::make_unique<MessageWriter>([this] { return spool_.create(env_); }, cfg_.smtpd.max_header_size, held);
+}
+
+bool Session::checks() const { return cfg_.checks.inbound && opt_.role == Role::mx && !user_; }
+
+// SPF, DKIM and DMARC of the whole message (Received: of ours on top);
+// the message without forged results of ours, our field first.
+std::string Session::check(std::string m) {
+    std::string id = host_name(cfg_);
+    m = verify::remove_our_results(m, id);
+    if (!resolver_) {
+        const std::string& servers = !cfg_.checks.dns_servers.empty() ? cfg_.checks.dns_servers : cfg_.outbound.dns_servers;
+        auto r = net::Resolver::open(servers, cfg_.checks.dns_timeout * 1000);
+        if (!r) {
+            log::error("smtpd.checks", r.error());
+            return m;
+        }
+        resolver_.emplace(std::move(*r));
+    }
+    verify::Lookup lookup = [this](const std::string& name, net::RrType t) { return resolver_->query(name, t); };
+    checked_ = verify::check_message(cfg_, lookup, {peer_.ip.empty() ? "127.0.0.1" : peer_.ip, helo_, id, time(nullptr)},
+                                     env_.sender, m);
+    log::info("smtpd.checks", "id={} spf={} dkim={} dmarc={} from_domain={} disposition={}{}", env_.id,
+              verify::spf_name(checked_->spf.result),
+              checked_->dkim.empty() ? std::string("none") : checked_->dkim[0].result, checked_->dmarc.result,
+              checked_->dmarc.from_domain, checked_->disposition, checked_->allowed ? " (allowed sender)" : "");
+    return checked_->field + "\n" + m;
 }
 
 std::string Session::received_header() const {
@@ -291,9 +319,19 @@ void Session::end_message(uint64_t size) {
         return reset_transaction();
     }
     auto text = writer_->take([this](std::string m) {
+        if (checks()) return check(std::move(m));
         auto signed_ = add_signature(m, signature_);
         return signed_ ? std::move(*signed_) : m;
     });
+    // DMARC reject: refused before any 250, nothing kept (RFC 9989 8.3).
+    if (checked_ && checked_->disposition == "reject") {
+        std::string why = fmt::format("message refused: the DMARC policy of {} is to reject mail that fails, and "
+                                      "neither SPF nor DKIM aligned with it",
+                                      checked_->dmarc.from_domain);
+        log_message(rcpts, size, "550 " + why);
+        bad(550, "5.7.1", why);
+        return reset_transaction();
+    }
     if (!(text && opt_.local && deliver_now(*text, rcpts, size))) queue_message(text ? *text : "", rcpts, size, 0);
     reset_transaction();
 }

@@ -19,6 +19,17 @@ setup() {
 }
 teardown() { stop_daemons; }
 
+# signed_cases: dkimpy's signed messages in $BATS_TEST_TMPDIR/dk, their keys in the zone
+signed_cases() {
+	mkdir "$BATS_TEST_TMPDIR/dk"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > /dev/null
+}
+
+# dmarc_record DOMAIN TEXT: publish a DMARC record in the zone
+dmarc_record() {
+	python3 -c 'import json, sys; z = json.load(open(sys.argv[1])); z["_dmarc." + sys.argv[2]] = {"TXT": [sys.argv[3]]}; json.dump(z, open(sys.argv[1], "w"))' "$ZONE" "$1" "$2"
+}
+
 verify() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test "$@" < "$BATS_TEST_TMPDIR/msg"; }
 
 @test "SPF: every case (mechanisms, macros, limits, void lookups, errors, IPv6, HELO) as pyspf decides it" {
@@ -107,7 +118,7 @@ mx.here.test dmarc none header.from=pass.example"
 
 @test "DKIM: dkimpy's signatures in every canonicalization, ed25519, l=, changes, a short key: as dkimpy decides, and l= noted" {
 	mkdir "$BATS_TEST_TMPDIR/dk"
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > "$BATS_TEST_TMPDIR/expected"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > "$BATS_TEST_TMPDIR/expected" # and what dkimpy says
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/expected")" -eq 11 ]
 	while read -r name want; do
 		run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example --json \
@@ -131,16 +142,10 @@ mx.here.test dmarc none header.from=pass.example"
 }
 
 @test "DMARC: aligned DKIM passes; a forged From under p=reject fails with dis=reject; l= and t=y; quarantine" {
-	mkdir "$BATS_TEST_TMPDIR/dk"
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > /dev/null
-	python3 - "$ZONE" <<-'EOF'
-	import json, sys
-	z = json.load(open(sys.argv[1]))
-	z["_dmarc.signer.example"] = {"TXT": ["v=DMARC1; p=reject; rua=mailto:dmarc@signer.example"]}
-	z["_dmarc.q.example"] = {"TXT": ["v=DMARC1; p=quarantine"]}
-	z["_dmarc.testing.example"] = {"TXT": ["v=DMARC1; p=reject; t=y"]}
-	json.dump(z, open(sys.argv[1], "w"))
-	EOF
+	signed_cases
+	dmarc_record signer.example "v=DMARC1; p=reject; rua=mailto:dmarc@signer.example"
+	dmarc_record q.example "v=DMARC1; p=quarantine"
+	dmarc_record testing.example "v=DMARC1; p=reject; t=y"
 	dk="$BATS_TEST_TMPDIR/dk"
 	v() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test --ip 203.0.113.5 --helo h.example "$@"; }
 	run v --mail-from bounce@elsewhere.example < "$dk/rsa-relaxed-relaxed.eml"
@@ -156,4 +161,55 @@ mx.here.test dmarc none header.from=pass.example"
 	printf 'From: boss@testing.example\nSubject: pay this\n\nnow\n' > "$BATS_TEST_TMPDIR/t"
 	run v --mail-from x@elsewhere.example < "$BATS_TEST_TMPDIR/t"
 	assert_output --partial "dmarc=fail (p=reject t=y dis=quarantine) header.from=testing.example"
+}
+
+@test "mail-smtpd (MX): Authentication-Results added and forged ones removed; DMARC reject is 550 before any 250; quarantine into Junk; the allow-list" {
+	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/facteur.toml" setup_state
+	signed_cases
+	dmarc_record signer.example "v=DMARC1; p=reject"
+	dmarc_record q.example "v=DMARC1; p=quarantine"
+	printf 'hostname = "mx.here.test"\nchecks.dns_servers = "127.0.0.1:%s"\nchecks.dns_timeout = 1\nchecks.dmarc_allow = ["lists.example"]\n' "$DNS" >> "$FACTEUR_CONFIG"
+	MX=$(free_port)
+	daemon mail-smtpd --listen 127.0.0.1:$MX
+	wait_port $MX
+	send() { # FILE MAIL-FROM -> the reply to the end of data
+		python3 - "$MX" "$1" "$2" <<-'EOF2'
+		import smtplib, sys
+		s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+		try:
+		    s.sendmail(sys.argv[3], ["alice@example.test"], open(sys.argv[2], "rb").read())
+		    print("accepted")
+		except smtplib.SMTPDataError as e:
+		    print(e.smtp_code, e.smtp_error.decode())
+		s.quit()
+		EOF2
+	}
+	# Signed and aligned: accepted, our field on top.
+	{ printf 'Authentication-Results: mx.here.test; dmarc=pass header.from=forged.example\r\nAuthentication-Results: other.example; spf=pass smtp.mailfrom=x@y.example\r\n'; cat "$BATS_TEST_TMPDIR/dk/rsa-relaxed-relaxed.eml"; } > "$BATS_TEST_TMPDIR/good"
+	run send "$BATS_TEST_TMPDIR/good" bounce@elsewhere.example
+	assert_output "accepted"
+	f=$(grep -l "^From: Carol" "$MAIL"/alice/new/*)
+	# ours above our Received: (after delivery's Return-Path and Delivered-To)
+	grep -m2 -E "^(Authentication-Results|Received):" "$f" | head -1 | grep -q "^Authentication-Results: mx.here.test;"
+	grep -q "dkim=pass (signature verified) header.d=signer.example" "$f"
+	grep -q "dmarc=pass (p=reject dis=none) header.from=signer.example" "$f"
+	[ "$(grep -c "^Authentication-Results: mx.here.test" "$f")" -eq 1 ] # the forged one is gone
+	grep -q "^Authentication-Results: other.example;" "$f"                # another's is kept
+	! grep -q "forged.example" "$f"
+	# Forged From under p=reject: 550 5.7.1, nothing delivered or queued.
+	run send "$BATS_TEST_TMPDIR/dk/body-changed.eml" bounce@elsewhere.example
+	assert_output --partial "550 5.7.1 message refused: the DMARC policy of signer.example is to reject"
+	[ "$(ls "$MAIL/alice/new" | wc -l)" -eq 1 ]
+	[ -z "$(ls "$FACTEUR_STATE_DIR/queue/mess")" ]
+	# The same from an allow-listed mailing list: accepted into INBOX.
+	run send "$BATS_TEST_TMPDIR/dk/body-changed.eml" list-bounces@lists.example
+	assert_output "accepted"
+	[ "$(ls "$MAIL/alice/new" | wc -l)" -eq 2 ]
+	# p=quarantine: delivered, into Junk.
+	printf 'From: boss@q.example\r\nTo: alice@example.test\r\nSubject: pay this\r\n\r\nnow\r\n' > "$BATS_TEST_TMPDIR/q"
+	run send "$BATS_TEST_TMPDIR/q" x@elsewhere.example
+	assert_output "accepted"
+	[ "$(ls "$MAIL/alice/new" | wc -l)" -eq 2 ]
+	grep -q "dis=quarantine" "$MAIL"/alice/.Junk/new/*
+	grep -q "smtpd.checks: .* dmarc=fail from_domain=q.example disposition=quarantine" "$BATS_TEST_TMPDIR/daemon.log"
 }

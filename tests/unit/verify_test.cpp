@@ -4,6 +4,7 @@
 #include <set>
 
 #include "message/dkim.hpp"
+#include "verify/checks.hpp"
 #include "verify/dkim.hpp"
 #include "verify/dmarc.hpp"
 #include "verify/spf.hpp"
@@ -479,4 +480,34 @@ TEST(Dmarc, AlignmentAndPolicies) {
     EXPECT_EQ(check_dmarc(z.lookup(), "From: a@example.com, b@evil.example\n\nb\n", spf_of(Spf::pass, "example.com"), {})
                   .result,
               "permerror");
+}
+
+TEST(Checks, OurResultsAreRemovedOthersKept) {
+    std::string m = "Received: x\nAuthentication-Results: MX.here.test;\n\tdmarc=pass\nAuthentication-Results: "
+                    "other.example; spf=pass\nAuthentication-Results:  mx.here.test (forged); spf=pass\nSubject: s\n\nbody\n";
+    EXPECT_EQ(remove_our_results(m, "mx.here.test"),
+              "Received: x\nAuthentication-Results: other.example; spf=pass\nSubject: s\n\nbody\n");
+    EXPECT_EQ(authserv_id_of(" Mx.Here.Test; spf=pass"), "mx.here.test");
+    EXPECT_EQ(authserv_id_of("mx.here.test"), "mx.here.test");
+    // The body is never touched.
+    std::string body_only = "Subject: s\n\nAuthentication-Results: mx.here.test; x\n";
+    EXPECT_EQ(remove_our_results(body_only, "mx.here.test"), body_only);
+}
+
+TEST(Checks, AllowListStopsEnforcementOnly) {
+    Zone z;
+    z.txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    Config cfg;
+    cfg.checks.dmarc_allow = {"lists.example.org", "fwd@relay.example"};
+    std::string m = "From: ceo@example.com\nSubject: s\n\nbody\n";
+    SpfFacts f{"192.0.2.1", "h.example", "mx.here.test", 0};
+    auto c = check_message(cfg, z.lookup(), f, "x@elsewhere.example", m);
+    EXPECT_EQ(c.dmarc.result, "fail");
+    EXPECT_EQ(c.disposition, "reject");
+    c = check_message(cfg, z.lookup(), f, "bounces@sub.lists.example.org", m);
+    EXPECT_TRUE(c.allowed);
+    EXPECT_EQ(c.disposition, "none");
+    EXPECT_EQ(c.dmarc.result, "fail"); // still recorded
+    EXPECT_EQ(check_message(cfg, z.lookup(), f, "FWD@relay.example", m).disposition, "none");
+    EXPECT_EQ(check_message(cfg, z.lookup(), f, "other@relay.example", m).disposition, "reject");
 }

@@ -14,10 +14,7 @@
 #include "base/tool.hpp"
 #include "message/header.hpp"
 #include "net/dns.hpp"
-#include "verify/authres.hpp"
-#include "verify/dkim.hpp"
-#include "verify/dmarc.hpp"
-#include "verify/spf.hpp"
+#include "verify/checks.hpp"
 
 namespace {
 
@@ -72,17 +69,12 @@ int run(const Args& a) {
         return exit_status(resolver.error().code == Errc::config ? Errc::usage : Errc::tempfail);
     }
     mail::verify::Lookup lookup = [&](const std::string& name, mail::net::RrType t) { return resolver->query(name, t); };
-    mail::verify::SpfLimits limits;
-    limits.budget_ms = static_cast<int64_t>(cfg->checks.dns_budget) * 1000;
     std::string id = a.authserv_id.empty() ? mail::host_name(*cfg) : a.authserv_id;
-    auto spf = mail::verify::check_spf(lookup, {ip, a.helo, id, time(nullptr)}, sender, limits);
-    auto dkim = mail::verify::verify_dkim(
-        lookup, text->view(), {static_cast<size_t>(cfg->checks.dkim_max_signatures), time(nullptr)});
-    std::vector<std::string> results{mail::verify::spf_result(spf)};
-    for (auto& d : mail::verify::dkim_results(dkim)) results.push_back(d);
-    auto dmarc = mail::verify::check_dmarc(lookup, text->view(), spf, dkim);
-    results.push_back(mail::verify::dmarc_result(dmarc));
-    std::string field = mail::verify::authentication_results(id, results);
+    auto c = mail::verify::check_message(*cfg, lookup, {ip, a.helo, id, time(nullptr)}, sender, text->view());
+    const auto& spf = c.spf;
+    const auto& dkim = c.dkim;
+    const auto& dmarc = c.dmarc;
+    const std::string& field = c.field;
     if (!a.json) {
         fmt::print("{}\n", field);
         return 0;
@@ -105,7 +97,7 @@ int run(const Args& a) {
     j.key("from_domain").value(dmarc.from_domain).key("policy_domain").value(dmarc.policy_domain);
     j.key("policy").value(dmarc.policy).key("disposition").value(dmarc.disposition);
     j.key("spf_aligned").value(dmarc.spf_aligned).key("dkim_aligned").value(dmarc.dkim_aligned);
-    j.key("testing").value(dmarc.record && dmarc.record->testing);
+    j.key("testing").value(dmarc.record && dmarc.record->testing).key("allowed").value(c.allowed);
     j.end_object().end_object();
     fmt::print("{}\n", j.str());
     return 0;

@@ -1,0 +1,76 @@
+#include "checks.hpp"
+
+#include <ctime>
+
+#include "message/address.hpp"
+#include "message/header.hpp"
+
+namespace mail::verify {
+
+namespace {
+
+// checks.dmarc_allow: an address, or a domain (and its subdomains) of the
+// envelope sender (mailing lists and forwarders that break DMARC).
+bool allowed(const std::vector<std::string>& allow, const std::string& mail_from) {
+    std::string sender = ascii_lower(mail_from);
+    std::string domain = sender.substr(sender.rfind('@') + 1);
+    for (auto& a : allow) {
+        std::string x = ascii_lower(a);
+        if (x.find('@') != std::string::npos ? x == sender
+                                             : !domain.empty() && (domain == x || domain.ends_with("." + x)))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+std::string authserv_id_of(std::string_view value) {
+    std::string id;
+    size_t i = 0;
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' || value[i] == '\n')) i++;
+    for (; i < value.size(); i++) {
+        char c = value[i];
+        if (c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(') break;
+        id += c;
+    }
+    return ascii_lower(id);
+}
+
+Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts, const std::string& mail_from,
+                     std::string_view message) {
+    Checks c;
+    SpfLimits limits;
+    limits.budget_ms = static_cast<int64_t>(cfg.checks.dns_budget) * 1000;
+    c.spf = check_spf(dns, facts, mail_from, limits);
+    std::vector<std::string> results{spf_result(c.spf)};
+    c.dkim = verify_dkim(dns, message, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
+    for (auto& d : dkim_results(c.dkim)) results.push_back(d);
+    c.dmarc = check_dmarc(dns, message, c.spf, c.dkim);
+    results.push_back(dmarc_result(c.dmarc));
+    c.field = authentication_results(facts.receiver, results);
+    c.allowed = c.dmarc.result == "fail" && allowed(cfg.checks.dmarc_allow, mail_from);
+    c.disposition = c.allowed ? "none" : c.dmarc.disposition;
+    return c;
+}
+
+std::string remove_our_results(std::string_view message, const std::string& authserv_id) {
+    auto h = parse_header(message, message.size());
+    if (!h) return std::string(message);
+    std::string out;
+    size_t from = 0;
+    std::string ours = ascii_lower(authserv_id);
+    for (auto& f : h->fields) {
+        if (!iequals(f.name, "Authentication-Results") || authserv_id_of(f.value) != ours) continue;
+        size_t start = static_cast<size_t>(f.name.data() - message.data());
+        size_t end = static_cast<size_t>(f.value.data() + f.value.size() - message.data());
+        if (end < message.size() && message[end] == '\r') end++;
+        if (end < message.size() && message[end] == '\n') end++;
+        out.append(message.substr(from, start - from));
+        from = end;
+    }
+    out.append(message.substr(from));
+    return out;
+}
+
+} // namespace mail::verify

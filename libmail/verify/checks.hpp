@@ -1,0 +1,35 @@
+// The checks of one inbound message, as mail-smtpd (MX role) and
+// mail-verify make them: SPF, DKIM, DMARC, the Authentication-Results
+// field, and what DMARC asks the MX to do with the message.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/config.hpp"
+#include "verify/authres.hpp"
+
+namespace mail::verify {
+
+struct Checks {
+    SpfVerdict spf;
+    std::vector<DkimResult> dkim;
+    DmarcVerdict dmarc;
+    std::string field;         // "Authentication-Results: ...", LF line ends, no final LF
+    std::string disposition;   // none, quarantine, reject: after the allow-list
+    bool allowed = false;      // the sender is on checks.dmarc_allow
+};
+
+// `message` with LF line ends.
+Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts, const std::string& mail_from,
+                     std::string_view message);
+
+// The message without the Authentication-Results fields that claim to be
+// ours (RFC 8601 5: a forgery, or a copy that came back).
+std::string remove_our_results(std::string_view message, const std::string& authserv_id);
+
+// The authserv-id at the start of an Authentication-Results value.
+std::string authserv_id_of(std::string_view value);
+
+} // namespace mail::verify
