@@ -80,7 +80,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "queued message (smtpd.deliver_local off): envelope, Received, bytes unstuffed, LF line ends" {
-	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/002-mx-accept.txt"
 	f=$(queued_files)
 	[ "$(echo "$f" | wc -l)" -eq 1 ]
@@ -97,7 +97,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "BDAT: chunks joined, CRLF stored as LF" {
-	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/021-bdat.txt"
 	f=$(queued_files | head -n 1)
 	run cat "$f"
@@ -107,7 +107,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "smuggling: normalised bare line ends stay in one message" {
-	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG"
 	dialogue "$DIALOGUES/012-smuggling-normalized.txt"
 	[ "$(queued_files | wc -l)" -eq 1 ]
 	run cat "$(queued_files)"
@@ -134,7 +134,7 @@ DIALOGUES="$BATS_TEST_DIRNAME/../dialogues/smtp"
 }
 
 @test "DSN parameters are stored with the envelope" {
-	printf 'smtpd.deliver_local = false\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.deliver_local = false\n' >> "$FACTEUR_CONFIG"
 	cat > "$BATS_TEST_TMPDIR/d.txt" <<-'EOF2'
 	< 220
 	> EHLO c

@@ -99,7 +99,7 @@ send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
 }
 
 @test "--listen: a cap on connections per client address" {
-	printf 'smtpd.max_per_ip = 2\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.max_per_ip = 2\n' >> "$FACTEUR_CONFIG"
 	P=$(free_port)
 	daemon mail-smtpd --listen 127.0.0.1:$P
 	wait_port $P
@@ -119,7 +119,7 @@ send_via() { # send_via PORT SUBJECT: one plain message to alice through PORT
 }
 
 @test "--listen: a process serves smtpd.max_use connections in turn; one killed mid-session is replaced" {
-	printf 'smtpd.max_use = 3\n' > "$FACTEUR_CONFIG"
+	printf 'smtpd.max_use = 3\n' >> "$FACTEUR_CONFIG"
 	P=$(free_port)
 	daemon mail-smtpd --listen 127.0.0.1:$P
 	wait_port $P

@@ -224,7 +224,7 @@ assert r["next_attempt"] >= time.time() + 200, r
 }
 
 @test "expired: a temporary failure older than queue.max_age bounces" {
-	printf 'queue.max_age = "1s"\n' > "$FACTEUR_CONFIG"
+	printf 'queue.max_age = "1s"\n' >> "$FACTEUR_CONFIG"
 	mail-admin mailbox quota bob@example.test 10
 	sample_message late | submit alice@example.test bob@example.test
 	# two seconds later, by the clock hook instead of a sleep

@@ -168,6 +168,7 @@ mx.here.test dmarc none header.from=pass.example"
 	signed_cases
 	dmarc_record signer.example "v=DMARC1; p=reject"
 	dmarc_record q.example "v=DMARC1; p=quarantine"
+	sed -i '/^checks\./d' "$FACTEUR_CONFIG" # the DNS of this test's zone
 	printf 'hostname = "mx.here.test"\nchecks.dns_servers = "127.0.0.1:%s"\nchecks.dns_timeout = 1\nchecks.dmarc_allow = ["lists.example"]\n' "$DNS" >> "$FACTEUR_CONFIG"
 	MX=$(free_port)
 	daemon mail-smtpd --listen 127.0.0.1:$MX

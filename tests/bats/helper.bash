@@ -9,7 +9,7 @@ setup_state() {
 	export FACTEUR_STATE_DIR="$BATS_TEST_TMPDIR/state"
 	export FACTEUR_CONFIG="$BATS_TEST_TMPDIR/facteur.toml"
 	# Never the machine's DNS: remote domains fail (temporarily) at once.
-	printf 'outbound.dns_servers = "127.0.0.1:9"\noutbound.dns_timeout = 1\n' > "$FACTEUR_CONFIG"
+	printf 'outbound.dns_servers = "127.0.0.1:9"\noutbound.dns_timeout = 1\nchecks.dns_servers = "127.0.0.1:9"\nchecks.dns_timeout = 1\n' > "$FACTEUR_CONFIG"
 	mail-admin init >/dev/null
 	mail-admin domain add example.test
 	echo pw-alice | mail-admin mailbox add alice@example.test --password-stdin
