@@ -1,5 +1,6 @@
 #include "checks.hpp"
 
+#include <chrono>
 #include <ctime>
 
 #include "message/address.hpp"
@@ -42,11 +43,24 @@ Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts
     Checks c;
     SpfLimits limits;
     limits.budget_ms = static_cast<int64_t>(cfg.checks.dns_budget) * 1000;
-    c.spf = check_spf(dns, facts, mail_from, limits);
+    // One DNS time budget for all the checks of the message: past it, every
+    // question is a failure at once (SPF temperror, DKIM temperror, DMARC
+    // temperror), so that a slow DNS server holds the client at most the
+    // budget and one question's timeout.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.budget_ms);
+    Lookup budgeted = [&dns, deadline](const std::string& name, net::RrType t) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            net::DnsAnswer a;
+            a.error = "time budget for DNS exceeded";
+            return a;
+        }
+        return dns(name, t);
+    };
+    c.spf = check_spf(budgeted, facts, mail_from, limits);
     std::vector<std::string> results{spf_result(c.spf)};
-    c.dkim = verify_dkim(dns, message, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
+    c.dkim = verify_dkim(budgeted, message, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
     for (auto& d : dkim_results(c.dkim)) results.push_back(d);
-    c.dmarc = check_dmarc(dns, message, c.spf, c.dkim);
+    c.dmarc = check_dmarc(budgeted, message, c.spf, c.dkim);
     results.push_back(dmarc_result(c.dmarc));
     c.field = authentication_results(facts.receiver, results);
     c.allowed = c.dmarc.result == "fail" && allowed(cfg.checks.dmarc_allow, mail_from);

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "message/dkim.hpp"
 #include "verify/checks.hpp"
@@ -510,4 +511,29 @@ TEST(Checks, AllowListStopsEnforcementOnly) {
     EXPECT_EQ(c.dmarc.result, "fail"); // still recorded
     EXPECT_EQ(check_message(cfg, z.lookup(), f, "FWD@relay.example", m).disposition, "none");
     EXPECT_EQ(check_message(cfg, z.lookup(), f, "other@relay.example", m).disposition, "reject");
+}
+
+// A slow DNS server holds the message at most the budget (and one question).
+TEST(Checks, OneDnsBudgetForAllTheChecks) {
+    Zone z;
+    z.txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    z.txt("example.com", "v=spf1 a:a1.example.com a:a2.example.com -all");
+    Config cfg;
+    cfg.checks.dns_budget = 1;
+    auto inner = z.lookup();
+    int asked = 0;
+    Lookup slow = [&](const std::string& name, RrType t) {
+        asked++;
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        return inner(name, t);
+    };
+    std::string m = "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; h=from; bh=AA==; b=AA==\n"
+                    "From: ceo@example.com\nSubject: s\n\nbody\n";
+    auto t0 = std::chrono::steady_clock::now();
+    auto c = check_message(cfg, slow, {"192.0.2.1", "h.example", "mx.here.test", 0}, "x@example.com", m);
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(took, std::chrono::milliseconds(1900));
+    EXPECT_LE(asked, 4);
+    EXPECT_EQ(c.disposition, "none"); // what could not be checked is never refused
+    EXPECT_EQ(c.dmarc.result, "temperror");
 }
