@@ -218,11 +218,20 @@ Result<std::vector<std::string>> Resolver::addresses(const std::string& host) {
 }
 
 DnsAnswer Resolver::query(const std::string& name, RrType type) {
-    Query q{type, {}};
-    q.answer.error = "no answer";
-    ares_query(ch_, name.c_str(), class_in, static_cast<int>(type), on_query, &q);
+    return query_all({{name, type}})[0];
+}
+
+std::vector<DnsAnswer> Resolver::query_all(const std::vector<std::pair<std::string, RrType>>& questions) {
+    std::vector<Query> qs(questions.size());
+    for (size_t i = 0; i < questions.size(); i++) {
+        qs[i].type = questions[i].second;
+        qs[i].answer.error = "no answer";
+        ares_query(ch_, questions[i].first.c_str(), class_in, static_cast<int>(qs[i].type), on_query, &qs[i]);
+    }
     wait();
-    return q.answer;
+    std::vector<DnsAnswer> out;
+    for (auto& q : qs) out.push_back(std::move(q.answer));
+    return out;
 }
 
 Result<std::vector<MailHost>> Resolver::mail_hosts(const std::string& domain) {

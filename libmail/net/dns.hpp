@@ -53,6 +53,8 @@ class Resolver {
     Result<std::vector<std::string>> addresses(const std::string& host);
     // One question, as it is (no search domains).
     DnsAnswer query(const std::string& name, RrType type);
+    // Several questions at once: one wait for all of them.
+    std::vector<DnsAnswer> query_all(const std::vector<std::pair<std::string, RrType>>& questions);
 
   private:
     explicit Resolver(ares_channel ch) : ch_(ch) {}

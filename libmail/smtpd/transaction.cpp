@@ -161,8 +161,11 @@ std::string Session::check(std::string m) {
         resolver_.emplace(std::move(*r));
     }
     verify::Lookup lookup = [this](const std::string& name, net::RrType t) { return resolver_->query(name, t); };
+    verify::LookupAll all = [this](const std::vector<std::pair<std::string, net::RrType>>& q) {
+        return resolver_->query_all(q);
+    };
     checked_ = verify::check_message(cfg_, lookup, {peer_.ip.empty() ? "127.0.0.1" : peer_.ip, helo_, id, time(nullptr)},
-                                     env_.sender, m);
+                                     env_.sender, m, all);
     log::info("smtpd.checks", "id={} spf={} dkim={} dmarc={} from_domain={} disposition={}{}", env_.id,
               verify::spf_name(checked_->spf.result),
               checked_->dkim.empty() ? std::string("none") : checked_->dkim[0].result, checked_->dmarc.result,

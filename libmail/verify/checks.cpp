@@ -1,6 +1,7 @@
 #include "checks.hpp"
 
 #include <chrono>
+#include <map>
 #include <ctime>
 
 #include "message/address.hpp"
@@ -24,6 +25,35 @@ bool allowed(const std::vector<std::string>& allow, const std::string& mail_from
     return false;
 }
 
+// The questions every check of this message starts with.
+std::vector<std::pair<std::string, net::RrType>> first_questions(const Config& cfg, const SpfFacts& facts,
+                                                                 const std::string& mail_from,
+                                                                 std::string_view message) {
+    std::vector<std::pair<std::string, net::RrType>> out;
+    std::string spf_domain = mail_from.empty() ? facts.helo : mail_from.substr(mail_from.rfind('@') + 1);
+    if (!spf_domain.empty()) out.push_back({spf_domain, net::RrType::txt});
+    auto h = parse_header(message, message.size());
+    if (!h) return out;
+    if (auto from = h->get("From")) {
+        auto list = parse_address_list(*from);
+        if (!list.empty()) out.push_back({"_dmarc." + list[0].domain, net::RrType::txt});
+    }
+    size_t sigs = 0;
+    for (auto& f : h->fields) {
+        if (!iequals(f.name, "DKIM-Signature") || sigs++ >= static_cast<size_t>(cfg.checks.dkim_max_signatures))
+            continue;
+        auto tags = parse_tag_list(f.value);
+        if (!tags) continue;
+        std::string d, sel;
+        for (auto& [k, v] : *tags) {
+            if (k == "d") d = ascii_lower(v);
+            if (k == "s") sel = v;
+        }
+        if (!d.empty() && !sel.empty()) out.push_back({sel + "._domainkey." + d, net::RrType::txt});
+    }
+    return out;
+}
+
 } // namespace
 
 std::string authserv_id_of(std::string_view value) {
@@ -39,7 +69,7 @@ std::string authserv_id_of(std::string_view value) {
 }
 
 Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts, const std::string& mail_from,
-                     std::string_view message) {
+                     std::string_view message, const LookupAll& all) {
     Checks c;
     SpfLimits limits;
     limits.budget_ms = static_cast<int64_t>(cfg.checks.dns_budget) * 1000;
@@ -48,7 +78,14 @@ Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts
     // temperror), so that a slow DNS server holds the client at most the
     // budget and one question's timeout.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.budget_ms);
-    Lookup budgeted = [&dns, deadline](const std::string& name, net::RrType t) {
+    std::map<std::pair<std::string, net::RrType>, net::DnsAnswer> asked;
+    if (all) {
+        auto questions = first_questions(cfg, facts, mail_from, message);
+        auto answers = all(questions);
+        for (size_t i = 0; i < questions.size() && i < answers.size(); i++) asked[questions[i]] = answers[i];
+    }
+    Lookup budgeted = [&dns, &asked, deadline](const std::string& name, net::RrType t) {
+        if (auto it = asked.find({name, t}); it != asked.end()) return it->second;
         if (std::chrono::steady_clock::now() > deadline) {
             net::DnsAnswer a;
             a.error = "time budget for DNS exceeded";

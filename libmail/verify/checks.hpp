@@ -21,9 +21,14 @@ struct Checks {
     bool allowed = false;      // the sender is on checks.dmarc_allow
 };
 
-// `message` with LF line ends.
+// Several questions asked at once (net::Resolver::query_all).
+using LookupAll = std::function<std::vector<net::DnsAnswer>(const std::vector<std::pair<std::string, net::RrType>>&)>;
+
+// `message` with LF line ends. `all`, if given, asks the questions every
+// message needs (the SPF record, the DMARC record of the From domain, the
+// keys of its signatures) at once first, one round trip instead of several.
 Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts, const std::string& mail_from,
-                     std::string_view message);
+                     std::string_view message, const LookupAll& all = {});
 
 // The message without the Authentication-Results fields that claim to be
 // ours (RFC 8601 5: a forgery, or a copy that came back).

@@ -537,3 +537,30 @@ TEST(Checks, OneDnsBudgetForAllTheChecks) {
     EXPECT_EQ(c.disposition, "none"); // what could not be checked is never refused
     EXPECT_EQ(c.dmarc.result, "temperror");
 }
+
+// The questions every message needs are asked together, once.
+TEST(Checks, FirstQuestionsAskedAtOnce) {
+    Zone z;
+    z.txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    z.txt("example.com", "v=spf1 ip4:192.0.2.1 -all");
+    std::string m = signed_message(dkim::Algorithm::ed25519_sha256, z);
+    Config cfg;
+    auto inner = z.lookup();
+    std::vector<std::string> one_by_one;
+    Lookup dns = [&](const std::string& name, RrType t) {
+        one_by_one.push_back(name);
+        return inner(name, t);
+    };
+    std::vector<std::string> batch;
+    LookupAll all = [&](const std::vector<std::pair<std::string, RrType>>& q) {
+        std::vector<DnsAnswer> out;
+        for (auto& [name, t] : q) batch.push_back(name), out.push_back(inner(name, t));
+        return out;
+    };
+    auto c = check_message(cfg, dns, {"192.0.2.1", "h.example", "mx.here.test", 1700000100}, "alice@example.com", m, all);
+    EXPECT_EQ(batch, (std::vector<std::string>{"example.com", "_dmarc.example.com", "sel._domainkey.example.com"}));
+    EXPECT_TRUE(one_by_one.empty());
+    EXPECT_EQ(c.spf.result, Spf::pass);
+    EXPECT_EQ(c.dkim[0].result, "pass");
+    EXPECT_EQ(c.dmarc.result, "pass");
+}

@@ -70,7 +70,10 @@ int run(const Args& a) {
     }
     mail::verify::Lookup lookup = [&](const std::string& name, mail::net::RrType t) { return resolver->query(name, t); };
     std::string id = a.authserv_id.empty() ? mail::host_name(*cfg) : a.authserv_id;
-    auto c = mail::verify::check_message(*cfg, lookup, {ip, a.helo, id, time(nullptr)}, sender, text->view());
+    mail::verify::LookupAll all = [&](const std::vector<std::pair<std::string, mail::net::RrType>>& q) {
+        return resolver->query_all(q);
+    };
+    auto c = mail::verify::check_message(*cfg, lookup, {ip, a.helo, id, time(nullptr)}, sender, text->view(), all);
     const auto& spf = c.spf;
     const auto& dkim = c.dkim;
     const auto& dmarc = c.dmarc;
