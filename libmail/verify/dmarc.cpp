@@ -12,12 +12,6 @@ namespace {
 using net::DnsAnswer;
 using net::RrType;
 
-std::string lower_domain(std::string d) {
-    d = ascii_lower(d);
-    if (!d.empty() && d.back() == '.') d.pop_back();
-    return d;
-}
-
 // The names the tree walk asks about (RFC 9989 4.10): the domain, then,
 // from at most its last 7 labels, each parent up to the top-level domain.
 std::vector<std::string> walk_names(const std::string& domain) {
@@ -88,7 +82,7 @@ class Walker {
 // RFC 9989 4.4: strict is the same name, relaxed the same organizational
 // domain. nullopt: DNS failed.
 std::optional<bool> aligned(Walker& w, const std::string& a, const std::string& b, bool strict) {
-    std::string x = lower_domain(a), y = lower_domain(b);
+    std::string x = comparable_domain(a), y = comparable_domain(b);
     if (x.empty() || y.empty()) return false;
     if (x == y) return true;
     if (strict) return false;
@@ -133,7 +127,7 @@ Result<DmarcRecord> parse_dmarc(std::string_view text) {
 
 std::optional<std::string> organizational_domain(const Lookup& dns, const std::string& domain) {
     Walker w(dns);
-    return w.organizational(lower_domain(domain));
+    return w.organizational(comparable_domain(domain));
 }
 
 DmarcVerdict check_dmarc(const Lookup& dns, std::string_view message, const SpfVerdict& spf,
@@ -148,7 +142,7 @@ DmarcVerdict check_dmarc(const Lookup& dns, std::string_view message, const SpfV
     }
     std::string domain;
     for (auto& a : parse_address_list(*h->get("From"))) {
-        std::string d = lower_domain(a.domain);
+        std::string d = comparable_domain(a.domain);
         if (!domain.empty() && d != domain) {
             out.result = "permerror";
             out.reason = "authors in several domains";

@@ -13,6 +13,11 @@ namespace mail::verify {
 using net::DnsAnswer;
 using net::RrType;
 
+std::string comparable_domain(std::string_view d) {
+    if (!d.empty() && d.back() == '.') d.remove_suffix(1);
+    return ascii_lower(d);
+}
+
 const char* spf_name(Spf r) {
     switch (r) {
     case Spf::none: return "none";
@@ -117,9 +122,8 @@ std::string trim_dot(std::string d) {
     return d;
 }
 
-bool within(std::string name, const std::string& domain) {
-    name = ascii_lower(trim_dot(name));
-    std::string d = ascii_lower(trim_dot(domain));
+bool within(const std::string& n, const std::string& domain) {
+    std::string name = comparable_domain(n), d = comparable_domain(domain);
     return name == d || (name.size() > d.size() && name.compare(name.size() - d.size(), d.size(), d) == 0 &&
                          name[name.size() - d.size() - 1] == '.');
 }

@@ -46,6 +46,9 @@ struct SpfFacts {
     int64_t now = 0;      // %{t}
 };
 
+// A domain name as the checks compare them: lower case, no final dot.
+std::string comparable_domain(std::string_view d);
+
 SpfVerdict check_spf(const Lookup& dns, const SpfFacts& facts, const std::string& mail_from,
                      const SpfLimits& limits = {});
 
