@@ -27,7 +27,7 @@ _mail_admin() {
 	fi
 	local opts="--json --config --help"
 	case $cmd in
-	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group signature autoreply fetch check $opts" -- "$cur")) ;;
+	"") COMPREPLY=($(compgen -W "init domain dkim mailbox alias group signature autoreply fetch dmarc check $opts" -- "$cur")) ;;
 	domain)
 		case $sub in
 		"") COMPREPLY=($(compgen -W "add list show remove disclaimer" -- "$cur")) ;;
@@ -90,6 +90,13 @@ _mail_admin() {
 		list) COMPREPLY=($(compgen -W "$(_mail_admin_names mailbox)" -- "$cur")) ;;
 		password) COMPREPLY=($(compgen -W "--password-stdin $(_mail_admin_names fetch)" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$(_mail_admin_names fetch)" -- "$cur")) ;;
+		esac ;;
+	dmarc)
+		case $sub in
+		"") COMPREPLY=($(compgen -W "send report import" -- "$cur")) ;;
+		send) COMPREPLY=($(compgen -W "--dry-run --json" -- "$cur")) ;;
+		report) COMPREPLY=($(compgen -W "--json $(_mail_admin_names domain)" -- "$cur")) ;;
+		import) COMPREPLY=($(compgen -f -- "$cur")) ;;
 		esac ;;
 	check) COMPREPLY=($(compgen -W "--repair --json" -- "$cur")) ;;
 	esac

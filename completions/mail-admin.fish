@@ -1,5 +1,5 @@
 # fish completion for mail-admin
-set -l cmds init domain dkim mailbox alias group signature autoreply fetch check
+set -l cmds init domain dkim mailbox alias group signature autoreply fetch dmarc check
 complete -c mail-admin -f
 complete -c mail-admin -l json -d 'JSON output'
 complete -c mail-admin -l config -r -F -d 'configuration file'
@@ -55,3 +55,9 @@ complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l into -x -d 'loc
 complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l keep -d 'leave the mail on the server'
 complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l delete -d 'delete it there once here'
 complete -c mail-admin -n "__fish_seen_subcommand_from fetch" -l interval -x -d 'how often (daemon)'
+complete -c mail-admin -n "not __fish_seen_subcommand_from $cmds" -a dmarc -d 'DMARC aggregate reports'
+set -l dmarccmds send report import
+complete -c mail-admin -n "__fish_seen_subcommand_from dmarc; and not __fish_seen_subcommand_from $dmarccmds" -a "$dmarccmds"
+complete -c mail-admin -n "__fish_seen_subcommand_from dmarc; and __fish_seen_subcommand_from send" -l dry-run -d 'send and forget nothing'
+complete -c mail-admin -n "__fish_seen_subcommand_from dmarc; and __fish_seen_subcommand_from report" -a '(mail-admin domain list 2>/dev/null | cut -f1)'
+complete -c mail-admin -n "__fish_seen_subcommand_from dmarc; and __fish_seen_subcommand_from import" -F

@@ -8,7 +8,7 @@ _mail_admin() {
 	local -a cmds
 	cmds=(init:'create the state directory' domain:'manage domains' dkim:'manage DKIM keys' mailbox:'manage mailboxes'
 		signature:'signatures' autoreply:'out-of-office replies' fetch:'outside accounts for mail-fetch'
-		alias:'manage aliases' group:'manage groups' check:'check folders and indexes')
+		alias:'manage aliases' group:'manage groups' dmarc:'DMARC aggregate reports' check:'check folders and indexes')
 	_arguments -C '--json[JSON output]' '--config[configuration file]:file:_files' \
 		'1:command:->cmd' '*::arg:->args'
 	case $state in
@@ -35,6 +35,7 @@ _mail_admin() {
 			'--ca-file[CA certificates]:file:_files' '--user[user on the server]:user:' '--password-stdin' \
 			'--folders[IMAP folders]:folders:' '--all-folders' '--into[local folder]:folder:' '--keep' '--delete' \
 			'--interval[how often]:duration:' ;;
+		dmarc) _arguments '1:action:(send report import)' '*:domain or file:_files' '--dry-run[send and forget nothing]' ;;
 		check) _arguments '--repair[fix what can be fixed]' ;;
 		esac ;;
 	esac

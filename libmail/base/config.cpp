@@ -170,6 +170,8 @@ std::map<std::string, Setter> setters(Config& c) {
         {"checks.dmarc_allow", strings(c.checks.dmarc_allow, "checks.dmarc_allow")},
         {"checks.max_verified_size", size(c.checks.max_verified_size, "checks.max_verified_size")},
         {"checks.dkim_max_signatures", integer(c.checks.dkim_max_signatures, "checks.dkim_max_signatures", 1, 100)},
+        {"checks.report_from", str(c.checks.report_from, "checks.report_from")},
+        {"checks.report_org", str(c.checks.report_org, "checks.report_org")},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
         {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},
         {"outbound.port", integer(c.outbound.port, "outbound.port", 1, 65535)},

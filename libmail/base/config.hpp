@@ -78,6 +78,10 @@ struct Config {
         int dns_timeout = 5;            // seconds per try
         int dns_budget = 20;            // seconds of DNS for all the checks of one message
         int dkim_max_signatures = 5;    // DKIM signatures verified per message
+        // DMARC aggregate reports (RFC 9990) about the mail we receive, sent
+        // daily by `mail-admin dmarc send`; empty: none recorded or sent.
+        std::string report_from;        // an address of one of our domains (DKIM-signed by the queue)
+        std::string report_org;         // org_name in the reports; empty: hostname
     } checks;
     struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
@@ -98,6 +102,8 @@ struct Config {
     std::string mail_root() const { return state_dir + "/mail"; }
     // Failed logins, written by every server (mail-smtpd included).
     std::string auth_db_path() const { return state_dir + "/auth/auth.sqlite"; }
+    // DMARC evaluations (written by mail-smtpd) and the reports received.
+    std::string dmarc_db_path() const { return state_dir + "/reports/dmarc.sqlite"; }
     // The key that seals stored secrets (auth/secret.hpp), mode 0600.
     std::string secret_key_path() const { return state_dir + "/secret.key"; }
     // A DKIM private key (PEM, readable by the mail user only).

@@ -18,6 +18,8 @@
 //   queue/state/              0700
 //   auth/                     2770  failed logins, counted by every server
 //   auth/auth.sqlite (...)    0660
+//   reports/                  2770  DMARC evaluations, recorded by mail-smtpd
+//   reports/dmarc.sqlite (...) 0660
 //   tls/                      0710  the default certificate: cert.pem and
 //   tls/cert.pem, tls/key.pem 0640  key.pem, read by every server
 #pragma once

@@ -14,6 +14,8 @@
 // and once every recipient's copies are safe (mail-smtpd answers then):
 //   index     the stored files into the mailbox's index
 //   autoreply the out-of-office reply (queued)
+//   dmarc-report  a DMARC aggregate report about one of our domains: kept
+//             for `mail-admin dmarc report`
 //   (business steps: calendar, documents, CRM events)
 //
 // A step before the store may choose folders and flags, add header lines,

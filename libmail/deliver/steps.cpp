@@ -6,6 +6,8 @@
 
 #include "base/log.hpp"
 #include "deliver/autoreply.hpp"
+#include "reports/feedback.hpp"
+#include "reports/log.hpp"
 #include "store/maildir.hpp"
 
 namespace mail {
@@ -200,6 +202,42 @@ class AutoreplyStep : public DeliveryStep {
     Directory& dir_;
 };
 
+// A DMARC aggregate report about one of our domains (sent to the rua= of
+// its record): its rows kept for `mail-admin dmarc report`. The message
+// is mail like any other; a report that does not parse is only logged.
+class DmarcReportStep : public DeliveryStep {
+  public:
+    DmarcReportStep(const Config& cfg, Directory& dir) : cfg_(cfg), dir_(dir) {}
+    std::string_view name() const override { return "dmarc-report"; }
+    When when() const override { return When::after_store; }
+    std::optional<RecipientStatus> run(MailboxDelivery& d) override {
+        // (A report sent to several of our mailboxes is kept once: see add_received.)
+        if (!reports::is_aggregate_report(d.facts.fields.subject)) return std::nullopt;
+        auto found = reports::reports_in_message(d.facts.message);
+        if (!found) {
+            log::warn("deliver.dmarc_report", "{}: {}", d.mailbox, found.error().user);
+            return std::nullopt;
+        }
+        for (auto& f : *found) {
+            if (!dir_.domain(f.domain)) {
+                log::info("deliver.dmarc_report", "{}: a report about {}, not a domain of ours: not kept", d.mailbox,
+                          f.domain);
+                continue;
+            }
+            auto db = reports::open_log(cfg_);
+            auto added = db ? reports::add_received(*db, f, d.now) : Result<bool>(db.error());
+            if (!added) log::error("deliver.dmarc_report", added.error());
+            else log::info("deliver.dmarc_report", "{}: report {} of {} about {}, {} records{}", d.mailbox, f.report_id,
+                           f.org_name, f.domain, f.rows.size(), *added ? "" : " (already kept)");
+        }
+        return std::nullopt;
+    }
+
+  private:
+    const Config& cfg_;
+    Directory& dir_;
+};
+
 } // namespace
 
 std::vector<std::unique_ptr<DeliveryStep>> default_steps(const Config& cfg, Directory& dir, IndexCache& indexes,
@@ -213,6 +251,7 @@ std::vector<std::unique_ptr<DeliveryStep>> default_steps(const Config& cfg, Dire
     steps.push_back(std::make_unique<StoreStep>(cfg, done));
     steps.push_back(std::make_unique<IndexStep>());
     steps.push_back(std::make_unique<AutoreplyStep>(cfg, dir));
+    steps.push_back(std::make_unique<DmarcReportStep>(cfg, dir));
     return steps;
 }
 

@@ -264,7 +264,7 @@ std::string Signer::sign(const Envelope& env, std::string_view message, int64_t 
     // Ours: submitted by an authenticated user (or mail-send), or a report
     // or auto-reply we wrote.
     bool ours = env.client.starts_with("bounce-of=") || env.client.starts_with("double-bounce-of=") ||
-                env.client.starts_with("autoreply-of=") ||
+                env.client.starts_with("autoreply-of=") || env.client.starts_with("dmarc-report-of=") ||
                 (env.client.find(" auth=") != std::string::npos &&
                  env.client.find(" auth=-") == std::string::npos);
     if (!ours) return "";

@@ -131,6 +131,7 @@ class Session {
     bool checks() const;
     std::string check(std::string message);
     std::optional<verify::Checks> checked_;
+    void record_evaluation(std::string_view message);
     std::optional<net::Resolver> resolver_;
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;

@@ -10,6 +10,8 @@
 #include "message/address.hpp"
 #include "message/header.hpp"
 #include "message/mime.hpp"
+#include "reports/feedback.hpp"
+#include "reports/log.hpp"
 #include "smtp/data.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/session.hpp"
@@ -170,7 +172,25 @@ std::string Session::check(std::string m) {
               verify::spf_name(checked_->spf.result),
               checked_->dkim.empty() ? std::string("none") : checked_->dkim[0].result, checked_->dmarc.result,
               checked_->dmarc.from_domain, checked_->disposition, checked_->allowed ? " (allowed sender)" : "");
+    record_evaluation(m);
     return checked_->field + "\n" + m;
+}
+
+// For the DMARC aggregate reports we send (checks.report_from): counted
+// when the author domain asks for them, never about a report itself.
+void Session::record_evaluation(std::string_view m) {
+    const auto& d = checked_->dmarc;
+    if (cfg_.checks.report_from.empty() || !d.record || d.record->rua.empty()) return;
+    auto h = parse_header(m);
+    if (h && reports::is_aggregate_report(h->get("Subject").value_or(""))) return;
+    static std::optional<Db> db; // one per process, opened on first use
+    if (!db) {
+        auto opened = reports::open_log(cfg_);
+        if (!opened) return log::error("smtpd.dmarc_log", opened.error());
+        db.emplace(std::move(*opened));
+    }
+    if (Status s = reports::record(*db, *checked_, peer_.ip.empty() ? "127.0.0.1" : peer_.ip, time(nullptr)); !s)
+        log::error("smtpd.dmarc_log", s.error());
 }
 
 std::string Session::received_header() const {

@@ -68,6 +68,7 @@ void add_group_commands(CLI::App& app, Admin& a);
 void add_check_commands(CLI::App& app, Admin& a);
 void add_dkim_commands(CLI::App& app, Admin& a);
 void add_fetch_commands(CLI::App& app, Admin& a);
+void add_dmarc_commands(CLI::App& app, Admin& a);
 // signature, domain disclaimer (under `domain`), autoreply
 void add_message_commands(CLI::App& app, CLI::App& domain, Admin& a);
 

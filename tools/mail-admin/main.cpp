@@ -109,5 +109,6 @@ int main(int argc, char** argv) {
     add_group_commands(app, a);
     add_check_commands(app, a);
     add_fetch_commands(app, a);
+    add_dmarc_commands(app, a);
     return mail::run_tool("mail-admin", app, argc, argv, [&] { return a.rc; }, mail::Errc::software);
 }
