@@ -275,7 +275,7 @@ Result<std::string> unzip_first(std::string_view d, size_t max_size) {
         }
     if (eocd == std::string_view::npos) return damaged();
     size_t cd = le32(d, eocd + 16);
-    if (cd > d.size() - 46 || le32(d, cd) != 0x02014b50) return damaged();
+    if (d.size() < 46 || cd > d.size() - 46 || le32(d, cd) != 0x02014b50) return damaged();
     uint16_t method = le16(d, cd + 10);
     size_t csize = le32(d, cd + 20), usize = le32(d, cd + 24), local = le32(d, cd + 42);
     if (local > d.size() - 30 || le32(d, local) != 0x04034b50) return damaged();

@@ -83,6 +83,13 @@ std::vector<std::string> dkim_results(const std::vector<DkimResult>& results) {
     return out;
 }
 
+std::string arc_result(const ArcResult& v, const std::string& ip) {
+    std::string out = "arc=" + v.result;
+    if (!v.reason.empty()) out += " (" + comment(v.reason) + ")";
+    if (v.result != "none" && !ip.empty()) out += " smtp.remote-ip=" + pvalue(ip);
+    return out;
+}
+
 std::string dmarc_result(const DmarcVerdict& v) {
     std::string out = "dmarc=" + v.result;
     std::string why = v.reason;

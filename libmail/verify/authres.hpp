@@ -20,6 +20,9 @@ std::string spf_result(const SpfVerdict& v);
 // One "dkim=..." per signature verified, or "dkim=none".
 std::vector<std::string> dkim_results(const std::vector<DkimResult>& results);
 
+// "arc=pass (2 ARC sets, ...) smtp.remote-ip=192.0.2.1" (RFC 8617 10.1).
+std::string arc_result(const ArcResult& v, const std::string& ip);
+
 // "dmarc=fail (p=reject dis=reject) header.from=example.com".
 std::string dmarc_result(const DmarcVerdict& v);
 

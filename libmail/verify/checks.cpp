@@ -97,6 +97,8 @@ Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts
     std::vector<std::string> results{spf_result(c.spf)};
     c.dkim = verify_dkim(budgeted, message, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
     for (auto& d : dkim_results(c.dkim)) results.push_back(d);
+    c.arc = verify_arc(budgeted, message, facts.now);
+    if (c.arc.result != "none") results.push_back(arc_result(c.arc, facts.ip));
     c.dmarc = check_dmarc(budgeted, message, c.spf, c.dkim);
     results.push_back(dmarc_result(c.dmarc));
     c.field = authentication_results(facts.receiver, results);

@@ -15,6 +15,7 @@ namespace mail::verify {
 struct Checks {
     SpfVerdict spf;
     std::vector<DkimResult> dkim;
+    ArcResult arc; // information only: DMARC does not use it
     DmarcVerdict dmarc;
     std::string field;         // "Authentication-Results: ...", LF line ends, no final LF
     std::string disposition;   // none, quarantine, reject: after the allow-list

@@ -1,6 +1,8 @@
 #include "dkim.hpp"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
@@ -120,14 +122,40 @@ Result<Tags> parse_tag_list(std::string_view text) {
 
 namespace {
 
+// A DKIM-Signature, or an ARC-Message-Signature (RFC 8617 4.1.2: the same
+// but for its name, no v=, and i= the instance instead of an identity).
+enum class Kind { dkim, ams };
+
+// The signature `b` of `data` by `pkey`: RSA-SHA256, or (RFC 8463)
+// Ed25519 over the SHA-256 of the data.
+bool signature_ok(EVP_PKEY* pkey, bool ed25519, const std::string& data, const std::string& b) {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    bool ok;
+    const auto* sigp = reinterpret_cast<const unsigned char*>(b.data());
+    if (!ed25519) {
+        ok = EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
+             EVP_DigestVerify(md, sigp, b.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+    } else {
+        unsigned char dh[32];
+        unsigned dl = 0;
+        EVP_Digest(data.data(), data.size(), dh, &dl, EVP_sha256(), nullptr);
+        ok = EVP_DigestVerifyInit(md, nullptr, nullptr, nullptr, pkey) == 1 && EVP_DigestVerify(md, sigp, b.size(), dh, dl) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
 class Verifier {
   public:
     Verifier(const Lookup& dns, std::string_view message, const Header& h, int64_t now)
         : dns_(dns), message_(message), h_(h), now_(now) {}
-    DkimResult check(size_t field);
+    DkimResult check(size_t field, Kind kind = Kind::dkim);
+    // The ARC-Seal `sets[instance - 1][2]` over the ARC sets up to its own
+    // (RFC 8617 5.1.1): each set's fields in the order AAR, AMS, AS.
+    Verdict seal(const std::vector<std::array<size_t, 3>>& sets, size_t instance);
 
   private:
-    Verdict verify(const Tags& sig, size_t field, DkimResult& r);
+    Verdict verify(const Tags& sig, size_t field, DkimResult& r, Kind kind);
     Verdict key(const std::string& domain, const std::string& selector, bool ed25519, const std::string& identity,
                 Pkey& pkey, DkimResult& r);
     const std::string& body(bool relaxed);
@@ -146,7 +174,7 @@ const std::string& Verifier::body(bool relaxed) {
     return bodies_[relaxed] = relaxed ? dkim::relaxed_body(b) : simple_body(b);
 }
 
-DkimResult Verifier::check(size_t field) {
+DkimResult Verifier::check(size_t field, Kind kind) {
     DkimResult r;
     auto tags = parse_tag_list(h_.fields[field].value);
     if (!tags) {
@@ -158,18 +186,20 @@ DkimResult Verifier::check(size_t field) {
     r.domain = ascii_lower(get("d"));
     r.selector = get("s");
     r.algorithm = get("a");
-    r.identity = tag(*tags, "i") ? get("i") : "@" + get("d");
+    r.identity = tag(*tags, "i") || kind == Kind::ams ? get("i") : "@" + get("d");
     r.b = without_fws(get("b")).substr(0, 16);
-    Verdict v = verify(*tags, field, r);
+    Verdict v = verify(*tags, field, r, kind);
     r.result = v.result;
     r.reason = v.reason;
     return r;
 }
 
-Verdict Verifier::verify(const Tags& sig, size_t field, DkimResult& r) {
+Verdict Verifier::verify(const Tags& sig, size_t field, DkimResult& r, Kind kind) {
+    bool dkim = kind == Kind::dkim;
     for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
-        if (!tag(sig, required)) return bad("permerror", fmt::format("signature without {}=", required));
-    if (*tag(sig, "v") != "1") return bad("permerror", "signature version is not 1");
+        if (!tag(sig, required) && (dkim || *required != 'v'))
+            return bad("permerror", fmt::format("signature without {}=", required));
+    if (dkim && *tag(sig, "v") != "1") return bad("permerror", "signature version is not 1");
     const std::string& a = *tag(sig, "a");
     if (a == "rsa-sha1") return bad("fail", "rsa-sha1 is not accepted (RFC 8301)");
     if (a != "rsa-sha256" && a != "ed25519-sha256") return bad("permerror", "unknown algorithm " + a);
@@ -188,14 +218,14 @@ Verdict Verifier::verify(const Tags& sig, size_t field, DkimResult& r) {
         if (colon == std::string_view::npos) break;
         rest.remove_prefix(colon + 1);
     }
-    if (std::find(names.begin(), names.end(), "from") == names.end())
+    if (dkim && std::find(names.begin(), names.end(), "from") == names.end())
         return bad("permerror", "h= does not include From");
     // i= is d= or below it.
     std::string d = r.domain;
     if (d.empty() || r.selector.empty()) return bad("permerror", "empty d= or s=");
-    std::string idomain = ascii_lower(r.identity.substr(r.identity.rfind('@') + 1));
-    if (r.identity.find('@') == std::string::npos ||
-        !(idomain == d || (idomain.size() > d.size() && idomain.ends_with("." + d))))
+    std::string idomain = dkim ? ascii_lower(r.identity.substr(r.identity.rfind('@') + 1)) : d;
+    if (dkim && (r.identity.find('@') == std::string::npos ||
+                 !(idomain == d || (idomain.size() > d.size() && idomain.ends_with("." + d)))))
         return bad("permerror", "i= is not within d=");
     if (auto q = tag(sig, "q"); q && q->find("dns/txt") == std::string::npos)
         return bad("permerror", "no dns/txt in q=");
@@ -250,21 +280,7 @@ Verdict Verifier::verify(const Tags& sig, size_t field, DkimResult& r) {
         size_t colon = raw.find(':');
         data += raw.substr(0, colon + 1) + strip_b(std::string_view(raw).substr(colon + 1));
     }
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    bool ok;
-    const auto* sigp = reinterpret_cast<const unsigned char*>(b->data());
-    if (!ed25519) {
-        ok = EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, pkey.p) == 1 &&
-             EVP_DigestVerify(md, sigp, b->size(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-    } else { // RFC 8463: PureEdDSA over the SHA-256 of the data
-        unsigned char dh[32];
-        unsigned dl = 0;
-        EVP_Digest(data.data(), data.size(), dh, &dl, EVP_sha256(), nullptr);
-        ok = EVP_DigestVerifyInit(md, nullptr, nullptr, nullptr, pkey.p) == 1 &&
-             EVP_DigestVerify(md, sigp, b->size(), dh, dl) == 1;
-    }
-    EVP_MD_CTX_free(md);
-    if (!ok) return bad("fail", "signature did not verify");
+    if (!signature_ok(pkey.p, ed25519, data, *b)) return bad("fail", "signature did not verify");
     if (!r.whole_body) return Verdict{"pass", fmt::format("l= covers {} of {} body octets", length, canon.size())};
     return Verdict{"pass", "signature verified"};
 }
@@ -320,7 +336,100 @@ Verdict Verifier::key(const std::string& domain, const std::string& selector, bo
     return {};
 }
 
+Verdict Verifier::seal(const std::vector<std::array<size_t, 3>>& sets, size_t instance) {
+    const HeaderField& me = h_.fields[sets[instance - 1][2]];
+    auto tags = parse_tag_list(me.value);
+    if (!tags) return bad("permerror", "seal: " + tags.error().user);
+    for (const char* required : {"a", "b", "cv", "d", "i", "s"})
+        if (!tag(*tags, required)) return bad("permerror", fmt::format("seal without {}=", required));
+    if (tag(*tags, "h")) return bad("permerror", "a seal with h="); // RFC 8617 4.1.3
+    const std::string& a = *tag(*tags, "a");
+    if (a != "rsa-sha256" && a != "ed25519-sha256") return bad("permerror", "unknown algorithm " + a);
+    auto b = base64_decode(without_fws(*tag(*tags, "b")));
+    if (!b || b->empty()) return bad("permerror", "b= is not base64");
+    std::string domain = ascii_lower(*tag(*tags, "d"));
+    Pkey pkey;
+    DkimResult scratch;
+    if (Verdict k = key(domain, *tag(*tags, "s"), a == "ed25519-sha256", domain, pkey, scratch); !k.result.empty())
+        return k;
+    // Relaxed header canonicalization of every set up to this one, the
+    // seal itself last, without its b= value and final CRLF.
+    std::string data;
+    for (size_t j = 0; j < instance; j++)
+        for (size_t k = 0; k < 3; k++) {
+            const HeaderField& f = h_.fields[sets[j][k]];
+            if (j + 1 < instance || k < 2) {
+                data += dkim::relaxed_header(f.name, f.value);
+            } else {
+                std::string self = dkim::relaxed_header(f.name, strip_b(f.value));
+                data += self.substr(0, self.size() - 2);
+            }
+        }
+    if (!signature_ok(pkey.p, a == "ed25519-sha256", data, *b)) return bad("fail", "seal did not verify");
+    return Verdict{"pass", "seal verified"};
+}
+
+// The i= of an ARC field: 1 to 50, else 0. An ARC-Authentication-Results
+// value starts with it ("i=1; mx.example.org; ...").
+size_t arc_instance(std::string_view value, bool results) {
+    auto tags = parse_tag_list(results ? value.substr(0, value.find(';')) : value);
+    if (!tags) return 0;
+    const std::string* i = tag(*tags, "i");
+    if (!i || i->empty() || i->size() > 2 || i->find_first_not_of("0123456789") != std::string::npos) return 0;
+    size_t n = std::stoul(*i);
+    return n >= 1 && n <= 50 ? n : 0;
+}
+
 } // namespace
+
+ArcResult verify_arc(const Lookup& dns, std::string_view message, int64_t now) {
+    ArcResult out;
+    auto h = parse_header(message, message.size());
+    if (!h) return out;
+    auto fail = [&out](std::string why) {
+        out.result = "fail";
+        out.reason = std::move(why);
+        return out;
+    };
+    static const char* names[] = {"ARC-Authentication-Results", "ARC-Message-Signature", "ARC-Seal"};
+    std::map<size_t, std::array<std::optional<size_t>, 3>> found; // by instance: AAR, AMS, AS
+    for (size_t f = 0; f < h->fields.size(); f++) {
+        for (size_t k = 0; k < 3; k++) {
+            if (!iequals(h->fields[f].name, names[k])) continue;
+            size_t i = arc_instance(h->fields[f].value, k == 0);
+            if (i == 0) return fail(fmt::format("{} without a valid i=", names[k]));
+            if (found[i][k]) return fail(fmt::format("two {} fields with i={}", names[k], i));
+            found[i][k] = f;
+        }
+    }
+    if (found.empty()) return out; // none
+    size_t n = found.rbegin()->first;
+    if (found.size() != n) return fail(fmt::format("ARC sets missing below i={}", n));
+    std::vector<std::array<size_t, 3>> sets;
+    for (auto& [i, set] : found) {
+        if (!set[0] || !set[1] || !set[2]) return fail(fmt::format("ARC set i={} is incomplete", i));
+        sets.push_back({*set[0], *set[1], *set[2]});
+    }
+    out.instances = n;
+    // The chain as the seals state it: none at i=1, pass after; a chain
+    // already failed stays failed (RFC 8617 5.2).
+    for (size_t i = 1; i <= n; i++) {
+        auto tags = parse_tag_list(h->fields[sets[i - 1][2]].value);
+        const std::string* cv = tags ? tag(*tags, "cv") : nullptr;
+        std::string state = cv ? ascii_lower(*cv) : "";
+        if (i == n && state == "fail") return fail(fmt::format("the chain was already failed at i={}", n));
+        if (state != (i == 1 ? "none" : "pass")) return fail(fmt::format("the seal i={} says cv={}", i, state));
+        if (i == n && tags) out.domain = tag(*tags, "d") ? ascii_lower(*tag(*tags, "d")) : "";
+    }
+    Verifier v(dns, message, *h, now);
+    DkimResult ams = v.check(sets[n - 1][1], Kind::ams);
+    if (ams.result != "pass") return fail(fmt::format("ARC-Message-Signature i={}: {}", n, ams.reason));
+    for (size_t i = n; i >= 1; i--)
+        if (Verdict s = v.seal(sets, i); s.result != "pass") return fail(fmt::format("ARC-Seal i={}: {}", i, s.reason));
+    out.result = "pass";
+    out.reason = fmt::format("{} ARC set{}, the last sealed by {}", n, n > 1 ? "s" : "", out.domain);
+    return out;
+}
 
 std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const DkimLimits& limits) {
     std::vector<DkimResult> out;

@@ -42,4 +42,18 @@ struct DkimLimits {
 // sent). No signature: an empty list (dkim=none).
 std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const DkimLimits& limits);
 
+// ARC (RFC 8617), verified and never sealed (ARC is on its way to
+// historic): the chain of ARC sets that intermediaries (mailing lists,
+// forwarders) added, as information in Authentication-Results. "none"
+// without ARC fields; "fail" for a broken structure, a chain a seal
+// declared failed, or the newest ARC-Message-Signature or any seal that
+// does not verify.
+struct ArcResult {
+    std::string result = "none"; // none, pass, fail
+    std::string reason;
+    std::string domain;   // d= of the newest seal
+    size_t instances = 0; // ARC sets
+};
+ArcResult verify_arc(const Lookup& dns, std::string_view message, int64_t now);
+
 } // namespace mail::verify

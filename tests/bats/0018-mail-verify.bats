@@ -30,6 +30,20 @@ dmarc_record() {
 	python3 -c 'import json, sys; z = json.load(open(sys.argv[1])); z["_dmarc." + sys.argv[2]] = {"TXT": [sys.argv[3]]}; json.dump(z, open(sys.argv[1], "w"))' "$ZONE" "$1" "$2"
 }
 
+# oracle_agrees DIR MAIL-FROM EXPR: for each "NAME VERDICT" line of
+# $BATS_TEST_TMPDIR/expected (what dkimpy decided), mail-verify --json on
+# DIR/NAME.eml gives that verdict as EXPR (Python, over the JSON j).
+oracle_agrees() {
+	while read -r name want; do
+		run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from "$2" --json \
+			< "$BATS_TEST_TMPDIR/$1/$name.eml"
+		assert_success
+		got=$(python3 -c "import json,sys; j = json.load(sys.stdin); print($3)" <<< "$output")
+		echo "$name: dkimpy $want, mail-verify $got"
+		[ "$got" = "$want" ]
+	done < "$BATS_TEST_TMPDIR/expected"
+}
+
 verify() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test "$@" < "$BATS_TEST_TMPDIR/msg"; }
 
 @test "SPF: every case (mechanisms, macros, limits, void lookups, errors, IPv6, HELO) as pyspf decides it" {
@@ -120,19 +134,32 @@ mx.here.test dmarc none header.from=pass.example"
 	mkdir "$BATS_TEST_TMPDIR/dk"
 	/usr/bin/python3 "$BATS_TEST_DIRNAME/dkim_cases.py" "$BATS_TEST_TMPDIR/dk" "$ZONE" > "$BATS_TEST_TMPDIR/expected" # and what dkimpy says
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/expected")" -eq 11 ]
-	while read -r name want; do
-		run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example --json \
-			< "$BATS_TEST_TMPDIR/dk/$name.eml"
-		assert_success
-		got=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["dkim"][0]["result"])' <<< "$output")
-		echo "$name: dkimpy $want, mail-verify $got"
-		[ "$got" = "$want" ]
-	done < "$BATS_TEST_TMPDIR/expected"
+	oracle_agrees dk a@signer.example 'j["dkim"][0]["result"]'
 	run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example --json \
 		< "$BATS_TEST_TMPDIR/dk/length-appended.eml"
 	assert_output --partial '"whole_body":false'
 	run mail-verify --dns "127.0.0.1:$DNS" --ip 192.0.2.1 --helo h.example --mail-from a@signer.example < "$BATS_TEST_TMPDIR/dk/short-key.eml"
 	assert_output --partial "dkim=fail (RSA key of 512 bits, under 1024 RFC 8301) header.d=signer.example header.i=@signer.example header.s=short header.a=rsa-sha256"
+}
+
+@test "ARC: dkimpy's chains of one and two intermediaries, changed or tampered with: as dkimpy's arc_verify decides; information in the field" {
+	mkdir "$BATS_TEST_TMPDIR/arc"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/arc_cases.py" "$BATS_TEST_TMPDIR/arc" "$ZONE" > "$BATS_TEST_TMPDIR/expected"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/expected")" -eq 8 ]
+	grep -q "^two-hops pass$" "$BATS_TEST_TMPDIR/expected"
+	grep -q "^results-tampered fail$" "$BATS_TEST_TMPDIR/expected"
+	oracle_agrees arc carol@origin.example 'j["arc"]["result"]'
+	v() { mail-verify --dns "127.0.0.1:$DNS" --authserv-id mx.here.test --ip 192.0.2.1 --helo h.example --mail-from carol@origin.example < "$BATS_TEST_TMPDIR/arc/$1.eml"; }
+	run v two-hops
+	assert_line --partial "arc=pass (2 ARC sets, the last sealed by fwd.example) smtp.remote-ip=192.0.2.1;"
+	run v changed-between-hops
+	assert_line --partial "arc=fail (the chain was already failed at i=2)"
+	run v results-tampered
+	assert_line --partial "arc=fail (ARC-Seal i=1: seal did not verify)"
+	run v changed-after-seal
+	assert_line --partial "arc=fail (ARC-Message-Signature i=1: body hash did not verify)"
+	run v none
+	refute_line --regexp '^[[:space:]]*arc='
 }
 
 @test "DKIM: a message without a signature is dkim=none" {

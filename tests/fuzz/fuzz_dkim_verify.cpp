@@ -1,6 +1,7 @@
-// Fuzz DKIM verification: the input is the message (its DKIM-Signature
-// fields parsed as tag-lists, its header and body canonicalized), and its
-// last line is also the key record every lookup returns.
+// Fuzz DKIM and ARC verification: the input is the message (its
+// DKIM-Signature and ARC fields parsed as tag-lists, its header and body
+// canonicalized), and its last line is also the key record every lookup
+// returns.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,5 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     auto results = mail::verify::verify_dkim(dns, in, {5, 1700000000});
     if (results.size() > 5) __builtin_trap();
+    queries = 0; // ARC: the newest message signature and at most 50 seals
+    auto arc = mail::verify::verify_arc(dns, in, 1700000000);
+    if (arc.instances > 50 || (arc.result != "none" && arc.result != "pass" && arc.result != "fail")) __builtin_trap();
     return 0;
 }

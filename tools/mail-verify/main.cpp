@@ -95,7 +95,9 @@ int run(const Args& a) {
         j.key("algorithm").value(d.algorithm).key("whole_body").value(d.whole_body).key("testing").value(d.testing);
         j.end_object();
     }
-    j.end_array().key("dmarc").begin_object();
+    j.end_array().key("arc").begin_object().key("result").value(c.arc.result).key("reason").value(c.arc.reason);
+    j.key("domain").value(c.arc.domain).key("instances").value(static_cast<int64_t>(c.arc.instances)).end_object();
+    j.key("dmarc").begin_object();
     j.key("result").value(dmarc.result).key("reason").value(dmarc.reason);
     j.key("from_domain").value(dmarc.from_domain).key("policy_domain").value(dmarc.policy_domain);
     j.key("policy").value(dmarc.policy).key("disposition").value(dmarc.disposition);
