@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <map>
 #include <random>
 
 namespace mail::net {
@@ -161,8 +162,33 @@ Result<Resolver> Resolver::open(const std::string& servers, int timeout_ms) {
     return res;
 }
 
+struct Resolver::Prefetched {
+    std::map<std::pair<std::string, RrType>, Query> asked; // nodes stay put: c-ares holds their address
+};
+
+Resolver::Resolver(ares_channel ch) : ch_(ch) {}
+
+Resolver::Resolver(Resolver&& o) noexcept : ch_(o.ch_), prefetched_(std::move(o.prefetched_)) { o.ch_ = nullptr; }
+
 Resolver::~Resolver() {
-    if (ch_) ares_destroy(ch_);
+    if (ch_) ares_destroy(ch_); // in-flight callbacks run (cancelled) before prefetched_ goes
+}
+
+void Resolver::prefetch(const std::vector<std::pair<std::string, RrType>>& questions) {
+    if (!prefetched_) prefetched_ = std::make_unique<Prefetched>();
+    for (auto& question : questions) {
+        auto [it, added] = prefetched_->asked.try_emplace(question);
+        if (!added) continue;
+        it->second.type = question.second;
+        it->second.answer.error = "no answer";
+        ares_query(ch_, question.first.c_str(), class_in, static_cast<int>(question.second), on_query, &it->second);
+    }
+}
+
+void Resolver::forget_prefetched() {
+    if (!prefetched_ || prefetched_->asked.empty()) return;
+    ares_cancel(ch_); // their callbacks run now, while the answers still exist
+    prefetched_->asked.clear();
 }
 
 void Resolver::wait() {
@@ -223,14 +249,22 @@ DnsAnswer Resolver::query(const std::string& name, RrType type) {
 
 std::vector<DnsAnswer> Resolver::query_all(const std::vector<std::pair<std::string, RrType>>& questions) {
     std::vector<Query> qs(questions.size());
+    std::vector<const Query*> from(questions.size(), nullptr); // prefetched
     for (size_t i = 0; i < questions.size(); i++) {
+        if (prefetched_) {
+            auto it = prefetched_->asked.find(questions[i]);
+            if (it != prefetched_->asked.end()) {
+                from[i] = &it->second;
+                continue;
+            }
+        }
         qs[i].type = questions[i].second;
         qs[i].answer.error = "no answer";
         ares_query(ch_, questions[i].first.c_str(), class_in, static_cast<int>(qs[i].type), on_query, &qs[i]);
     }
-    wait();
+    wait(); // the prefetched ones too: everything in flight on the channel
     std::vector<DnsAnswer> out;
-    for (auto& q : qs) out.push_back(std::move(q.answer));
+    for (size_t i = 0; i < qs.size(); i++) out.push_back(from[i] ? from[i]->answer : std::move(qs[i].answer));
     return out;
 }
 

@@ -6,7 +6,9 @@
 // queries of all MX hosts run at once.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -40,7 +42,7 @@ class Resolver {
     // `servers`: "" for /etc/resolv.conf, or "ip:port,[ip6]:port".
     // `timeout_ms`: for each try (two tries per server).
     static Result<Resolver> open(const std::string& servers, int timeout_ms);
-    Resolver(Resolver&& o) noexcept : ch_(o.ch_) { o.ch_ = nullptr; }
+    Resolver(Resolver&& o) noexcept;
     Resolver& operator=(Resolver&&) = delete;
     ~Resolver();
 
@@ -55,12 +57,21 @@ class Resolver {
     DnsAnswer query(const std::string& name, RrType type);
     // Several questions at once: one wait for all of them.
     std::vector<DnsAnswer> query_all(const std::vector<std::pair<std::string, RrType>>& questions);
+    // Questions sent now, answered while the caller does something else
+    // (an SMTP session receiving the message): query() and query_all()
+    // take their answers instead of asking again. forget_prefetched()
+    // cancels what is still in flight and drops the answers (a new
+    // transaction).
+    void prefetch(const std::vector<std::pair<std::string, RrType>>& questions);
+    void forget_prefetched();
+    struct Prefetched; // questions in flight or answered
 
   private:
-    explicit Resolver(ares_channel ch) : ch_(ch) {}
+    explicit Resolver(ares_channel ch);
     void lookup_addresses(std::vector<MailHost>& hosts, std::vector<int>& status);
     void wait();
     ares_channel ch_;
+    std::unique_ptr<Prefetched> prefetched_;
 };
 
 // The enhanced status code at the start of a DNS error's text ("4.4.3").

@@ -132,7 +132,7 @@ class Session {
     std::string check(std::string message);
     std::optional<verify::Checks> checked_;
     void record_evaluation(std::string_view message);
-    std::optional<net::Resolver> resolver_;
+    void prefetch();
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

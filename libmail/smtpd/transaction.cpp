@@ -109,6 +109,7 @@ void Session::cmd_mail(const std::string& arg) {
     if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
     state_ = State::mail;
     env_.sender = sender;
+    if (checks()) prefetch();
     reply(250, "2.1.0", "sender OK");
 }
 
@@ -148,24 +149,50 @@ void Session::open_message() {
 
 bool Session::checks() const { return cfg_.checks.inbound && opt_.role == Role::mx && !user_; }
 
+namespace {
+
+// The resolver of the checks, one per process, made again after 100
+// messages (a new UDP socket: c-ares keeps one, and its source port,
+// while the channel lives). `next`: one message more.
+net::Resolver* checks_resolver(const Config& cfg, bool next) {
+    static std::optional<net::Resolver> resolver;
+    static int used = 0;
+    if (resolver && next && ++used > 100) resolver.reset(), used = 0;
+    if (!resolver) {
+        const std::string& servers = !cfg.checks.dns_servers.empty() ? cfg.checks.dns_servers : cfg.outbound.dns_servers;
+        auto r = net::Resolver::open(servers, cfg.checks.dns_timeout * 1000);
+        if (!r) {
+            log::error("smtpd.checks", r.error());
+            return nullptr;
+        }
+        resolver.emplace(std::move(*r));
+    }
+    return &*resolver;
+}
+
+} // namespace
+
+// At MAIL FROM, the questions the checks will ask first (the SPF record of
+// the sender's domain, or of the HELO name, and the DMARC record of that
+// domain, usually the author's): answered while the message comes in.
+void Session::prefetch() {
+    net::Resolver* dns = checks_resolver(cfg_, false);
+    if (!dns) return;
+    dns->forget_prefetched();
+    std::string domain = env_.sender.empty() ? helo_ : env_.sender.substr(env_.sender.rfind('@') + 1);
+    if (domain.empty() || domain.front() == '[') return;
+    dns->prefetch({{domain, net::RrType::txt}, {"_dmarc." + domain, net::RrType::txt}});
+}
+
 // SPF, DKIM and DMARC of the whole message (Received: of ours on top);
 // the message without forged results of ours, our field first.
 std::string Session::check(std::string m) {
     std::string id = host_name(cfg_);
     m = verify::remove_our_results(m, id);
-    if (!resolver_) {
-        const std::string& servers = !cfg_.checks.dns_servers.empty() ? cfg_.checks.dns_servers : cfg_.outbound.dns_servers;
-        auto r = net::Resolver::open(servers, cfg_.checks.dns_timeout * 1000);
-        if (!r) {
-            log::error("smtpd.checks", r.error());
-            return m;
-        }
-        resolver_.emplace(std::move(*r));
-    }
-    verify::Lookup lookup = [this](const std::string& name, net::RrType t) { return resolver_->query(name, t); };
-    verify::LookupAll all = [this](const std::vector<std::pair<std::string, net::RrType>>& q) {
-        return resolver_->query_all(q);
-    };
+    net::Resolver* dns = checks_resolver(cfg_, true);
+    if (!dns) return m;
+    verify::Lookup lookup = [dns](const std::string& name, net::RrType t) { return dns->query(name, t); };
+    verify::LookupAll all = [dns](const std::vector<std::pair<std::string, net::RrType>>& q) { return dns->query_all(q); };
     checked_ = verify::check_message(cfg_, lookup, {peer_.ip.empty() ? "127.0.0.1" : peer_.ip, helo_, id, time(nullptr)},
                                      env_.sender, m, all);
     log::info("smtpd.checks", "id={} spf={} dkim={} dmarc={} from_domain={} disposition={}{}", env_.id,

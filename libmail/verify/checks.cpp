@@ -28,11 +28,10 @@ bool allowed(const std::vector<std::string>& allow, const std::string& mail_from
 // The questions every check of this message starts with.
 std::vector<std::pair<std::string, net::RrType>> first_questions(const Config& cfg, const SpfFacts& facts,
                                                                  const std::string& mail_from,
-                                                                 std::string_view message) {
+                                                                 const Header* h) {
     std::vector<std::pair<std::string, net::RrType>> out;
     std::string spf_domain = mail_from.empty() ? facts.helo : mail_from.substr(mail_from.rfind('@') + 1);
     if (!spf_domain.empty()) out.push_back({spf_domain, net::RrType::txt});
-    auto h = parse_header(message, message.size());
     if (!h) return out;
     if (auto from = h->get("From")) {
         auto list = parse_address_list(*from);
@@ -79,8 +78,10 @@ Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts
     // budget and one question's timeout.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.budget_ms);
     std::map<std::pair<std::string, net::RrType>, net::DnsAnswer> asked;
+    auto parsed = parse_header(message, message.size()); // once, for every check
+    const Header* h = parsed ? &*parsed : nullptr;
     if (all) {
-        auto questions = first_questions(cfg, facts, mail_from, message);
+        auto questions = first_questions(cfg, facts, mail_from, h);
         auto answers = all(questions);
         for (size_t i = 0; i < questions.size() && i < answers.size(); i++) asked[questions[i]] = answers[i];
     }
@@ -95,11 +96,16 @@ Checks check_message(const Config& cfg, const Lookup& dns, const SpfFacts& facts
     };
     c.spf = check_spf(budgeted, facts, mail_from, limits);
     std::vector<std::string> results{spf_result(c.spf)};
-    c.dkim = verify_dkim(budgeted, message, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
+    if (h) {
+        c.dkim = verify_dkim(budgeted, message, *h, {static_cast<size_t>(cfg.checks.dkim_max_signatures), facts.now});
+        c.arc = verify_arc(budgeted, message, *h, facts.now);
+        c.dmarc = check_dmarc(budgeted, *h, c.spf, c.dkim);
+    } else {
+        c.dmarc.result = "permerror";
+        c.dmarc.reason = "the header is larger than the limit";
+    }
     for (auto& d : dkim_results(c.dkim)) results.push_back(d);
-    c.arc = verify_arc(budgeted, message, facts.now);
     if (c.arc.result != "none") results.push_back(arc_result(c.arc, facts.ip));
-    c.dmarc = check_dmarc(budgeted, message, c.spf, c.dkim);
     results.push_back(dmarc_result(c.dmarc));
     c.field = authentication_results(facts.receiver, results);
     c.allowed = c.dmarc.result == "fail" && allowed(cfg.checks.dmarc_allow, mail_from);

@@ -383,9 +383,13 @@ size_t arc_instance(std::string_view value, bool results) {
 } // namespace
 
 ArcResult verify_arc(const Lookup& dns, std::string_view message, int64_t now) {
-    ArcResult out;
     auto h = parse_header(message, message.size());
-    if (!h) return out;
+    return h ? verify_arc(dns, message, *h, now) : ArcResult{};
+}
+
+ArcResult verify_arc(const Lookup& dns, std::string_view message, const Header& header, int64_t now) {
+    ArcResult out;
+    const Header* h = &header;
     auto fail = [&out](std::string why) {
         out.result = "fail";
         out.reason = std::move(why);
@@ -432,9 +436,14 @@ ArcResult verify_arc(const Lookup& dns, std::string_view message, int64_t now) {
 }
 
 std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const DkimLimits& limits) {
-    std::vector<DkimResult> out;
     auto h = parse_header(message, message.size());
-    if (!h) return out;
+    return h ? verify_dkim(dns, message, *h, limits) : std::vector<DkimResult>{};
+}
+
+std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const Header& header,
+                                    const DkimLimits& limits) {
+    std::vector<DkimResult> out;
+    const Header* h = &header;
     Verifier v(dns, message, *h, limits.now);
     for (size_t i = 0; i < h->fields.size() && out.size() < limits.max_signatures; i++)
         if (iequals(h->fields[i].name, "DKIM-Signature")) out.push_back(v.check(i));

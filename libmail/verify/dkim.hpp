@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "message/header.hpp"
 #include "verify/spf.hpp"
 
 namespace mail::verify {
@@ -41,6 +42,9 @@ struct DkimLimits {
 // `message` as stored (LF or CRLF line ends: LF stands for CRLF, as it was
 // sent). No signature: an empty list (dkim=none).
 std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const DkimLimits& limits);
+// The same with the message's header already parsed.
+std::vector<DkimResult> verify_dkim(const Lookup& dns, std::string_view message, const Header& header,
+                                    const DkimLimits& limits);
 
 // ARC (RFC 8617), verified and never sealed (ARC is on its way to
 // historic): the chain of ARC sets that intermediaries (mailing lists,
@@ -55,5 +59,6 @@ struct ArcResult {
     size_t instances = 0; // ARC sets
 };
 ArcResult verify_arc(const Lookup& dns, std::string_view message, int64_t now);
+ArcResult verify_arc(const Lookup& dns, std::string_view message, const Header& header, int64_t now);
 
 } // namespace mail::verify

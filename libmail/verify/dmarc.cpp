@@ -132,9 +132,21 @@ std::optional<std::string> organizational_domain(const Lookup& dns, const std::s
 
 DmarcVerdict check_dmarc(const Lookup& dns, std::string_view message, const SpfVerdict& spf,
                          const std::vector<DkimResult>& dkim) {
-    DmarcVerdict out;
     auto h = parse_header(message, message.size());
-    size_t froms = h ? h->count("From") : 0;
+    if (!h) {
+        DmarcVerdict out;
+        out.result = "permerror";
+        out.reason = "no From field";
+        return out;
+    }
+    return check_dmarc(dns, *h, spf, dkim);
+}
+
+DmarcVerdict check_dmarc(const Lookup& dns, const Header& header, const SpfVerdict& spf,
+                         const std::vector<DkimResult>& dkim) {
+    DmarcVerdict out;
+    const Header* h = &header;
+    size_t froms = h->count("From");
     if (froms != 1) {
         out.result = "permerror";
         out.reason = froms ? "several From fields" : "no From field";

@@ -41,6 +41,9 @@ struct DmarcVerdict {
 // or HELO for the null sender) and the DKIM results already made.
 DmarcVerdict check_dmarc(const Lookup& dns, std::string_view message, const SpfVerdict& spf,
                          const std::vector<DkimResult>& dkim);
+// The same with the message's header already parsed.
+DmarcVerdict check_dmarc(const Lookup& dns, const Header& header, const SpfVerdict& spf,
+                         const std::vector<DkimResult>& dkim);
 
 // The organizational domain of `domain` by the tree walk (public for the
 // tests); nullopt when DNS failed.

@@ -133,6 +133,11 @@ checks.report_org = "B Corp"'
 	r=$(find "$DM/new" -type f)
 	grep -q "^Subject: Report Domain: a.test Submitter: B Corp Report-ID: <" "$r"
 	grep -q "dkim=pass (signature verified) header.d=b.test" "$r"
+	for _ in $(seq 50); do # kept by a step after the store
+		grep -q "deliver.dmarc_report: dmarc@a.test: report .* of B Corp about a.test, 3 records" "$BATS_TEST_TMPDIR/daemon.log" && break
+		sleep 0.1
+	done
+	grep "deliver.dmarc_report" "$BATS_TEST_TMPDIR/daemon.log"
 	grep -q "deliver.dmarc_report: dmarc@a.test: report .* of B Corp about a.test, 3 records" "$BATS_TEST_TMPDIR/daemon.log"
 	run as a mail-admin --json dmarc report a.test
 	assert_success
