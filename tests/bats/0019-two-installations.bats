@@ -154,3 +154,30 @@ print(r["source_ip"], r["messages"], r["dmarc_pass"], r["quarantined"], r["rejec
 	assert_success
 	assert_output ""
 }
+
+@test "mail-admin dmarc import keeps reports from files once; what is not a report, or not about our domains, is refused (65); send without checks.report_from is 78" {
+	setup_state
+	corpus="$BATS_TEST_DIRNAME/../fuzz/corpus/fuzz_dmarc_report"
+	run mail-admin dmarc send
+	assert_failure 78
+	assert_output --partial "checks.report_from is not set"
+	run mail-admin dmarc import "$corpus/report.zip" "$corpus/message.eml"
+	assert_success
+	assert_line "$corpus/report.zip: google.com report 1234567890123456789 about example.test, 2 records"
+	assert_line "$corpus/message.eml: google.com report 1234567890123456789 about example.test, 2 records (already there)"
+	run mail-admin dmarc report example.test
+	assert_success
+	assert_line --regexp "^example.test +192.0.2.25 +3 +3 +3 +3  google.com$"
+	assert_line --regexp "^example.test +203.0.113.9 +7 +0 +0 +0  google.com \(7 failed DMARC\)$"
+	sed 's/<domain>example.test</<domain>not-ours.test</' "$corpus/google.xml" > "$BATS_TEST_TMPDIR/foreign.xml"
+	run mail-admin dmarc import "$BATS_TEST_TMPDIR/foreign.xml"
+	assert_failure 65
+	assert_output --partial "the report is about not-ours.test, not a domain of ours"
+	printf 'Subject: hello\n\nnot a report\n' > "$BATS_TEST_TMPDIR/plain.eml"
+	run mail-admin dmarc import "$BATS_TEST_TMPDIR/plain.eml"
+	assert_failure 65
+	assert_output --partial "no aggregate report in the message"
+	run mail-admin dmarc import "$corpus/dtd.xml"
+	assert_failure 65
+	assert_output --partial "a DTD is not accepted"
+}
