@@ -152,8 +152,8 @@ bool Session::checks() const { return cfg_.checks.inbound && opt_.role == Role::
 namespace {
 
 // The resolver of the checks, one per process, made again after 100
-// messages (a new UDP socket: c-ares keeps one, and its source port,
-// while the channel lives). `next`: one message more.
+// transactions (a new UDP socket: c-ares keeps one, and its source port,
+// while the channel lives). `next`: a new transaction (MAIL FROM).
 net::Resolver* checks_resolver(const Config& cfg, bool next) {
     static std::optional<net::Resolver> resolver;
     static int used = 0;
@@ -176,7 +176,7 @@ net::Resolver* checks_resolver(const Config& cfg, bool next) {
 // the sender's domain, or of the HELO name, and the DMARC record of that
 // domain, usually the author's): answered while the message comes in.
 void Session::prefetch() {
-    net::Resolver* dns = checks_resolver(cfg_, false);
+    net::Resolver* dns = checks_resolver(cfg_, true);
     if (!dns) return;
     dns->forget_prefetched();
     std::string domain = env_.sender.empty() ? helo_ : env_.sender.substr(env_.sender.rfind('@') + 1);
@@ -189,7 +189,7 @@ void Session::prefetch() {
 std::string Session::check(std::string m) {
     std::string id = host_name(cfg_);
     m = verify::remove_our_results(m, id);
-    net::Resolver* dns = checks_resolver(cfg_, true);
+    net::Resolver* dns = checks_resolver(cfg_, false);
     if (!dns) return m;
     verify::Lookup lookup = [dns](const std::string& name, net::RrType t) { return dns->query(name, t); };
     verify::LookupAll all = [dns](const std::vector<std::pair<std::string, net::RrType>>& q) { return dns->query_all(q); };
