@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <arpa/inet.h>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <functional>
@@ -42,6 +43,21 @@ Setter strings(std::vector<std::string>& out, std::string_view key) {
             auto v = e.value<std::string>();
             if (!e.is_string() || !v) return bad(n, origin, key, "expected a list of strings");
             out.push_back(*v);
+        }
+        return {};
+    };
+}
+
+// DNS blocklists: a list of "zone[=answers]".
+Setter dnsbl_zones(std::vector<DnsblZone>& out, std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        std::vector<std::string> specs;
+        MAIL_TRY(strings(specs, key)(n, origin));
+        out.clear();
+        for (auto& spec : specs) {
+            auto z = parse_dnsbl_zone(spec);
+            if (!z) return bad(n, origin, key, z.error().user);
+            out.push_back(std::move(*z));
         }
         return {};
     };
@@ -171,6 +187,9 @@ std::map<std::string, Setter> setters(Config& c) {
         {"checks.max_verified_size", size(c.checks.max_verified_size, "checks.max_verified_size")},
         {"checks.dkim_max_signatures", integer(c.checks.dkim_max_signatures, "checks.dkim_max_signatures", 1, 100)},
         {"checks.report_from", str(c.checks.report_from, "checks.report_from")},
+        {"dnsbl.zones", dnsbl_zones(c.dnsbl.zones, "dnsbl.zones")},
+        {"dnsbl.score_zones", dnsbl_zones(c.dnsbl.score_zones, "dnsbl.score_zones")},
+        {"dnsbl.allow", strings(c.dnsbl.allow, "dnsbl.allow")},
         {"checks.report_org", str(c.checks.report_org, "checks.report_org")},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
         {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},
@@ -367,6 +386,42 @@ std::string host_name(const Config& cfg) {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
     return buf;
+}
+
+namespace {
+
+std::optional<uint32_t> dotted_quad(std::string_view s) {
+    in_addr a;
+    if (inet_pton(AF_INET, std::string(s).c_str(), &a) != 1) return std::nullopt;
+    return ntohl(a.s_addr);
+}
+
+} // namespace
+
+Result<DnsblZone> parse_dnsbl_zone(std::string_view spec) {
+    DnsblZone z;
+    size_t eq = spec.find('=');
+    z.zone = std::string(spec.substr(0, eq));
+    if (!z.zone.empty() && z.zone.back() == '.') z.zone.pop_back();
+    for (auto& ch : z.zone) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    bool ok = !z.zone.empty() && z.zone.size() <= 200 && z.zone.find('.') != std::string::npos &&
+              z.zone.front() != '.' && z.zone.find("..") == std::string::npos;
+    for (char c : z.zone) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_');
+    if (!ok) return make_error(Errc::config, fmt::format("'{}' is not a zone name", spec));
+    if (eq == std::string_view::npos) return z;
+    for (std::string_view rest = spec.substr(eq + 1);;) {
+        size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        size_t dash = item.find('-');
+        auto lo = dotted_quad(item.substr(0, dash));
+        auto hi = dash == std::string_view::npos ? lo : dotted_quad(item.substr(dash + 1));
+        if (!lo || !hi || *hi < *lo)
+            return make_error(Errc::config, fmt::format("'{}': '{}' is not an address or range", spec, item));
+        z.listed.emplace_back(*lo, *hi);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return z;
 }
 
 } // namespace mail

@@ -14,6 +14,16 @@ namespace mail {
 constexpr const char* default_config_path = "/etc/facteur/facteur.toml";
 constexpr const char* default_state_dir = "/var/lib/facteur";
 
+// A DNS blocklist (RFC 5782) as configured: its zone and the answers that
+// count as listed, inclusive IPv4 ranges; empty: any address in
+// 127.0.0.0/8 but 127.0.0.1 (RFC 5782 5).
+struct DnsblZone {
+    std::string zone;
+    std::vector<std::pair<uint32_t, uint32_t>> listed;
+};
+// "zen.spamhaus.org" or "zen.spamhaus.org=127.0.0.2-127.0.0.11,127.0.0.20".
+Result<DnsblZone> parse_dnsbl_zone(std::string_view spec);
+
 struct Config {
     std::string state_dir = default_state_dir;
     std::string hostname; // empty: gethostname()
@@ -83,6 +93,13 @@ struct Config {
         std::string report_from;        // an address of one of our domains (DKIM-signed by the queue)
         std::string report_org;         // org_name in the reports; empty: hostname
     } checks;
+    struct {
+        // DNS blocklists (RFC 5782) asked for each MX client: "zone" or
+        // "zone=127.0.0.2-127.0.0.11,127.0.0.20" (the answers that count).
+        std::vector<DnsblZone> zones;       // listed: 554 5.7.1 at RCPT (postmaster@ still reached)
+        std::vector<DnsblZone> score_zones; // listed: a header line for the content filter, nothing refused
+        std::vector<std::string> allow;       // networks ("192.0.2.0/24"), or domains whose SPF passes
+    } dnsbl;
     struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
         int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)

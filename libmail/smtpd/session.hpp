@@ -19,6 +19,7 @@
 #include "deliver/deliver.hpp"
 #include "directory/directory.hpp"
 #include "message/signature.hpp"
+#include "net/dns.hpp"
 #include "net/listen.hpp"
 #include "net/stream.hpp"
 #include "spool/envelope.hpp"
@@ -30,6 +31,10 @@
 namespace mail::smtp {
 
 enum class Role { mx, submission };
+
+// The resolver of the checks of inbound mail and the DNS blocklists, one
+// per process; `next`: a new transaction (see transaction.cpp).
+net::Resolver* checks_resolver(const Config& cfg, bool next);
 
 constexpr size_t max_command_line = 4096; // RFC 5321 says 512; we accept 4 KiB
 
@@ -133,6 +138,16 @@ class Session {
     std::optional<verify::Checks> checked_;
     void record_evaluation(std::string_view message);
     void prefetch();
+    // DNS blocklists (dnsbl.cpp; MX role, not authenticated): asked once
+    // per session, at the first RCPT; the reply for a listed client, and
+    // the header line of score-only lists.
+    struct Dnsbl {
+        std::optional<std::string> refusal;
+        std::string header;
+    };
+    std::optional<Dnsbl> dnsbl_;
+    bool dnsbl_applies() const;
+    const Dnsbl& dnsbl();
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

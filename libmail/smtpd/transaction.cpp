@@ -16,6 +16,7 @@
 #include "smtpd/policy.hpp"
 #include "smtpd/session.hpp"
 #include "smtpd/writer.hpp"
+#include "verify/dnsbl.hpp"
 
 namespace mail::smtp {
 
@@ -109,7 +110,7 @@ void Session::cmd_mail(const std::string& arg) {
     if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
     state_ = State::mail;
     env_.sender = sender;
-    if (checks()) prefetch();
+    if (checks() || dnsbl_applies()) prefetch();
     reply(250, "2.1.0", "sender OK");
 }
 
@@ -123,6 +124,9 @@ void Session::cmd_rcpt(const std::string& arg) {
     if (non_ascii(pa->path) && !env_.smtputf8)
         return bad(553, "5.6.7", "non-ASCII address needs SMTPUTF8");
     if (!valid_utf8(pa->path)) return bad(553, "5.6.7", "address is not valid UTF-8");
+    std::string to = ascii_lower(pa->path);
+    if (dnsbl_applies() && dnsbl().refusal && to != "postmaster" && !to.starts_with("postmaster@"))
+        return bad(554, "5.7.1", *dnsbl().refusal);
     Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
     if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
     queue::Recipient r{v.address, "", ""};
@@ -149,8 +153,6 @@ void Session::open_message() {
 
 bool Session::checks() const { return cfg_.checks.inbound && opt_.role == Role::mx && !user_; }
 
-namespace {
-
 // The resolver of the checks, one per process, made again after 100
 // transactions (a new UDP socket: c-ares keeps one, and its source port,
 // while the channel lives). `next`: a new transaction (MAIL FROM).
@@ -170,8 +172,6 @@ net::Resolver* checks_resolver(const Config& cfg, bool next) {
     return &*resolver;
 }
 
-} // namespace
-
 // At MAIL FROM, the questions the checks will ask first (the SPF record of
 // the sender's domain, or of the HELO name, and the DMARC record of that
 // domain, usually the author's): answered while the message comes in.
@@ -179,9 +179,13 @@ void Session::prefetch() {
     net::Resolver* dns = checks_resolver(cfg_, true);
     if (!dns) return;
     dns->forget_prefetched();
+    std::vector<std::pair<std::string, net::RrType>> q;
     std::string domain = env_.sender.empty() ? helo_ : env_.sender.substr(env_.sender.rfind('@') + 1);
-    if (domain.empty() || domain.front() == '[') return;
-    dns->prefetch({{domain, net::RrType::txt}, {"_dmarc." + domain, net::RrType::txt}});
+    if (!domain.empty() && domain.front() != '[') q = {{domain, net::RrType::txt}, {"_dmarc." + domain, net::RrType::txt}};
+    if (dnsbl_applies() && !dnsbl_)
+        for (auto* zones : {&cfg_.dnsbl.zones, &cfg_.dnsbl.score_zones})
+            for (auto& z : *zones) q.push_back({verify::dnsbl_name(peer_.ip, z.zone), net::RrType::a});
+    dns->prefetch(q);
 }
 
 // SPF, DKIM and DMARC of the whole message (Received: of ours on top);
@@ -256,6 +260,7 @@ void Session::start_body() {
     if (h->count("From") > 1 || h->count("Date") > 1 || h->count("Subject") > 1)
         return refuse(554, "5.6.0", "duplicate From, Date or Subject header");
     std::string prefix = received_header();
+    if (dnsbl_ && !dnsbl_->header.empty()) prefix += dnsbl_->header;
     if (opt_.role == Role::submission) {
         auto from = h->get("From");
         if (!from || parse_address_list(*from).empty())

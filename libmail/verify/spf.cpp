@@ -1,6 +1,7 @@
 #include "spf.hpp"
 
 #include "message/address.hpp"
+#include "verify/ip.hpp"
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -33,65 +34,7 @@ const char* spf_name(Spf r) {
 
 namespace {
 
-// --- addresses ---------------------------------------------------------
-
-struct Ip {
-    bool v6 = false;
-    unsigned char b[16] = {};
-};
-
-std::optional<Ip> parse_ip(const std::string& s) {
-    Ip ip;
-    if (inet_pton(AF_INET, s.c_str(), ip.b) == 1) return ip;
-    if (inet_pton(AF_INET6, s.c_str(), ip.b) != 1) return std::nullopt;
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(ip.b, mapped, 12) == 0) { // IPv4-mapped: checked as IPv4 (RFC 7208 5)
-        std::memmove(ip.b, ip.b + 12, 4);
-        std::memset(ip.b + 4, 0, 12);
-        return ip;
-    }
-    ip.v6 = true;
-    return ip;
-}
-
-bool in_network(const Ip& ip, const Ip& net, int bits) {
-    if (ip.v6 != net.v6) return false;
-    for (int i = 0; i < bits / 8; i++)
-        if (ip.b[i] != net.b[i]) return false;
-    if (bits % 8) {
-        unsigned char mask = static_cast<unsigned char>(0xff << (8 - bits % 8));
-        if ((ip.b[bits / 8] & mask) != (net.b[bits / 8] & mask)) return false;
-    }
-    return true;
-}
-
-// %{i}: dotted IPv4, or 32 dotted nibbles of IPv6.
-std::string dotted(const Ip& ip) {
-    if (!ip.v6) return fmt::format("{}.{}.{}.{}", ip.b[0], ip.b[1], ip.b[2], ip.b[3]);
-    std::string out;
-    for (int i = 0; i < 16; i++) {
-        if (i) out += '.';
-        out += fmt::format("{:x}.{:x}", ip.b[i] >> 4, ip.b[i] & 15);
-    }
-    return out;
-}
-
-std::string readable(const Ip& ip) {
-    char buf[INET6_ADDRSTRLEN] = "";
-    inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.b, buf, sizeof buf);
-    return buf;
-}
-
-std::string reverse_name(const Ip& ip) {
-    std::string d = dotted(ip), out;
-    std::vector<std::string> parts(1);
-    for (char c : d) {
-        if (c == '.') parts.emplace_back();
-        else parts.back() += c;
-    }
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out += *it + ".";
-    return out + (ip.v6 ? "ip6.arpa" : "in-addr.arpa");
-}
+std::string reverse_name(const Ip& ip) { return reversed(ip) + (ip.v6 ? "ip6.arpa" : "in-addr.arpa"); }
 
 // RFC 7208 4.3: a multi-label name, labels of 1 to 63 octets, 253 in all.
 bool valid_domain(std::string_view d) {

@@ -32,6 +32,8 @@ TEST(Config, ErrorsNameKeyAndLine) {
         {"[nope]\nx = 1\n", "t.toml:2: nope.x: unknown key"},
         {"state_dir = \n", "t.toml:1"},
         {"[delivery]\nrecipient_delimiter = \"+-\"\n", "recipient_delimiter"},
+        {"[dnsbl]\nzones = [\"zen.example\", \"bad zone\"]\n", "t.toml:2: dnsbl.zones: 'bad zone' is not a zone name"},
+        {"[dnsbl]\nscore_zones = [\"bl.example=127.0.0.9-127.0.0.2\"]\n", "dnsbl.score_zones: 'bl.example=127.0.0.9-127.0.0.2'"},
         // toml++ 3.3.0 reached __builtin_unreachable on this one (fuzz_config)
         {"[outbound]\nre\xc7\x8d""ay_ -2\n", "t.toml:2: a non-ASCII character outside a string"},
         {"# caf\xc3\xa9\nx\xc3\xa9 = 1\n", "t.toml:2: a non-ASCII"},

@@ -7,6 +7,7 @@
 #include "message/dkim.hpp"
 #include "verify/checks.hpp"
 #include "verify/dkim.hpp"
+#include "verify/dnsbl.hpp"
 #include "verify/dmarc.hpp"
 #include "verify/spf.hpp"
 
@@ -563,4 +564,52 @@ TEST(Checks, FirstQuestionsAskedAtOnce) {
     EXPECT_EQ(c.spf.result, Spf::pass);
     EXPECT_EQ(c.dkim[0].result, "pass");
     EXPECT_EQ(c.dmarc.result, "pass");
+}
+
+TEST(Dnsbl, NamesVerdictsAndTheAllowList) {
+    EXPECT_EQ(dnsbl_name("192.0.2.99", "bl.example"), "99.2.0.192.bl.example");
+    EXPECT_EQ(dnsbl_name("2001:db8:1:2:3:4:567:89ab", "bl.example"),
+              "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.bl.example"); // RFC 5782 2.4
+    EXPECT_EQ(dnsbl_name("::ffff:192.0.2.1", "bl.example"), "1.2.0.192.bl.example");
+    EXPECT_EQ(dnsbl_name("not an address", "bl.example"), "");
+    auto answer = [](std::vector<std::string> v) {
+        DnsAnswer a;
+        a.kind = v.empty() ? DnsAnswer::nxdomain : DnsAnswer::found;
+        a.values = std::move(v);
+        return a;
+    };
+    DnsAnswer txt = answer({"listed\r\nInjected: yes"});
+    auto any = parse_dnsbl_zone("bl.example");
+    ASSERT_TRUE(any);
+    auto v = dnsbl_verdict(*any, answer({"127.0.0.2"}), txt);
+    EXPECT_TRUE(v.listed);
+    EXPECT_EQ(v.reason, "listedInjected: yes"); // control characters dropped
+    EXPECT_FALSE(dnsbl_verdict(*any, answer({}), {}).listed);
+    EXPECT_FALSE(dnsbl_verdict(*any, answer({"127.0.0.1"}), {}).listed); // RFC 5782: never a listing
+    EXPECT_FALSE(dnsbl_verdict(*any, answer({"10.0.0.2"}), {}).listed);
+    for (const char* refused : {"127.255.255.252", "127.255.255.254", "127.255.255.255"}) {
+        auto r = dnsbl_verdict(*any, answer({refused}), {});
+        EXPECT_FALSE(r.listed) << refused;
+        EXPECT_NE(r.error.find("not a listing"), std::string::npos);
+    }
+    auto failed = dnsbl_verdict(*any, DnsAnswer{}, {});
+    EXPECT_FALSE(failed.listed);
+    EXPECT_NE(failed.error.find("DNS failure"), std::string::npos);
+    auto zen = parse_dnsbl_zone("ZEN.example.=127.0.0.2-127.0.0.11,127.0.0.20");
+    ASSERT_TRUE(zen);
+    EXPECT_EQ(zen->zone, "zen.example");
+    EXPECT_TRUE(dnsbl_verdict(*zen, answer({"127.0.0.11"}), {}).listed);
+    EXPECT_TRUE(dnsbl_verdict(*zen, answer({"127.0.0.20"}), {}).listed);
+    EXPECT_FALSE(dnsbl_verdict(*zen, answer({"127.0.0.12"}), {}).listed);
+    // A list that mixes a refusal with a listing is not believed.
+    EXPECT_FALSE(dnsbl_verdict(*zen, answer({"127.255.255.254", "127.0.0.2"}), {}).listed);
+    EXPECT_FALSE(dnsbl_verdict(*zen, answer({"127.0.0.2", "127.255.255.254"}), {}).listed);
+    for (const char* bad : {"", "nodot", "bl..example", "bl.example=127.0.0.5-127.0.0.2", "bl.example=x", "a b.example"})
+        EXPECT_FALSE(parse_dnsbl_zone(bad)) << bad;
+    std::vector<std::string> allow{"192.0.2.0/24", "2001:db8::/32", "lists.example"};
+    EXPECT_TRUE(dnsbl_allowed(allow, "192.0.2.7", ""));
+    EXPECT_FALSE(dnsbl_allowed(allow, "192.0.3.7", ""));
+    EXPECT_TRUE(dnsbl_allowed(allow, "2001:db8:ffff::1", ""));
+    EXPECT_TRUE(dnsbl_allowed(allow, "198.51.100.1", "mail.lists.example"));
+    EXPECT_FALSE(dnsbl_allowed(allow, "198.51.100.1", "lists.example.evil"));
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# DNS blocklists at the MX (RFC 5782), against zones served by the tests'
+# DNS server (tests/peers/dns_server.py): the client 127.0.0.1 (and ::1)
+# listed or not, the error answers that are never a listing, score-only
+# lists, the allow-list.
+
+load helper
+
+setup() {
+	setup_state
+	ZONE="$BATS_TEST_TMPDIR/zone.json"
+	nibbles="1$(printf '.0%.0s' $(seq 31))" # ::1 reversed
+	cat > "$ZONE" <<-EOF
+	{"1.0.0.127.bl.test": {"A": ["127.0.0.2"], "TXT": ["listed for testing, see https://bl.test/"]},
+	 "$nibbles.bl.test": {"A": ["127.0.0.4"]},
+	 "1.0.0.127.refusing.test": {"A": ["127.255.255.254"]},
+	 "1.0.0.127.score.test": {"A": ["127.0.0.3"]},
+	 "good.test": {"TXT": ["v=spf1 ip4:127.0.0.1 -all"]}}
+	EOF
+	DNS=$(free_port)
+	daemon /usr/bin/python3 "$BATS_TEST_DIRNAME/../peers/dns_server.py" "$DNS" "$ZONE"
+	wait_port "$DNS"
+	sed -i '/^checks\./d' "$FACTEUR_CONFIG"
+	printf 'checks.dns_servers = "127.0.0.1:%s"\nchecks.dns_timeout = 1\n' "$DNS" >> "$FACTEUR_CONFIG"
+}
+teardown() { stop_daemons; }
+
+# serve CONFIG-LINES: a new mail-smtpd (MX) on 127.0.0.1 and ::1, $MX its port
+serve() {
+	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/extra.toml"
+	cat "$FACTEUR_CONFIG" "$BATS_TEST_TMPDIR/extra.toml" > "$BATS_TEST_TMPDIR/run.toml"
+	MX=$(free_port)
+	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/run.toml" daemon mail-smtpd --listen "127.0.0.1:$MX" --listen "[::1]:$MX"
+	wait_port "$MX"
+}
+
+# rcpts HOST SENDER RCPT...: the reply to each RCPT, then to the message if any was accepted
+rcpts() {
+	python3 - "$MX" "$@" <<-'EOF'
+	import smtplib, sys
+	port, host, sender, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+	s = smtplib.SMTP(host, port)
+	s.ehlo("client.test")
+	s.mail(sender)
+	ok = False
+	for r in rcpts:
+	    code, text = s.rcpt(r)
+	    print(code, text.decode())
+	    ok |= code == 250
+	if ok:
+	    code, text = s.data(b"From: x@elsewhere.test\r\nSubject: hi\r\n\r\nhello\r\n")
+	    print(code, text.decode().split(":")[0])
+	s.quit()
+	EOF
+}
+
+@test "a listed client gets 554 5.7.1 with the list's reason at RCPT, postmaster@ still reached; over IPv6 too" {
+	mail-admin alias add postmaster@example.test alice@example.test
+	serve '[dnsbl]
+zones = ["bl.test"]'
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test postmaster@example.test
+	assert_success
+	assert_line --index 0 "554 5.7.1 service unavailable; client [127.0.0.1] blocked using bl.test; listed for testing, see https://bl.test/"
+	assert_line --index 1 "250 2.1.5 recipient OK"
+	assert_line --index 2 --regexp "^250 "
+	grep -q "smtpd.dnsbl: 127.0.0.1 listed in bl.test (127.0.0.2: listed for testing, see https://bl.test/), refused" "$BATS_TEST_TMPDIR/daemon.log"
+	run rcpts ::1 carol@elsewhere.test alice@example.test
+	assert_output "554 5.7.1 service unavailable; client [::1] blocked using bl.test"
+}
+
+@test "not listed, listed with an answer the zone does not count, or the error answer 127.255.255.254: accepted, the error logged loudly" {
+	serve '[dnsbl]
+zones = ["notlisting.test", "bl.test=127.0.0.10-127.0.0.11", "refusing.test"]'
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_success
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	assert_line --index 1 --regexp "^250 "
+	grep -q "smtpd.dnsbl: 127.0.0.1 refusing.test answered 127.255.255.254: the list refuses our queries (a public resolver, or too many), not a listing" "$BATS_TEST_TMPDIR/daemon.log"
+	! grep -q "listed in" "$BATS_TEST_TMPDIR/daemon.log"
+}
+
+@test "a score-only list adds a header line and refuses nothing; the allow-list (networks, domains whose SPF passes) lets a listed client in" {
+	serve '[dnsbl]
+score_zones = ["score.test"]'
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_line --index 1 --regexp "^250 "
+	grep -q "^X-Facteur-DNSBL: score.test 127.0.0.3$" "$MAIL"/alice/new/*
+	serve '[dnsbl]
+zones = ["bl.test"]
+allow = ["10.0.0.0/8", "good.test"]'
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_line --index 0 --partial "554 5.7.1"
+	run rcpts 127.0.0.1 news@good.test alice@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	grep -q "smtpd.dnsbl: 127.0.0.1 listed in bl.test .*, allowed" "$BATS_TEST_TMPDIR/daemon.log"
+	serve '[dnsbl]
+zones = ["bl.test"]
+allow = ["127.0.0.0/8"]'
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+}
+
+@test "a zone written wrong is a configuration error (78) naming the key" {
+	printf '[dnsbl]\nzones = ["bl.test=127.0.0.2-127.0.0.1"]\n' >> "$FACTEUR_CONFIG"
+	run mail-smtpd --listen 127.0.0.1:1
+	assert_failure 78
+	assert_output --partial "dnsbl.zones: 'bl.test=127.0.0.2-127.0.0.1': '127.0.0.2-127.0.0.1' is not an address or range"
+}
