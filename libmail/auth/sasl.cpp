@@ -1,5 +1,7 @@
 #include "sasl.hpp"
 
+#include "base/owner.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -84,12 +86,7 @@ Result<std::optional<std::string>> check_login(const Config& cfg, Directory& dir
     return std::optional<std::string>(entry->address.str());
 }
 
-Result<Db> open_auth_db(const std::string& path) {
-    // A store older than auth/: its owner makes it (base/owner.hpp's mode).
-    std::string dir = path.substr(0, path.rfind('/'));
-    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
-    return Db::open(path, Db::Sync::normal, Db::Access::create, 0660);
-}
+Result<Db> open_auth_db(const std::string& path) { return open_group_db(path); }
 
 Result<bool> take_session_slot(Db& auth, const std::string& user, const std::string& ip, int max) {
     MAIL_TRY(auth.exec("CREATE TABLE IF NOT EXISTS sessions(pid INTEGER PRIMARY KEY, user TEXT NOT NULL,"

@@ -101,6 +101,19 @@ struct Config {
         std::vector<std::string> allow;       // networks ("192.0.2.0/24"), or domains whose SPF passes
     } dnsbl;
     struct {
+        // Greylisting at the MX: the first attempt of a (client network,
+        // sender, recipient) triplet is 451 4.7.1, a retry after `delay`
+        // and within `retry_window` passes.
+        bool enabled = false;
+        int delay = 300;                // seconds
+        int retry_window = 2 * 86400;   // seconds
+        int expire = 35 * 86400;        // triplets and trusted clients unused this long are forgotten
+        int trust_after = 5;            // a client network that passed this many triplets is not greylisted
+        bool skip_dmarc = true;         // skipped when SPF passes for a domain with DMARC p=reject or quarantine
+        std::vector<std::string> allow; // networks, sender domains or addresses never greylisted
+        int max_entries = 100000;       // triplets kept at most (the oldest go first)
+    } greylist;
+    struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
         int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)
         int timeout = 60;           // connect and each network step
@@ -121,6 +134,8 @@ struct Config {
     std::string auth_db_path() const { return state_dir + "/auth/auth.sqlite"; }
     // DMARC evaluations (written by mail-smtpd) and the reports received.
     std::string dmarc_db_path() const { return state_dir + "/reports/dmarc.sqlite"; }
+    // Greylisting's triplets (written by mail-smtpd, like auth/).
+    std::string greylist_db_path() const { return state_dir + "/policy/greylist.sqlite"; }
     // The key that seals stored secrets (auth/secret.hpp), mode 0600.
     std::string secret_key_path() const { return state_dir + "/secret.key"; }
     // A DKIM private key (PEM, readable by the mail user only).

@@ -78,6 +78,10 @@ constexpr ModeRule mode_rules[] = {
     {"reports/dmarc.sqlite", 0660, false},
     {"reports/dmarc.sqlite-wal", 0660, false},
     {"reports/dmarc.sqlite-shm", 0660, false},
+    {"policy", 02770, true},
+    {"policy/greylist.sqlite", 0660, false},
+    {"policy/greylist.sqlite-wal", 0660, false},
+    {"policy/greylist.sqlite-shm", 0660, false},
     {"tls", 0710, false},
     {"tls/cert.pem", 0640, false},
     {"tls/key.pem", 0640, false},
@@ -127,6 +131,15 @@ Result<Config> load_config_as_owner(const std::optional<std::string>& path) {
     if (!cfg) return cfg;
     MAIL_TRY(become_store_owner(*cfg));
     return cfg;
+}
+
+Result<Db> open_group_db(const std::string& path, std::string_view schema) {
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
+    auto db = Db::open(path, Db::Sync::normal, Db::Access::create, 0660);
+    if (!db) return db.error();
+    if (!schema.empty()) MAIL_TRY(db->exec(schema));
+    return db;
 }
 
 } // namespace mail

@@ -20,6 +20,8 @@
 //   auth/auth.sqlite (...)    0660
 //   reports/                  2770  DMARC evaluations, recorded by mail-smtpd
 //   reports/dmarc.sqlite (...) 0660
+//   policy/                   2770  greylisting's triplets, kept by mail-smtpd
+//   policy/greylist.sqlite (...) 0660
 //   tls/                      0710  the default certificate: cert.pem and
 //   tls/cert.pem, tls/key.pem 0640  key.pem, read by every server
 #pragma once
@@ -29,6 +31,7 @@
 
 #include "base/config.hpp"
 #include "base/result.hpp"
+#include "base/sqlite.hpp"
 
 namespace mail {
 
@@ -37,6 +40,11 @@ namespace mail {
 // init makes it). Not root: nothing to do. Errc::noperm when the switch
 // fails.
 Status become_store_owner(const Config& cfg);
+
+// A database that mail-smtpd, under a user of its own, writes through the
+// store's group (auth/, reports/, policy/): its directory made 2770 when
+// missing (a store older than it), the file 0660; `schema` run once open.
+Result<Db> open_group_db(const std::string& path, std::string_view schema = {});
 
 // load_config(), then become_store_owner().
 Result<Config> load_config_as_owner(const std::optional<std::string>& path);

@@ -2,8 +2,8 @@
 
 #include <map>
 #include <set>
-#include <sys/stat.h>
 
+#include "base/owner.hpp"
 #include "message/address.hpp"
 
 namespace mail::reports {
@@ -61,16 +61,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 } // namespace
 
-Result<Db> open_log(const Config& cfg) {
-    std::string path = cfg.dmarc_db_path();
-    // A store older than reports/: its owner (or init) makes it, 2770.
-    std::string dir = path.substr(0, path.rfind('/'));
-    if (::mkdir(dir.c_str(), 0700) == 0) ::chmod(dir.c_str(), 02770);
-    auto db = Db::open(path, Db::Sync::normal, Db::Access::create, 0660);
-    if (!db) return db.error();
-    MAIL_TRY(db->exec(schema));
-    return db;
-}
+Result<Db> open_log(const Config& cfg) { return open_group_db(cfg.dmarc_db_path(), schema); }
 
 Status record(Db& db, const verify::Checks& c, const std::string& ip, int64_t now) {
     const auto& v = c.dmarc;

@@ -148,6 +148,12 @@ class Session {
     std::optional<Dnsbl> dnsbl_;
     bool dnsbl_applies() const;
     const Dnsbl& dnsbl();
+    // Greylisting (greylist.cpp; MX role, not authenticated): the seconds
+    // to wait before `rcpt` from this client and sender passes, 0 when it
+    // may pass now. Whether the transaction skips it is decided once.
+    bool greylist_applies() const;
+    int64_t greylisted(const std::string& rcpt);
+    std::optional<bool> grey_skip_;
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

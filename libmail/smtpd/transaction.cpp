@@ -110,7 +110,8 @@ void Session::cmd_mail(const std::string& arg) {
     if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
     state_ = State::mail;
     env_.sender = sender;
-    if (checks() || dnsbl_applies()) prefetch();
+    grey_skip_.reset();
+    if (checks() || dnsbl_applies() || greylist_applies()) prefetch();
     reply(250, "2.1.0", "sender OK");
 }
 
@@ -129,6 +130,9 @@ void Session::cmd_rcpt(const std::string& arg) {
         return bad(554, "5.7.1", *dnsbl().refusal);
     Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
     if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
+    if (greylist_applies())
+        if (int64_t wait = greylisted(v.address))
+            return reply(451, "4.7.1", fmt::format("greylisted: please try again in {} seconds", wait));
     queue::Recipient r{v.address, "", ""};
     if (!rcpt_params(pa->params, r)) return;
     env_.rcpts.push_back(std::move(r));

@@ -125,6 +125,15 @@ Result<DmarcRecord> parse_dmarc(std::string_view text) {
     return r;
 }
 
+std::optional<DmarcRecord> dmarc_policy_of(const Lookup& dns, const std::string& domain) {
+    Walker w(dns);
+    DmarcRecord record;
+    for (auto& name : walk_names(comparable_domain(domain)))
+        if (Walker::Found f = w.at(name, &record); f != Walker::Found::none)
+            return f == Walker::Found::record ? std::optional<DmarcRecord>(record) : std::nullopt;
+    return std::nullopt;
+}
+
 std::optional<std::string> organizational_domain(const Lookup& dns, const std::string& domain) {
     Walker w(dns);
     return w.organizational(comparable_domain(domain));

@@ -45,6 +45,10 @@ DmarcVerdict check_dmarc(const Lookup& dns, std::string_view message, const SpfV
 DmarcVerdict check_dmarc(const Lookup& dns, const Header& header, const SpfVerdict& spf,
                          const std::vector<DkimResult>& dkim);
 
+// The DMARC record that governs `domain` (the first of the tree walk);
+// nullopt when there is none or DNS failed.
+std::optional<DmarcRecord> dmarc_policy_of(const Lookup& dns, const std::string& domain);
+
 // The organizational domain of `domain` by the tree walk (public for the
 // tests); nullopt when DNS failed.
 std::optional<std::string> organizational_domain(const Lookup& dns, const std::string& domain);

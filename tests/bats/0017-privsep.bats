@@ -33,7 +33,7 @@ as_smtpd() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
 @test "init gives the store's group what mail-smtpd needs and nothing more; check reports and repairs a wrong mode" {
 	cd "$FACTEUR_STATE_DIR"
-	run stat -c '%a %n' . directory.sqlite directory.sqlite-wal queue queue/tmp queue/mess queue/state auth reports mail secret.key tls/key.pem
+	run stat -c '%a %n' . directory.sqlite directory.sqlite-wal queue queue/tmp queue/mess queue/state auth reports policy mail secret.key tls/key.pem
 	assert_output "710 .
 640 directory.sqlite
 640 directory.sqlite-wal
@@ -43,6 +43,7 @@ as_smtpd() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 700 queue/state
 2770 auth
 2770 reports
+2770 policy
 700 mail
 600 secret.key
 640 tls/key.pem"

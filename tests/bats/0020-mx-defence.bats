@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# DNS blocklists at the MX (RFC 5782), against zones served by the tests'
-# DNS server (tests/peers/dns_server.py): the client 127.0.0.1 (and ::1)
-# listed or not, the error answers that are never a listing, score-only
-# lists, the allow-list.
+# The MX's defences against the tests' DNS server
+# (tests/peers/dns_server.py): DNS blocklists (RFC 5782: the client
+# 127.0.0.1, and ::1, listed or not, the error answers that are never a
+# listing, score-only lists, the allow-list) and greylisting (the clock set
+# with FACTEUR_NOW, no sleeping).
 
 load helper
 
@@ -31,6 +32,7 @@ serve() {
 	cat "$FACTEUR_CONFIG" "$BATS_TEST_TMPDIR/extra.toml" > "$BATS_TEST_TMPDIR/run.toml"
 	MX=$(free_port)
 	FACTEUR_CONFIG="$BATS_TEST_TMPDIR/run.toml" daemon mail-smtpd --listen "127.0.0.1:$MX" --listen "[::1]:$MX"
+	SMTPD=$!
 	wait_port "$MX"
 }
 
@@ -105,4 +107,47 @@ allow = ["127.0.0.0/8"]'
 	run mail-smtpd --listen 127.0.0.1:1
 	assert_failure 78
 	assert_output --partial "dnsbl.zones: 'bl.test=127.0.0.2-127.0.0.1': '127.0.0.2-127.0.0.1' is not an address or range"
+}
+
+# serve_at SECONDS CONFIG-LINES: serve instead of the last one, its clock
+# stopped SECONDS after the test's start (FACTEUR_NOW)
+serve_at() {
+	if [ -n "${SMTPD:-}" ]; then kill "$SMTPD"; fi
+	T0=${T0:-$(date +%s)}
+	FACTEUR_NOW="$((T0 + $1))" serve "$2"
+}
+
+@test "greylisting: the first attempt is 451 4.7.1, a retry after the delay passes, the client network is trusted after N; skipped when SPF passes under DMARC p=reject, and for allowed senders" {
+	grey='[greylist]
+enabled = true
+trust_after = 2
+allow = ["friend@elsewhere.test"]'
+	serve_at 0 "$grey"
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_output "451 4.7.1 greylisted: please try again in 300 seconds"
+	serve_at 100 "$grey"
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test
+	assert_output "451 4.7.1 greylisted: please try again in 200 seconds"
+	serve_at 301 "$grey"
+	run rcpts 127.0.0.1 carol@elsewhere.test alice@example.test bob@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	assert_line --index 1 "451 4.7.1 greylisted: please try again in 300 seconds"
+	assert_line --index 2 --regexp "^250 "
+	serve_at 700 "$grey"
+	run rcpts 127.0.0.1 carol@elsewhere.test bob@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	# Two triplets passed: the network is trusted, a new triplet passes at once.
+	run rcpts 127.0.0.1 dave@elsewhere.test alice@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	grep -q "smtpd.greylist: 127.0.0.1 <dave@elsewhere.test> -> <alice@example.test>: pass (trusted client network)" "$BATS_TEST_TMPDIR/daemon.log"
+	# A fresh store: an allowed sender, and SPF pass for a p=reject domain, pass at once.
+	rm -f "$FACTEUR_STATE_DIR"/policy/greylist.sqlite*
+	python3 -c 'import json,sys; z=json.load(open(sys.argv[1])); z["_dmarc.good.test"]={"TXT":["v=DMARC1; p=reject"]}; json.dump(z, open(sys.argv[1],"w"))' "$ZONE"
+	serve_at 0 "$grey"
+	run rcpts 127.0.0.1 friend@elsewhere.test alice@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	run rcpts 127.0.0.1 news@good.test alice@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	run rcpts 127.0.0.1 someone@elsewhere.test alice@example.test
+	assert_output "451 4.7.1 greylisted: please try again in 300 seconds"
 }
