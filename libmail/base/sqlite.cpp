@@ -60,6 +60,16 @@ Status check_wal(Db& db, std::string_view pragma) {
     auto st = db.prepare(pragma);
     if (!st) return st.error();
     auto row = st->step();
+    // A new database is still in rollback mode while concurrent openers
+    // switch it to WAL: there SQLite answers SQLITE_BUSY without calling
+    // the busy handler (it would deadlock). Wait and try again.
+    for (int waited_us = 0; !row && (sqlite3_extended_errcode(db.handle()) & 0xff) == SQLITE_BUSY &&
+                            waited_us < busy_timeout_ms * 1000;
+         waited_us += 1000) {
+        usleep(1000);
+        st->reset();
+        row = st->step();
+    }
     if (!row) return row.error();
     if (!*row || st->text(0) != "wal")
         return make_error(Errc::tempfail, "database unavailable", db.path() + ": not in WAL mode");

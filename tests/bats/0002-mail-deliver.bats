@@ -172,6 +172,20 @@ print(sorted(r[0] for r in db.execute('select flags from messages')))"
 	assert_output --partial '"messages":2'
 }
 
+@test "8 first deliveries at once into a new mailbox (its index made while all open it): none fails, 20 times over" {
+	for round in $(seq 20); do
+		mail-admin mailbox add "new$round@example.test" --no-password
+		for w in $(seq 8); do
+			(printf 'Subject: %s\n\nx\n' "$w" | mail-deliver "new$round@example.test" 2>>"$BATS_TEST_TMPDIR/err" ||
+				echo "round $round: fail $?") >> "$BATS_TEST_TMPDIR/fails" &
+		done
+		wait
+	done
+	grep -hv 'deliver.ok' "$BATS_TEST_TMPDIR/err" || true
+	[ ! -s "$BATS_TEST_TMPDIR/fails" ]
+	[ "$(find "$MAIL"/new*/new -type f | wc -l)" -eq 160 ]
+}
+
 @test "8 concurrent writers, 2,000 messages: all present, UIDs unique and increasing" {
 	for w in $(seq 8); do
 		(for i in $(seq 250); do
