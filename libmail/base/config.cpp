@@ -63,6 +63,21 @@ Setter dnsbl_zones(std::vector<DnsblZone>& out, std::string_view key) {
     };
 }
 
+// Three limits, one per network size: [32, 26, 21] style, each 0 or more.
+Setter three(int (&out)[3], std::string_view key) {
+    return [&out, key](const toml::node& n, std::string_view origin) -> Status {
+        const toml::array* a = n.as_array();
+        if (!a || a->size() != 3) return bad(n, origin, key, "expected a list of three integers (the three network sizes)");
+        for (size_t i = 0; i < 3; i++) {
+            auto v = (*a)[i].value<int64_t>();
+            if (!(*a)[i].is_integer() || !v || *v < 0 || *v > 100000000)
+                return bad(n, origin, key, "expected a list of three integers 0..100000000");
+            out[i] = static_cast<int>(*v);
+        }
+        return {};
+    };
+}
+
 // One of a few words.
 Setter one_of(std::string& out, std::string_view key, std::vector<std::string> words) {
     return [&out, key, words](const toml::node& n, std::string_view origin) -> Status {
@@ -198,6 +213,13 @@ std::map<std::string, Setter> setters(Config& c) {
         {"greylist.skip_dmarc", boolean(c.greylist.skip_dmarc, "greylist.skip_dmarc")},
         {"greylist.allow", strings(c.greylist.allow, "greylist.allow")},
         {"greylist.max_entries", integer(c.greylist.max_entries, "greylist.max_entries", 100, 100000000)},
+        {"ratelimit.enabled", boolean(c.ratelimit.enabled, "ratelimit.enabled")},
+        {"ratelimit.connections", three(c.ratelimit.connections, "ratelimit.connections")},
+        {"ratelimit.messages", three(c.ratelimit.messages, "ratelimit.messages")},
+        {"ratelimit.recipients", three(c.ratelimit.recipients, "ratelimit.recipients")},
+        {"ratelimit.failed_rcpts", integer(c.ratelimit.failed_rcpts, "ratelimit.failed_rcpts", 0, 100000000)},
+        {"ratelimit.user_messages", integer(c.ratelimit.user_messages, "ratelimit.user_messages", 0, 100000000)},
+        {"ratelimit.user_recipients", integer(c.ratelimit.user_recipients, "ratelimit.user_recipients", 0, 100000000)},
         {"checks.report_org", str(c.checks.report_org, "checks.report_org")},
         {"outbound.dns_servers", str(c.outbound.dns_servers, "outbound.dns_servers")},
         {"outbound.dns_timeout", duration(c.outbound.dns_timeout, "outbound.dns_timeout")},

@@ -114,6 +114,18 @@ struct Config {
         int max_entries = 100000;       // triplets kept at most (the oldest go first)
     } greylist;
     struct {
+        // Rate limits at mail-smtpd, counted across its processes in
+        // policy/ratelimit.sqlite. Per client network at three sizes: IPv4
+        // /32, /26, /21 and IPv6 /64, /48, /32 (0: no limit at that size).
+        bool enabled = false;
+        int connections[3] = {60, 300, 1000};  // per minute
+        int messages[3] = {300, 1000, 3000};   // per hour (MAIL FROM accepted)
+        int recipients[3] = {1000, 3000, 10000}; // per hour (RCPT accepted)
+        int failed_rcpts = 20;     // unknown recipients per hour per /32 (/64): then 421, and refused until the hour ends
+        int user_messages = 500;   // per hour per authenticated user (submission)
+        int user_recipients = 2000;
+    } ratelimit;
+    struct {
         int max_parallel = 4;       // accounts synced at once (mail-fetch)
         int max_idle = 100;         // IMAP IDLE sessions held at once (--daemon)
         int timeout = 60;           // connect and each network step
@@ -136,6 +148,7 @@ struct Config {
     std::string dmarc_db_path() const { return state_dir + "/reports/dmarc.sqlite"; }
     // Greylisting's triplets (written by mail-smtpd, like auth/).
     std::string greylist_db_path() const { return state_dir + "/policy/greylist.sqlite"; }
+    std::string ratelimit_db_path() const { return state_dir + "/policy/ratelimit.sqlite"; }
     // The key that seals stored secrets (auth/secret.hpp), mode 0600.
     std::string secret_key_path() const { return state_dir + "/secret.key"; }
     // A DKIM private key (PEM, readable by the mail user only).

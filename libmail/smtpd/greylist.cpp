@@ -1,6 +1,5 @@
 #include "greylist.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
@@ -26,19 +25,7 @@ CREATE TABLE IF NOT EXISTS clients(network TEXT PRIMARY KEY, passes INTEGER NOT 
 
 } // namespace
 
-std::string client_network(const std::string& ip) {
-    unsigned char b[16] = {};
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
-        b[3] = 0;
-        inet_ntop(AF_INET, b, buf, sizeof buf);
-        return std::string(buf) + "/24";
-    }
-    if (inet_pton(AF_INET6, ip.c_str(), b) != 1) return "";
-    std::fill(b + 8, b + 16, 0);
-    inet_ntop(AF_INET6, b, buf, sizeof buf);
-    return std::string(buf) + "/64";
-}
+std::string client_network(const std::string& ip) { return verify::network_of(ip, 24, 64); }
 
 Result<Db> open_greylist(const Config& cfg) { return open_group_db(cfg.greylist_db_path(), schema); }
 

@@ -66,8 +66,17 @@ Status Session::start_tls() {
 }
 
 bool Session::greet() {
+    // Every connection counts, also one that ends at once or never
+    // finishes its TLS handshake; over the limit, implicit TLS is just closed.
+    bool limited = rate_limited(client_keys("conn", peer_.ip, cfg_.ratelimit.connections), 60);
+    if (limited && opt_.tls.implicit) return false;
     if (opt_.tls.implicit) {
         if (Status st = start_tls(); !st) return false;
+    }
+    if (limited) {
+        reply(421, "4.7.0", "too many connections from your network, try again later");
+        io_.flush();
+        return false;
     }
     // A client that talks before the greeting is not a mail client.
     if (io_.input_pending()) {

@@ -25,6 +25,7 @@
 #include "spool/envelope.hpp"
 #include "spool/spool.hpp"
 #include "smtp/command.hpp"
+#include "smtpd/ratelimit.hpp"
 #include "smtpd/writer.hpp"
 #include "verify/checks.hpp"
 
@@ -154,6 +155,12 @@ class Session {
     bool greylist_applies() const;
     int64_t greylisted(const std::string& rcpt);
     std::optional<bool> grey_skip_;
+    // Rate limits (ratelimit.cpp): true when one of `keys` is over its
+    // limit in the window (nothing counted then); false when counted, or
+    // when the limits are off or their state cannot be written (logged).
+    bool rate_limited(const std::vector<RateKey>& keys, int64_t window);
+    bool too_many_failed_rcpts();
+    void count_failed_rcpt();
     CrlfFilter crlf_;                // BDAT
     uint64_t bdat_size_ = 0;
 };

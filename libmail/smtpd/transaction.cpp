@@ -108,6 +108,10 @@ void Session::cmd_mail(const std::string& arg) {
         sender = a->str();
     }
     if (!free_space_ok()) return reply(452, "4.3.1", "insufficient system storage");
+    if (rate_limited(user_ ? std::vector<RateKey>{{"user-msg " + *user_, cfg_.ratelimit.user_messages}}
+                           : client_keys("msg", peer_.ip, cfg_.ratelimit.messages),
+                     3600))
+        return reply(451, "4.7.1", "too many messages in the last hour, try again later");
     state_ = State::mail;
     env_.sender = sender;
     grey_skip_.reset();
@@ -128,11 +132,20 @@ void Session::cmd_rcpt(const std::string& arg) {
     std::string to = ascii_lower(pa->path);
     if (dnsbl_applies() && dnsbl().refusal && to != "postmaster" && !to.starts_with("postmaster@"))
         return bad(554, "5.7.1", *dnsbl().refusal);
+    if (too_many_failed_rcpts()) {
+        reply(421, "4.7.0", "too many unknown recipients, closing connection");
+        return void(state_ = State::quit);
+    }
     Verdict v = check_recipient(dir_, cfg_, opt_.role == Role::submission, pa->path);
+    if (v.dsn == "5.1.1") count_failed_rcpt();
     if (!v.ok()) return v.code >= 500 ? bad(v.code, v.dsn, v.text) : reply(v.code, v.dsn, v.text);
     if (greylist_applies())
         if (int64_t wait = greylisted(v.address))
             return reply(451, "4.7.1", fmt::format("greylisted: please try again in {} seconds", wait));
+    if (rate_limited(user_ ? std::vector<RateKey>{{"user-rcpt " + *user_, cfg_.ratelimit.user_recipients}}
+                           : client_keys("rcpt", peer_.ip, cfg_.ratelimit.recipients),
+                     3600))
+        return reply(451, "4.7.1", "too many recipients in the last hour, try again later");
     queue::Recipient r{v.address, "", ""};
     if (!rcpt_params(pa->params, r)) return;
     env_.rcpts.push_back(std::move(r));

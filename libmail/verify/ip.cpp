@@ -1,5 +1,6 @@
 #include "ip.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <fmt/format.h>
@@ -44,6 +45,17 @@ std::optional<std::pair<Ip, int>> parse_network(std::string_view spec) {
         if (bits > max) return std::nullopt;
     }
     return std::make_pair(*ip, bits);
+}
+
+std::string network_of(const std::string& text, int bits4, int bits6) {
+    auto ip = parse_ip(text);
+    if (!ip) return "";
+    int bits = ip->v6 ? bits6 : bits4;
+    for (int i = 0; i < 16; i++) {
+        int keep = std::clamp(bits - i * 8, 0, 8);
+        ip->b[i] &= static_cast<unsigned char>(0xff00 >> keep);
+    }
+    return readable(*ip) + "/" + std::to_string(bits);
 }
 
 std::string dotted(const Ip& ip) {

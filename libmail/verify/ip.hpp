@@ -22,6 +22,9 @@ bool in_network(const Ip& ip, const Ip& net, int bits);
 std::optional<std::pair<Ip, int>> parse_network(std::string_view spec);
 // Dotted IPv4, or 32 dotted nibbles of IPv6 (SPF's %{i}).
 std::string dotted(const Ip& ip);
+// "192.0.2.0/24": the network of `ip` with `bits4` (IPv4) or `bits6`
+// (IPv6) bits; empty for an address that does not parse.
+std::string network_of(const std::string& ip, int bits4, int bits6);
 // The usual text form.
 std::string readable(const Ip& ip);
 // The labels of dotted() in reverse order, each followed by a dot:

@@ -151,3 +151,69 @@ allow = ["friend@elsewhere.test"]'
 	run rcpts 127.0.0.1 someone@elsewhere.test alice@example.test
 	assert_output "451 4.7.1 greylisted: please try again in 300 seconds"
 }
+
+@test "rate limits: connections per minute (421), messages and recipients per hour (451), unknown recipients (421 and closed), an authenticated user's messages per hour" {
+	serve_at 0 '[ratelimit]
+enabled = true
+connections = [5, 0, 0]
+messages = [3, 100, 0]
+recipients = [3, 0, 0]
+failed_rcpts = 2
+user_messages = 1'
+	run rcpts 127.0.0.1 a@elsewhere.test alice@example.test bob@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	assert_line --index 1 "250 2.1.5 recipient OK"
+	run rcpts 127.0.0.1 a@elsewhere.test alice@example.test bob@example.test
+	assert_line --index 0 "250 2.1.5 recipient OK"
+	assert_line --index 1 "451 4.7.1 too many recipients in the last hour, try again later"
+	# Unknown recipients: the third RCPT after two closes the connection.
+	probe() {
+		python3 - "$MX" <<-'EOF2'
+		import smtplib, sys
+		s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+		s.ehlo("client.test")
+		code, text = s.mail("a@elsewhere.test")
+		print(code, text.decode())
+		if code == 250:
+		    for r in ["nobody@example.test", "nobody2@example.test", "alice@example.test"]:
+		        try:
+		            code, text = s.rcpt(r)
+		            print(code, text.decode())
+		        except smtplib.SMTPServerDisconnected:
+		            print("disconnected")
+		            break
+		EOF2
+	}
+	run probe
+	assert_line --index 0 "250 2.1.0 sender OK"
+	assert_line --index 1 --partial "550 5.1.1"
+	assert_line --index 2 --partial "550 5.1.1"
+	assert_line --index 3 "421 4.7.0 too many unknown recipients, closing connection"
+	# The fourth message of the hour.
+	run probe
+	assert_line --index 0 "451 4.7.1 too many messages in the last hour, try again later"
+	# The sixth connection of the minute.
+	run python3 -c 'import smtplib, sys
+try:
+    smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+except smtplib.SMTPConnectError as e:
+    print(e.smtp_code, e.smtp_error.decode())' "$MX"
+	assert_output "421 4.7.0 too many connections from your network, try again later"
+	grep -q "smtpd.ratelimit: 127.0.0.1: over the limit of conn 127.0.0.1/32 per 60 s" "$BATS_TEST_TMPDIR/daemon.log"
+	# A new hour: an authenticated user has a limit of its own.
+	SUB=$(free_port)
+	FACTEUR_NOW="$((T0 + 3600))" FACTEUR_CONFIG="$BATS_TEST_TMPDIR/run.toml" daemon mail-smtpd --role submission --listen "127.0.0.1:$SUB"
+	wait_port "$SUB"
+	run python3 - "$SUB" <<-'EOF2'
+	import smtplib, ssl, sys
+	s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+	s.starttls(context=ssl._create_unverified_context())
+	s.login("alice@example.test", "pw-alice")
+	for i in range(2):
+	    code, text = s.mail("alice@example.test")
+	    print(code, text.decode())
+	    s.rset()
+	EOF2
+	assert_line --index 0 "250 2.1.0 sender OK"
+	assert_line --index 1 "451 4.7.1 too many messages in the last hour, try again later"
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "smtpd/greylist.hpp"
+#include "smtpd/ratelimit.hpp"
 
 using namespace mail;
 using namespace mail::smtp;
@@ -88,4 +89,32 @@ TEST_F(Greylist, TripletsAreCapped) {
     // The oldest went: the first 50.
     EXPECT_EQ(at(t0 + 200, "192.0.2.1", "r0@example.test").why, "new");
     EXPECT_EQ(at(t0 + 500, "192.0.2.1", "r149@example.test").why, "retried");
+}
+
+TEST_F(Greylist, RateLimitsCountInWindowsPerNetworkSize) {
+    auto d = open_ratelimit(cfg_);
+    ASSERT_TRUE(d) << d.error().detail;
+    Db& db = *d;
+    int limits[3] = {2, 3, 0};
+    auto a = client_keys("msg", "192.0.2.1", limits);
+    ASSERT_EQ(a.size(), 2u); // 0: no limit at /21
+    EXPECT_EQ(a[0].key, "msg 192.0.2.1/32");
+    EXPECT_EQ(a[1].key, "msg 192.0.2.0/26");
+    EXPECT_EQ(client_keys("msg", "2001:db8:1:2:3::1", limits)[1].key, "msg 2001:db8:1::/48");
+    auto b = client_keys("msg", "192.0.2.2", limits); // same /26
+    int64_t t = 1800000000 - 1800000000 % 3600;
+    auto take = [&](const std::vector<RateKey>& k, int64_t now) {
+        auto r = rate_take(db, k, 3600, now);
+        EXPECT_TRUE(r);
+        return r && !*r;
+    };
+    EXPECT_TRUE(take(a, t));
+    EXPECT_TRUE(take(a, t + 10));
+    EXPECT_FALSE(take(a, t + 20)); // the /32's 2
+    EXPECT_TRUE(take(b, t + 30));  // another /32, the /26's third
+    EXPECT_FALSE(take(b, t + 40)); // the /26 is full
+    auto n = rate_count(db, "msg 192.0.2.0/26", 3600, t + 50);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 3); // refused attempts are not counted
+    EXPECT_TRUE(take(a, t + 3600)); // a new hour
 }
