@@ -201,7 +201,8 @@ void Session::prefetch() {
     if (!domain.empty() && domain.front() != '[') q = {{domain, net::RrType::txt}, {"_dmarc." + domain, net::RrType::txt}};
     if (dnsbl_applies() && !dnsbl_)
         for (auto* zones : {&cfg_.dnsbl.zones, &cfg_.dnsbl.score_zones})
-            for (auto& z : *zones) q.push_back({verify::dnsbl_name(peer_.ip, z.zone), net::RrType::a});
+            for (auto& z : *zones)
+                if (std::string name = verify::dnsbl_name(peer_.ip, z.zone); !name.empty()) q.push_back({name, net::RrType::a});
     dns->prefetch(q);
 }
 
